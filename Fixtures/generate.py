@@ -1,0 +1,274 @@
+"""Writes keras-inspect's fixtures with real Keras, and what Keras reported about each.
+
+Run with `make fixtures` (never in CI). It needs the pinned Python packages in
+Fixtures/requirements.txt. For every model it writes, under Fixtures/keras2 (tf_keras, the
+Keras 2 API) and Fixtures/keras3 (Keras 3):
+
+  NAME.h5            the model, saved with model.save(..., legacy HDF5 format)
+  NAME.summary.txt   what model.summary() printed for the model loaded back from NAME.h5
+  NAME.json          Keras's per-layer output shapes and parameter counts, and the totals
+
+and a few hand-made damaged copies under Fixtures/broken.
+"""
+
+import json
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Keras 3 clamps its summary to the terminal width minus 4; a wide virtual terminal gives
+# the default line length (88, or 108 with a "Connected to" column), as on a normal console.
+os.environ["COLUMNS"] = "200"
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def builders(K):
+    """Every fixture model, built with the Keras module K (tf_keras or keras)."""
+    L = K.layers
+
+    def seq(*layers, name=None):
+        return K.Sequential(list(layers), name=name)
+
+    def functional_merge(merge_cls):
+        a = K.Input((6,), name="a")
+        b = K.Input((6,), name="b")
+        x = L.Dense(4, name="da")(a)
+        y = L.Dense(4, name="db")(b)
+        m = merge_cls()([x, y])
+        out = L.Dense(2, name="head")(m)
+        return K.Model([a, b], out, name="merge_" + merge_cls.__name__.lower())
+
+    def bidi(mode):
+        def build():
+            return seq(K.Input((7, 3)), L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode=mode), L.Dense(2))
+        return build
+
+    def bidi_none():
+        inp = K.Input((7, 3))
+        f, b = L.Bidirectional(L.GRU(4), merge_mode=None)(inp)
+        return K.Model(inp, [f, b], name="bidi_none")
+
+    def multi_io():
+        seq_in = K.Input((9, 4), name="sequence")
+        aux_in = K.Input((3,), name="aux")
+        enc = L.LSTM(6, name="enc")(seq_in)
+        aux = L.Dense(5, activation="relu", name="aux_dense")(aux_in)
+        merged = L.Concatenate(name="merged")([enc, aux])
+        out1 = L.Dense(1, name="score")(merged)
+        out2 = L.Dense(3, activation="softmax", name="klass")(merged)
+        return K.Model([seq_in, aux_in], [out1, out2], name="multi_io")
+
+    def shared():
+        left = K.Input((5, 3), name="left")
+        right = K.Input((5, 3), name="right")
+        enc = L.GRU(4, name="shared_gru")
+        d = L.Subtract(name="diff")([enc(left), enc(right)])
+        out = L.Dense(1, activation="sigmoid", name="out")(d)
+        return K.Model([left, right], out, name="siamese")
+
+    def nested_seq():
+        inner = seq(K.Input((8,)), L.Dense(6, activation="relu"), L.Dense(4), name="inner")
+        return seq(K.Input((8,)), inner, L.Dense(2), name="outer")
+
+    def nested_functional():
+        i = K.Input((10, 3))
+        h = L.LSTM(5)(i)
+        inner = K.Model(i, h, name="encoder")
+        o = K.Input((10, 3), name="outer_in")
+        x = inner(o)
+        x = L.Dense(2)(x)
+        return K.Model(o, x, name="wrapper")
+
+    def frozen():
+        d1 = L.Dense(8, activation="relu")
+        d1.trainable = False
+        return seq(K.Input((4,)), d1, L.BatchNormalization(), L.Dense(3))
+
+    def linear_functional():
+        i = K.Input((13, 5))
+        x = L.LSTM(10, return_sequences=True)(i)
+        x = L.LSTM(10)(x)
+        return K.Model(i, L.Dense(1)(x), name="stacked")
+
+    def many_layers():
+        # Long layer names push `layer_names` over HDF5's 64 KiB attribute limit, so Keras
+        # splits it into layer_names0, layer_names1, ...
+        layers = [K.Input((1,))]
+        for i in range(300):
+            layers.append(L.Dense(1, name=f"layer_{i:03d}_" + "x" * 240))
+        return seq(*layers, name="many_layers")
+
+    return {
+        "lstm_worked_example": lambda: seq(K.Input((13, 5)), L.LSTM(10)),
+        "lstm_options": lambda: seq(K.Input((6, 3)), L.LSTM(4, return_sequences=True, go_backwards=True, use_bias=False), L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid")),
+        "gru_reset_after": lambda: seq(K.Input((6, 3)), L.GRU(5)),
+        "gru_reset_before": lambda: seq(K.Input((6, 3)), L.GRU(5, reset_after=False, return_sequences=True)),
+        "simple_rnn": lambda: seq(K.Input((6, 3)), L.SimpleRNN(4, return_sequences=True), L.SimpleRNN(2)),
+        "bidirectional_concat": bidi("concat"),
+        "bidirectional_sum": bidi("sum"),
+        "bidirectional_mul": bidi("mul"),
+        "bidirectional_ave": bidi("ave"),
+        "bidirectional_none": bidi_none,
+        "time_distributed": lambda: seq(K.Input((5, 4)), L.TimeDistributed(L.Dense(3))),
+        "embedding_lstm": lambda: seq(K.Input((12,)), L.Embedding(50, 8, mask_zero=True), L.LSTM(6), L.Dense(1)),
+        "dense_activation_dropout": lambda: seq(K.Input((10,)), L.Dense(16, activation="relu"), L.Dropout(0.5), L.Dense(4, use_bias=False), L.Activation("softmax")),
+        "shape_layers": lambda: seq(K.Input((4, 6)), L.Permute((2, 1)), L.Flatten(), L.RepeatVector(3), L.Reshape((18, 4)), L.Masking(0.0), L.Dense(2)),
+        "conv1d": lambda: seq(K.Input((20, 3)), L.Conv1D(8, 3, activation="relu"), L.MaxPooling1D(2), L.Conv1D(4, 5, padding="same", strides=2), L.AveragePooling1D(2), L.Conv1D(4, 2, padding="causal", dilation_rate=2), L.GlobalMaxPooling1D()),
+        "conv1d_global_average": lambda: seq(K.Input((16, 2)), L.Conv1D(3, 4, use_bias=False), L.GlobalAveragePooling1D(), L.Dense(1)),
+        "conv2d": lambda: seq(K.Input((12, 10, 3)), L.Conv2D(6, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Conv2D(4, (2, 3), strides=(2, 1), padding="same"), L.AveragePooling2D((2, 2)), L.Flatten(), L.Dense(2)),
+        "conv2d_global": lambda: seq(K.Input((9, 9, 2)), L.Conv2D(5, 3, dilation_rate=2), L.GlobalAveragePooling2D()),
+        "conv2d_global_max": lambda: seq(K.Input((8, 8, 1)), L.ZeroPadding2D(((1, 2), (0, 1))), L.Conv2D(2, 2), L.GlobalMaxPooling2D()),
+        "batch_norm": lambda: seq(K.Input((6,)), L.Dense(4), L.BatchNormalization(), L.Dense(1)),
+        "layer_norm": lambda: seq(K.Input((5, 6)), L.LayerNormalization(), L.Dense(3)),
+        "padding_cropping_upsampling": lambda: seq(K.Input((10, 3)), L.ZeroPadding1D((1, 2)), L.Cropping1D((2, 1)), L.UpSampling1D(3), L.Conv1D(2, 3)),
+        "merge_concatenate": lambda: functional_merge(L.Concatenate),
+        "merge_add": lambda: functional_merge(L.Add),
+        "merge_subtract": lambda: functional_merge(L.Subtract),
+        "merge_multiply": lambda: functional_merge(L.Multiply),
+        "merge_average": lambda: functional_merge(L.Average),
+        "merge_maximum": lambda: functional_merge(L.Maximum),
+        "merge_minimum": lambda: functional_merge(L.Minimum),
+        "multi_io": multi_io,
+        "shared_layer": shared,
+        "nested_sequential": nested_seq,
+        "nested_functional": nested_functional,
+        "frozen_and_batchnorm": frozen,
+        "functional_linear": linear_functional,
+        "many_layers": many_layers,
+    }
+
+
+def shape_list(shape):
+    return [None if d is None else int(d) for d in shape]
+
+
+def normalize_shape(s):
+    """A shape (tuple) or a structure of shapes -> list, or list of lists for several outputs."""
+    if isinstance(s, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in s):
+        return shape_list(s)
+    if isinstance(s, dict):
+        s = list(s.values())
+    flat = [normalize_shape(x) for x in s]
+    return flat[0] if len(flat) == 1 else flat
+
+
+def count(weights):
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def describe(K, model, keras3):
+    """What Keras says about each summary row: the oracle the Swift tests compare against."""
+    if keras3 and isinstance(model, K.Model) and not isinstance(model, K.Sequential):
+        rows = model._operations
+    else:
+        rows = model.layers
+    layers = []
+    for layer in rows:
+        if keras3:
+            nodes = layer._inbound_nodes
+            outs = nodes[-1].output_tensors if nodes else []
+            shape = normalize_shape([tuple(t.shape) for t in outs]) if outs else None
+        else:
+            try:
+                shape = normalize_shape(layer.output_shape)
+            except AttributeError:
+                shape = "multiple"
+        layers.append({
+            "name": layer.name,
+            "class_name": layer.__class__.__name__,
+            "output_shape": shape,
+            "params": int(layer.count_params()),
+            "trainable_params": count(layer.trainable_weights),
+            "non_trainable_params": count(layer.non_trainable_weights),
+            "weights": [{"name": w.path if keras3 else w.name, "shape": shape_list(w.shape)} for w in layer.weights],
+        })
+    return {
+        "keras_version": K.__version__ if hasattr(K, "__version__") else None,
+        "model": {"name": model.name, "class_name": model.__class__.__name__},
+        "layers": layers,
+        "total_params": count(model.weights),
+        "trainable_params": count(model.trainable_weights),
+        "non_trainable_params": count(model.non_trainable_weights),
+    }
+
+
+def capture_summary(model, keras3):
+    lines = []
+    if keras3:
+        model.summary(print_fn=lambda text, **_: lines.append(text))
+        return "".join(lines)
+    model.summary(print_fn=lambda text, **_: lines.append(text))
+    return "\n".join(lines) + "\n"
+
+
+def generate(flavour):
+    keras3 = flavour == "keras3"
+    if keras3:
+        import keras as K
+    else:
+        import tf_keras as K
+    out_dir = os.path.join(HERE, flavour)
+    os.makedirs(out_dir, exist_ok=True)
+    for name, build in builders(K).items():
+        K.backend.clear_session()
+        np.random.seed(0)
+        K.utils.set_random_seed(0)
+        model = build()
+        # Give BatchNormalization statistics non-trivial values so they are worth checking.
+        for layer in model.layers:
+            if layer.__class__.__name__ == "BatchNormalization":
+                w = layer.get_weights()
+                layer.set_weights([w[0], w[1], np.linspace(-1, 1, w[2].size).astype("float32"), np.linspace(0.5, 2, w[3].size).astype("float32")])
+        path = os.path.join(out_dir, name + ".h5")
+        model.save(path)
+        loaded = K.models.load_model(path, compile=False)
+        with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
+            f.write(capture_summary(loaded, keras3))
+        with open(os.path.join(out_dir, name + ".json"), "w") as f:
+            json.dump(describe(K, loaded, keras3), f, indent=1)
+            f.write("\n")
+        print(flavour, name, loaded.count_params())
+
+
+def broken():
+    """Damaged copies of good fixtures, for the checks that must fail."""
+    import h5py
+    out_dir = os.path.join(HERE, "broken")
+    os.makedirs(out_dir, exist_ok=True)
+    for flavour in ("keras2", "keras3"):
+        src = os.path.join(HERE, flavour, "lstm_worked_example.h5")
+        dst = os.path.join(out_dir, f"lstm_wrong_kernel_shape_{flavour}.h5")
+        shutil.copy(src, dst)
+        with h5py.File(dst, "r+") as f:
+            group = f["model_weights"]["lstm"]
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+            kernel = names[0]
+            del group[kernel]
+            group.create_dataset(kernel, data=np.zeros((6, 40), dtype="float32"))
+    dst = os.path.join(out_dir, "lstm_nan_weight_keras2.h5")
+    shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
+    with h5py.File(dst, "r+") as f:
+        group = f["model_weights"]["lstm"]
+        names = [n.decode() for n in group.attrs["weight_names"]]
+        data = group[names[2]][()]
+        data[3] = np.nan
+        data[7] = np.inf
+        group[names[2]][...] = data
+    with h5py.File(os.path.join(out_dir, "not_keras.h5"), "w") as f:
+        f.create_dataset("x", data=np.arange(4, dtype="float32"))
+        f.attrs["note"] = "an HDF5 file with no Keras model in it"
+    with open(os.path.join(out_dir, "text_file.h5"), "w") as f:
+        f.write("this is not an HDF5 file\n")
+
+
+if __name__ == "__main__":
+    what = sys.argv[1:] or ["keras2", "keras3", "broken"]
+    for flavour in what:
+        if flavour == "broken":
+            broken()
+        else:
+            generate(flavour)

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "keras-inspect",
+  platforms: [.macOS(.v13)],
+  products: [
+    .library(name: "KerasInspect", targets: ["KerasInspect"]),
+    .executable(name: "keras-inspect", targets: ["keras-inspect"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5`).
+    .systemLibrary(
+      name: "CHDF5",
+      pkgConfig: "hdf5",
+      providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
+    ),
+    // Safe Swift over libhdf5; the only module that imports CHDF5.
+    .target(name: "HDF5", dependencies: ["CHDF5"]),
+    // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
+    .target(name: "KerasModel", dependencies: ["HDF5"]),
+    // Checks and reports: what the CLI prints, usable as a library.
+    .target(name: "KerasInspect", dependencies: ["KerasModel"]),
+    .executableTarget(
+      name: "keras-inspect",
+      dependencies: [
+        "KerasInspect",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
+    .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
+    .testTarget(name: "KerasInspectTests", dependencies: ["KerasInspect"], path: "Tests/KerasInspectTests"),
+    .testTarget(name: "CLITests", dependencies: ["keras-inspect"], path: "Tests/CLITests"),
+  ]
+)

@@ -1,0 +1,98 @@
+internal import CHDF5
+
+/// An HDF5 dataset: a typed n-dimensional array, possibly chunked and compressed.
+public final class Dataset: Object {
+  let handle: Handle
+  public let path: String
+  /// The dimensions; `[]` for a scalar.
+  public let shape: [Int]
+  /// The stored element type.
+  public let elementType: ElementType
+  /// The number of elements (product of `shape`), overflow-checked at open.
+  public let count: Int
+
+  init(_ handle: Handle, path: String) throws(HDF5Error) {
+    self.handle = handle
+    self.path = path
+    let type = Handle(try H5.check(H5Dget_type(handle.id), "read type of", path), .datatype)
+    elementType = ElementType(type: type.id)
+    let space = Handle(try H5.check(H5Dget_space(handle.id), "read shape of", path), .dataspace)
+    shape = try dimensions(space: space, path: path)
+    count = try elementCount(space: space, path: path)
+  }
+
+  /// The filters applied to the stored chunks (e.g. `deflate`, `shuffle`), empty when contiguous.
+  public func filters() throws(HDF5Error) -> [String] {
+    let plist = Handle(try H5.check(H5Dget_create_plist(handle.id), "read storage of", path), .propertyList)
+    let n = H5Pget_nfilters(plist.id)
+    try H5.check(n, "read filters of", path)
+    var names: [String] = []
+    for index in 0..<UInt32(n) {
+      var flags: UInt32 = 0
+      var cdCount = 0
+      var name = [CChar](repeating: 0, count: 64)
+      var config: UInt32 = 0
+      let filter = H5Pget_filter2(plist.id, index, &flags, &cdCount, nil, name.count, &name, &config)
+      switch filter {
+      case H5Z_FILTER_DEFLATE: names.append("gzip")
+      case H5Z_FILTER_SHUFFLE: names.append("shuffle")
+      case H5Z_FILTER_FLETCHER32: names.append("fletcher32")
+      case H5Z_FILTER_SZIP: names.append("szip")
+      case H5Z_FILTER_NBIT: names.append("nbit")
+      case H5Z_FILTER_SCALEOFFSET: names.append("scaleoffset")
+      default: names.append(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      }
+    }
+    return names
+  }
+
+  /// Reads every element converted to Float (libhdf5 converts float16/float64/integers),
+  /// refusing datasets larger than `maxBytes` before anything is allocated.
+  ///
+  /// bfloat16 weights are stored as uint16; read those with ``readUInt16(maxBytes:)``.
+  public func readFloats(maxBytes: Int) throws(HDF5Error) -> [Float] {
+    switch elementType {
+    case .float, .integer: break
+    default:
+      throw HDF5Error(operation: "read", path: path, message: "element type \(elementType) is not numeric")
+    }
+    try checkSize(elementSize: 4, maxBytes: maxBytes)
+    var values = [Float](repeating: 0, count: count)
+    if count > 0 {
+      try H5.check(H5Dread(handle.id, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values), "read", path)
+    }
+    return values
+  }
+
+  /// Reads every element as raw 16-bit words (for bfloat16 stored as uint16).
+  public func readUInt16(maxBytes: Int) throws(HDF5Error) -> [UInt16] {
+    guard case .integer(16, false) = elementType else {
+      throw HDF5Error(operation: "read", path: path, message: "element type \(elementType) is not uint16")
+    }
+    try checkSize(elementSize: 2, maxBytes: maxBytes)
+    var values = [UInt16](repeating: 0, count: count)
+    if count > 0 {
+      try H5.check(H5Dread(handle.id, chdf5_native_uint16(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values), "read", path)
+    }
+    return values
+  }
+
+  private func checkSize(elementSize: Int, maxBytes: Int) throws(HDF5Error) {
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
+    if overflow || bytes > maxBytes {
+      throw HDF5Error(operation: "read", path: path, message: "shape \(shape) needs more than the \(maxBytes) bytes allowed for one tensor")
+    }
+  }
+
+  public func attributeNames() throws(HDF5Error) -> [String] {
+    try Attributes(handle: handle, path: path).names()
+  }
+
+  public func hasAttribute(_ name: String) throws(HDF5Error) -> Bool {
+    try Attributes(handle: handle, path: path).has(name)
+  }
+
+  public func attribute(_ name: String) throws(HDF5Error) -> AttributeValue {
+    try Attributes(handle: handle, path: path).read(name)
+  }
+}

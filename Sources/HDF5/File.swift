@@ -1,0 +1,34 @@
+internal import CHDF5
+
+/// An HDF5 file opened read-only.
+///
+/// The file stays open while this object or any group, dataset or attribute read from it
+/// is alive; libhdf5 closes it when the last of them goes away.
+public final class File {
+  let handle: Handle
+  /// The path the file was opened from, as given.
+  public let path: String
+
+  /// Opens `path` read-only. Throws when the file is missing or is not HDF5.
+  public init(path: String) throws(HDF5Error) {
+    _ = H5.ready
+    self.path = path
+    // H5Fis_hdf5 distinguishes "not an HDF5 file" from a damaged one.
+    let isHDF5 = H5Fis_hdf5(path)
+    if isHDF5 == 0 {
+      throw HDF5Error(operation: "open", path: path, message: "not an HDF5 file")
+    }
+    if isHDF5 < 0 {
+      let detail = H5.drainErrorStack()
+      throw HDF5Error(operation: "open", path: path, message: detail.isEmpty ? "unreadable file" : detail)
+    }
+    let id = try H5.check(H5Fopen(path, chdf5_f_acc_rdonly(), chdf5_p_default()), "open", path)
+    handle = Handle(id, .file)
+  }
+
+  /// The root group `/`.
+  public func root() throws(HDF5Error) -> Group {
+    let id = try H5.check(H5Gopen2(handle.id, "/", chdf5_p_default()), "open group", "/")
+    return Group(Handle(id, .group), path: "/", file: self)
+  }
+}

@@ -1,0 +1,52 @@
+/// One output tensor of one call of a layer: Keras's `[layer_name, node_index, tensor_index]`.
+public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
+  public let layer: String
+  public let node: Int
+  public let tensor: Int
+
+  public init(layer: String, node: Int, tensor: Int) {
+    self.layer = layer
+    self.node = node
+    self.tensor = tensor
+  }
+
+  /// Keras's notation in the summary's "Connected to" column: `lstm[0][0]`.
+  public var description: String { "\(layer)[\(node)][\(tensor)]" }
+}
+
+/// One call of a layer inside a model: the tensors it was called on.
+public struct LayerCall: Sendable, Equatable {
+  public let inputs: [TensorRef]
+}
+
+/// A layer as the model config describes it.
+public struct LayerConfig: Sendable {
+  /// The layer's unique name inside its model.
+  public let name: String
+  /// Keras class name from the config (`LSTM`, `Dense`, `Sequential`, `Functional`, ...).
+  public let className: String
+  /// The layer's own `config` object.
+  public let config: JSONValue
+  /// Calls of this layer in the enclosing model, in node order (empty for Sequential members).
+  public let calls: [LayerCall]
+  /// For a nested model, its architecture.
+  public let nested: ModelConfig?
+
+  /// Whether the config marks the layer trainable (Keras's default is true).
+  public var trainable: Bool { config["trainable"]?.bool ?? true }
+}
+
+/// A model's architecture: its layers and how they connect.
+public struct ModelConfig: Sendable {
+  public let name: String
+  /// `Sequential`, `Functional` or `Model`.
+  public let className: String
+  /// Every layer in config order. For a Sequential model the InputLayer, when present, is first.
+  public let layers: [LayerConfig]
+  /// The model's input tensors, in input order.
+  public let inputs: [TensorRef]
+  /// The model's output tensors, in output order.
+  public let outputs: [TensorRef]
+
+  public var isSequential: Bool { className == "Sequential" }
+}

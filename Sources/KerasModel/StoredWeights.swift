@@ -1,0 +1,84 @@
+import HDF5
+
+/// One weight tensor as stored in the file.
+public struct StoredWeight: Sendable, Equatable {
+  /// The name Keras listed for it (`lstm/lstm_cell/kernel:0`, `sequential/lstm/lstm_cell/kernel`).
+  public let name: String
+  /// The dataset's absolute path in the HDF5 file.
+  public let path: String
+  public let shape: [Int]
+  /// Element type as stored; `bfloat16` when a uint16 dataset carries Keras's bfloat16 marker.
+  public let dtype: String
+  /// Bytes per element of the stored dtype.
+  public let elementSize: Int
+
+  public var count: Int { shape.reduce(1, *) }
+
+  /// Keras's short name: the last path component without the `:0` suffix (`kernel`).
+  public var shortName: String {
+    var last = name.split(separator: "/").last.map(String.init) ?? name
+    if let colon = last.lastIndex(of: ":"), last[last.index(after: colon)...].allSatisfy(\.isNumber) {
+      last = String(last[..<colon])
+    }
+    return last
+  }
+}
+
+/// Reads Keras's weight listings: `layer_names` on the weights group, `weight_names` on each layer group.
+enum WeightListing {
+
+  /// A string-list attribute, following Keras's split form (`name0`, `name1`, ...) for lists over 64 KiB.
+  static func list(_ group: Group, _ attribute: String) throws(ModelError) -> [String]? {
+    do {
+      if let value = try group.attributeIfPresent(attribute) {
+        guard let list = value.stringList else {
+          throw ModelError(.badWeights, "attribute \(attribute) of \(group.path) is not a list of strings")
+        }
+        return list
+      }
+      var parts: [String] = []
+      var chunk = 0
+      while let value = try group.attributeIfPresent("\(attribute)\(chunk)") {
+        guard let list = value.stringList else {
+          throw ModelError(.badWeights, "attribute \(attribute)\(chunk) of \(group.path) is not a list of strings")
+        }
+        parts += list
+        chunk += 1
+      }
+      return chunk == 0 ? nil : parts
+    } catch let error as ModelError {
+      throw error
+    } catch {
+      throw ModelError(.unreadable, "\(error)")
+    }
+  }
+
+  /// The weights listed for the layer group `name` under `weightsGroup`, in Keras's order.
+  static func layerWeights(_ weightsGroup: Group, layer name: String) throws(ModelError) -> [StoredWeight] {
+    do {
+      guard try weightsGroup.kind(of: name) == .group else {
+        throw ModelError(.badWeights, "layer_names lists \(name), but \(weightsGroup.path) has no group \(name)")
+      }
+      let group = try weightsGroup.group(name)
+      let names = try list(group, "weight_names") ?? []
+      var weights: [StoredWeight] = []
+      for weightName in names {
+        guard try group.kind(of: weightName) == .dataset else {
+          throw ModelError(.badWeights, "layer \(name) lists weight \(weightName), but \(group.path) has no dataset \(weightName)")
+        }
+        let dataset = try group.dataset(weightName)
+        var dtype = dataset.elementType.description
+        if dataset.elementType == .integer(bits: 16, signed: false),
+          try dataset.attributeIfPresent("dtype")?.string == "bfloat16" {
+          dtype = "bfloat16"
+        }
+        weights.append(StoredWeight(name: weightName, path: dataset.path, shape: dataset.shape, dtype: dtype, elementSize: dataset.elementType.byteSize ?? 4))
+      }
+      return weights
+    } catch let error as ModelError {
+      throw error
+    } catch {
+      throw ModelError(.unreadable, "\(error)")
+    }
+  }
+}
