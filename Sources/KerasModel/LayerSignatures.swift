@@ -376,10 +376,7 @@ enum LayerSignatures {
   }
 
   /// Python's repr of a shape tuple: `(None, 10)`, `(None,)`.
-  public static func format(_ shape: Shape) -> String {
-    let items = shape.map { $0.map(String.init) ?? "None" }
-    return items.count == 1 ? "(\(items[0]),)" : "(\(items.joined(separator: ", ")))"
-  }
+  static func format(_ shape: Shape) -> String { pythonTuple(shape) }
 }
 
 /// Typed access to one layer's config, with errors naming the layer and the key.

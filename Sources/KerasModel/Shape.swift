@@ -31,3 +31,9 @@ public struct LayerSignature: Sendable {
     self.formula = formula
   }
 }
+
+/// Python's repr of a shape tuple, as Keras 2 prints shapes: `(None, 10)`, `(None,)`.
+public func pythonTuple(_ shape: Shape) -> String {
+  let items = shape.map { $0.map(String.init) ?? "None" }
+  return items.count == 1 ? "(\(items[0]),)" : "(\(items.joined(separator: ", ")))"
+}

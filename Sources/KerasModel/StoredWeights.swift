@@ -31,6 +31,8 @@ enum WeightListing {
   static func list(_ group: Group, _ attribute: String) throws(ModelError) -> [String]? {
     do {
       if let value = try group.attributeIfPresent(attribute) {
+        // Keras writes an empty list as an empty float64 array (h5py's default for `[]`).
+        if value == .floats([]) || value == .integers([]) { return [] }
         guard let list = value.stringList else {
           throw ModelError(.badWeights, "attribute \(attribute) of \(group.path) is not a list of strings")
         }

@@ -1,0 +1,107 @@
+import KerasModel
+
+/// The outcome of one check on a model file.
+public struct CheckResult: Sendable, Equatable {
+  /// Stable identifier, e.g. `params` (used in JSON and CI reports).
+  public let id: String
+  public let passed: Bool
+  /// One line saying what was checked and found.
+  public let summary: String
+  /// One line per problem found.
+  public let details: [String]
+}
+
+extension Inspection {
+  /// Every check that applies to an opened file: config understood, recomputed parameters equal
+  /// the stored weights, no NaN/Inf in any weight.
+  public func runChecks(maxTensorBytes: Int = 4 << 30) -> [CheckResult] {
+    let rows = analysis.layers
+    var results: [CheckResult] = []
+    let version = file.kerasVersion.map { "Keras \($0)" } ?? "an unknown Keras version"
+    results.append(CheckResult(id: "opens", passed: true, summary: "file opens: \(file.format) model written by \(version)" + (file.backend.map { " (\($0))" } ?? ""), details: []))
+    results.append(CheckResult(id: "config", passed: true, summary: "config parses: \(analysis.config.className) model \"\(analysis.config.name)\" with \(analysis.summaryRows.count) layers", details: []))
+
+    let unknown = Self.notUnderstood(analysis)
+    results.append(CheckResult(
+      id: "layers-understood", passed: unknown.isEmpty,
+      summary: unknown.isEmpty ? "every layer understood" : "\(unknown.count) layer(s) not understood; their params are counted from the stored weights",
+      details: unknown))
+
+    var mismatches: [String] = []
+    var checked = 0
+    for layer in rows where layer.understood && layer.className != "InputLayer" {
+      if let problem = layer.problem {
+        mismatches.append("layer \(layer.name) (\(layer.className)): \(problem)")
+        continue
+      }
+      guard let expected = layer.expected else { continue }
+      checked += 1
+      if let mismatch = Self.compare(expected: expected, stored: layer.stored, hasStoredGroup: file.weights[layer.name] != nil || layer.className == "InputLayer") {
+        mismatches.append("layer \(layer.name) (\(layer.className)): \(mismatch)")
+      }
+    }
+    let total = Summary(analysis: analysis, style: .keras2).totals.total
+    results.append(CheckResult(
+      id: "params", passed: mismatches.isEmpty,
+      summary: mismatches.isEmpty
+        ? "params: config formula equals stored weights for \(checked) layer(s), \(total) params in all"
+        : "params: \(mismatches.count) layer(s) whose stored weights contradict the config",
+      details: mismatches))
+
+    var nonFinite: [String] = []
+    var tensors = 0
+    for layer in rows {
+      for weight in layer.stored {
+        tensors += 1
+        do {
+          let values = try file.values(of: weight, maxBytes: maxTensorBytes)
+          let nan = values.reduce(0) { $0 + ($1.isNaN ? 1 : 0) }
+          let inf = values.reduce(0) { $0 + ($1.isInfinite ? 1 : 0) }
+          if nan + inf > 0 { nonFinite.append("layer \(layer.name): weight \(weight.name) has \(nan) NaN and \(inf) Inf of \(values.count) values") }
+        } catch {
+          nonFinite.append("layer \(layer.name): weight \(weight.name) cannot be read: \(error.message)")
+        }
+      }
+    }
+    results.append(CheckResult(
+      id: "finite-weights", passed: nonFinite.isEmpty,
+      summary: nonFinite.isEmpty ? "no NaN/Inf in \(tensors) weight tensor(s)" : "\(nonFinite.count) weight tensor(s) with NaN/Inf or unreadable values",
+      details: nonFinite))
+    return results
+  }
+
+  static func notUnderstood(_ analysis: ModelAnalysis, prefix: String = "") -> [String] {
+    analysis.layers.flatMap { layer -> [String] in
+      if let nested = layer.nested { return notUnderstood(nested, prefix: prefix + layer.name + "/") }
+      return layer.understood ? [] : ["layer \(prefix)\(layer.name) (\(layer.className)): class not understood by keras-inspect"]
+    }
+  }
+
+  /// Compares the weights a config implies with those stored; nil when they agree.
+  ///
+  /// Order is compared first; a nested Keras 2 model lists trainable weights before the others,
+  /// so the same shapes in another order also agree.
+  static func compare(expected: [WeightSpec], stored: [StoredWeight], hasStoredGroup: Bool) -> String? {
+    let want = expected.map(\.shape)
+    let have = stored.map(\.shape)
+    if want == have { return nil }
+    if stored.isEmpty && !hasStoredGroup {
+      return "the file stores no weights for it; the config implies \(describe(expected))"
+    }
+    if want.count == have.count {
+      if want.sorted(by: lexicographic) == have.sorted(by: lexicographic) { return nil }
+      let i = want.indices.first { want[$0] != have[$0] } ?? 0
+      return "weight \(stored[i].name) has shape \(tuple(have[i])), but the config implies \(expected[i].name) \(tuple(want[i]))"
+    }
+    return "the config implies \(expected.count) weight(s) \(describe(expected)), but the file stores \(stored.count): "
+      + stored.map { "\($0.name) \(tuple($0.shape))" }.joined(separator: ", ")
+  }
+
+  static func describe(_ weights: [WeightSpec]) -> String {
+    weights.map { "\($0.name) \(tuple($0.shape))" }.joined(separator: ", ")
+  }
+
+  static func tuple(_ shape: [Int]) -> String { pythonTuple(shape.map { $0 }) }
+
+  static func lexicographic(_ a: [Int], _ b: [Int]) -> Bool { a.lexicographicallyPrecedes(b) }
+}

@@ -1,0 +1,112 @@
+/// The box-drawing table Keras 3 prints through `rich`, reproduced cell for cell.
+///
+/// Keras 3 gives every column a fixed width from `positions × line_length`; rich then adds one
+/// space of padding on each side, finds the table too wide for `line_length` minus its borders,
+/// and shrinks the columns evenly (`ratio_reduce`, rounding half to even as Python does).
+/// Cells wrap at spaces; a word longer than its column is cut with `…`.
+struct RichTable {
+  enum Alignment { case left, right }
+
+  let headers: [String]
+  let alignments: [Alignment]
+  /// Column widths including their two padding spaces, borders excluded.
+  let widths: [Int]
+
+  init(headers: [String], alignments: [Alignment], fractions: [Double], width: Int) {
+    self.headers = headers
+    self.alignments = alignments
+    var columns: [Int] = []
+    var current = 0
+    for fraction in fractions {
+      let edge = Int(fraction * Double(width))
+      columns.append(edge - current + 2)
+      current = edge
+    }
+    let available = width - (columns.count + 1)
+    let total = columns.reduce(0, +)
+    self.widths = total > available ? Self.ratioReduce(total - available, columns) : columns
+  }
+
+  /// rich's `ratio_reduce` with equal ratios: take `excess` from the columns in turn.
+  static func ratioReduce(_ excess: Int, _ values: [Int]) -> [Int] {
+    var remaining = excess
+    var ratioLeft = values.count
+    return values.map { value in
+      let share = (Double(remaining) / Double(ratioLeft)).rounded(.toNearestOrEven)
+      let taken = min(value, Int(share))
+      remaining -= taken
+      ratioLeft -= 1
+      return value - taken
+    }
+  }
+
+  func render(_ rows: [[String]]) -> [String] {
+    func rule(_ left: String, _ fill: String, _ join: String, _ right: String) -> String {
+      left + widths.map { String(repeating: fill, count: $0) }.joined(separator: join) + right
+    }
+    var lines = [rule("┏", "━", "┳", "┓")]
+    lines += cells(headers, border: "┃")
+    lines.append(rule("┡", "━", "╇", "┩"))
+    for (i, row) in rows.enumerated() {
+      if i > 0 { lines.append(rule("├", "─", "┼", "┤")) }
+      lines += cells(row, border: "│")
+    }
+    lines.append(rule("└", "─", "┴", "┘"))
+    return lines
+  }
+
+  /// One table row, as many lines tall as its tallest cell.
+  func cells(_ fields: [String], border: String) -> [String] {
+    let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
+    let height = wrapped.map(\.count).max() ?? 1
+    return (0..<height).map { lineIndex in
+      let parts = wrapped.enumerated().map { i, lines in
+        " " + (lineIndex < lines.count ? lines[lineIndex] : String(repeating: " ", count: widths[i] - 2)) + " "
+      }
+      return border + parts.joined(separator: border) + border
+    }
+  }
+
+  /// rich's `Text.wrap` with `overflow="ellipsis"`: break before a word that does not fit,
+  /// never inside one; then truncate to the width with `…` and justify.
+  static func wrap(_ text: String, width: Int, alignment: Alignment) -> [String] {
+    let chars = Array(text)
+    // Words are `\s*\S+\s*`: leading spaces only on the first, trailing spaces kept.
+    var words: [Range<Int>] = []
+    var i = 0
+    while i < chars.count {
+      let start = i
+      while i < chars.count, chars[i] == " " { i += 1 }
+      while i < chars.count, chars[i] != " " { i += 1 }
+      while i < chars.count, chars[i] == " " { i += 1 }
+      words.append(start..<i)
+    }
+    var breaks: [Int] = []
+    var offset = 0
+    for word in words {
+      let trimmed = chars[word].reversed().drop(while: { $0 == " " }).count
+      if width - offset >= trimmed {
+        offset += word.count
+      } else if trimmed > width {
+        if word.lowerBound > 0 { breaks.append(word.lowerBound) }
+        offset = word.count
+      } else if offset > 0, word.lowerBound > 0 {
+        breaks.append(word.lowerBound)
+        offset = word.count
+      }
+    }
+    var lines: [String] = []
+    var start = 0
+    for end in breaks + [chars.count] {
+      var line = Array(chars[start..<end])
+      start = end
+      // rstrip_end: drop trailing spaces that overflow the width.
+      while line.count > width, line.last == " " { line.removeLast() }
+      if alignment == .right { while line.last == " " { line.removeLast() } }
+      if line.count > width { line = Array(line.prefix(max(0, width - 1))) + ["…"] }
+      let pad = String(repeating: " ", count: width - line.count)
+      lines.append(alignment == .right ? pad + String(line) : String(line) + pad)
+    }
+    return lines
+  }
+}

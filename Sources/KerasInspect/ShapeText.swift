@@ -1,0 +1,73 @@
+import KerasModel
+
+/// How each Keras version writes shapes, parameter counts and byte sizes in `model.summary()`.
+public enum SummaryStyle: String, Sendable, CaseIterable {
+  /// tf.keras / tf_keras 2.x: an ASCII table ruled with `_` and `=`.
+  case keras2
+  /// Keras 3: a box-drawing table (rich).
+  case keras3
+
+  /// The style of the Keras that wrote the file.
+  public init(for file: KerasFile) {
+    self = file.isKeras3 ? .keras3 : .keras2
+  }
+
+  /// A shape: Keras 2 prints the Python tuple `(None, 10)` / `(None,)`; Keras 3 joins the
+  /// dimensions itself, `(None, 10)` / `(None)`.
+  func format(_ shape: Shape) -> String {
+    switch self {
+    case .keras2: return pythonTuple(shape)
+    case .keras3: return "(" + shape.map { $0.map(String.init) ?? "None" }.joined(separator: ", ") + ")"
+    }
+  }
+
+  /// The "Output Shape" cell of a summary row.
+  ///
+  /// Keras 2 reports `layer.output_shape`: a list for an InputLayer in a functional model,
+  /// `multiple` when calls disagree. Keras 3 reports the shapes of the layer's last call.
+  func outputShapeText(_ layer: LayerInfo) -> String {
+    func text(_ outputs: [Shape]?) -> String {
+      guard let outputs, !outputs.isEmpty else { return "?" }
+      if outputs.count == 1 && !(self == .keras2 && layer.className == "InputLayer") { return format(outputs[0]) }
+      return "[" + outputs.map(format).joined(separator: ", ") + "]"
+    }
+    guard let last = layer.outputs.last else { return self == .keras2 ? "multiple" : "?" }
+    if self == .keras2, layer.outputs.count > 1 {
+      let first = layer.outputs[0]
+      return layer.outputs.allSatisfy { $0 == first } ? text(first) : "multiple"
+    }
+    return text(last)
+  }
+
+  /// A parameter count: Keras 3 groups thousands with commas.
+  func count(_ n: Int) -> String {
+    guard self == .keras3 else { return String(n) }
+    let digits = Array(String(n))
+    var out = ""
+    for (i, d) in digits.enumerated() {
+      if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+      out.append(d)
+    }
+    return out
+  }
+
+  /// Keras's `readable_memory_size`: `640 (2.50 KB)`; Keras 2 says `Byte`, Keras 3 `B`.
+  func bytes(_ size: Int) -> String {
+    let units = [self == .keras2 ? "Byte" : "B", "KB", "MB", "GB", "TB", "PB"]
+    var value = Double(size)
+    for unit in units {
+      if value / 1024 < 1 { return String(format: "%.2f", value) + " " + unit }
+      value /= 1024
+    }
+    return String(format: "%.2f", value) + " " + units.last!
+  }
+
+  /// The "Connected to" cell.
+  func connections(_ layer: LayerInfo) -> String {
+    let refs = layer.connections.flatMap { $0 }.map(\.description)
+    switch self {
+    case .keras2: return "[" + refs.map { "'\($0)'" }.joined(separator: ", ") + "]"
+    case .keras3: return refs.isEmpty ? "-" : refs.joined(separator: ", ")
+    }
+  }
+}

@@ -1,0 +1,244 @@
+/// One layer of a model as keras-inspect understands it: shapes and weights from the config,
+/// next to the weights stored in the file.
+public struct LayerInfo: Sendable {
+  public let config: LayerConfig
+  /// The class Keras reports in summaries (`Functional` for a nested functional model).
+  public let displayClassName: String
+  /// Output shapes of each call of the layer (one list per call, one shape per output);
+  /// nil for a call whose shapes could not be computed.
+  public let outputs: [[Shape]?]
+  /// The tensors each call of the layer consumed, with Keras's live node indices.
+  public let connections: [[TensorRef]]
+  /// Weights the config implies, from the layer's first call; nil when unknown.
+  public let expected: [WeightSpec]?
+  /// The parameter formula, e.g. `4 × ((5 + 10) × 10 + 10)`.
+  public let formula: String?
+  /// Weights stored in the file for this layer, in Keras's order.
+  public let stored: [StoredWeight]
+  /// Whether each stored weight is trainable, as Keras counts it.
+  public let storedTrainable: [Bool]
+  /// Whether keras-inspect knows this layer class (and, for a nested model, every layer in it).
+  public let understood: Bool
+  /// Why shapes or weights could not be derived from the config, if they could not.
+  public let problem: String?
+  /// For a nested model, the analysis of its own layers.
+  public let nested: ModelAnalysis?
+
+  public var name: String { config.name }
+  public var className: String { config.className }
+
+  /// Parameters as Keras counts them for the loaded model: the stored weights when the file has
+  /// any for this layer, else what the config implies.
+  public var params: Int { trainableParams + nonTrainableParams }
+  public var trainableParams: Int {
+    if !stored.isEmpty || expected == nil {
+      return zip(stored, storedTrainable).reduce(0) { $0 + ($1.1 ? $1.0.count : 0) }
+    }
+    return expected!.filter(\.trainable).reduce(0) { $0 + $1.count }
+  }
+  public var nonTrainableParams: Int {
+    if !stored.isEmpty || expected == nil {
+      return zip(stored, storedTrainable).reduce(0) { $0 + ($1.1 ? 0 : $1.0.count) }
+    }
+    return expected!.filter { !$0.trainable }.reduce(0) { $0 + $1.count }
+  }
+  /// Parameters implied by the config alone.
+  public var expectedParams: Int? { expected?.reduce(0) { $0 + $1.count } }
+}
+
+/// A model analysed: every layer with its shapes, expected and stored weights.
+public struct ModelAnalysis: Sendable {
+  public let config: ModelConfig
+  /// Every layer in config order (for a Sequential model, the InputLayer first).
+  public let layers: [LayerInfo]
+  /// Output shapes of the model's outputs, when known.
+  public let outputShapes: [Shape?]
+  /// Keras's rule for whether the summary needs a "Connected to" column: false when the
+  /// graph is a single chain with no shared layers.
+  public let isSequentialLike: Bool
+
+  /// The rows `model.summary()` prints: top-level layers, without a Sequential model's InputLayer.
+  public var summaryRows: [LayerInfo] {
+    config.isSequential ? layers.filter { $0.className != "InputLayer" } : layers
+  }
+}
+
+extension ModelAnalysis {
+  /// Analyses the model of an opened file.
+  public init(file: KerasFile) {
+    self = Analyzer(keras3: file.isKeras3, stored: file.weights).analyze(file.config, inputShapes: nil, storedPrefix: nil)
+  }
+
+  /// Analyses a bare config (no stored weights), e.g. for a weights-only check.
+  public init(config: ModelConfig, keras3: Bool) {
+    self = Analyzer(keras3: keras3, stored: [:]).analyze(config, inputShapes: nil, storedPrefix: nil)
+  }
+}
+
+/// Propagates shapes through a model graph and gathers each layer's facts.
+struct Analyzer {
+  let keras3: Bool
+  /// Stored weights by top-level layer group.
+  let stored: [String: [StoredWeight]]
+
+  /// Keras 2 skips a nested functional model's own first node (the one its InputLayer made)
+  /// when it saves node indices, so such a layer's calls are numbered from 1.
+  func nodeOffset(_ layer: LayerConfig) -> Int {
+    guard !keras3, let nested = layer.nested, nested.layers.first?.className == "InputLayer" else { return 0 }
+    return 1
+  }
+
+  func analyze(_ model: ModelConfig, inputShapes: [Shape]?, storedPrefix: String?) -> ModelAnalysis {
+    var shapes: [TensorRef: Shape] = [:]
+    var signatures: [String: [LayerSignature?]] = [:]
+    var problems: [String: String] = [:]
+    var nestedAnalyses: [String: ModelAnalysis] = [:]
+    var done: Set<String> = []  // "layer#call"
+
+    // Inputs: shapes from the caller (nested models) or from the InputLayer configs.
+    for (position, ref) in model.inputs.enumerated() {
+      guard let layer = model.layers.first(where: { $0.name == ref.layer }) else { continue }
+      if let given = inputShapes, position < given.count {
+        shapes[TensorRef(layer: layer.name, node: 0, tensor: 0)] = given[position]
+      } else if let shape = ConfigParser.inputShape(of: layer.config) {
+        shapes[TensorRef(layer: layer.name, node: 0, tensor: 0)] = shape
+      }
+    }
+    for layer in model.layers where layer.className == "InputLayer" {
+      let ref = TensorRef(layer: layer.name, node: 0, tensor: 0)
+      if shapes[ref] == nil, let shape = ConfigParser.inputShape(of: layer.config) { shapes[ref] = shape }
+      signatures[layer.name] = [shapes[ref].map { LayerSignature(outputs: [$0]) }]
+      if shapes[ref] == nil { problems[layer.name] = "input shape is not known" }
+    }
+
+    // Evaluate calls whose inputs are known until nothing changes (configs are topologically
+    // ordered, but shared layers can be called again later in the list).
+    var progress = true
+    while progress {
+      progress = false
+      for layer in model.layers where layer.className != "InputLayer" {
+        for (k, call) in layer.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
+          let inputs = call.inputs.map { shapes[$0] }
+          guard inputs.allSatisfy({ $0 != nil }) else { continue }
+          done.insert("\(layer.name)#\(k)")
+          progress = true
+          var list = signatures[layer.name] ?? Array(repeating: nil, count: layer.calls.count)
+          do {
+            let signature: LayerSignature?
+            if let nested = layer.nested {
+              let analysis = analyze(nested, inputShapes: inputs.map { $0! }, storedPrefix: layer.name)
+              if k == 0 { nestedAnalyses[layer.name] = analysis }
+              signature = try nestedSignature(layer, analysis)
+            } else {
+              signature = try LayerSignatures.signature(className: layer.className, name: layer.name, config: layer.config, inputs: inputs.map { $0! })
+            }
+            list[k] = signature
+            if let signature {
+              for (i, shape) in signature.outputs.enumerated() {
+                shapes[TensorRef(layer: layer.name, node: k + (model.isSequential ? 0 : nodeOffset(layer)), tensor: i)] = shape
+              }
+            }
+          } catch {
+            if problems[layer.name] == nil { problems[layer.name] = error.message }
+          }
+          signatures[layer.name] = list
+        }
+      }
+    }
+
+    let layers = model.layers.map { layer -> LayerInfo in
+      let sigs = signatures[layer.name] ?? []
+      let nested = nestedAnalyses[layer.name]
+      let understood = layer.nested != nil
+        ? (nested?.layers.allSatisfy(\.understood) ?? true)
+        : LayerSignatures.supported.contains(layer.className)
+      var problem = problems[layer.name]
+      if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood {
+        problem = "input shape could not be derived"
+      }
+      let first = sigs.first ?? nil
+      let expected = first.map { sig in sig.weights.map { WeightSpec($0.name, $0.shape, trainable: $0.trainable && layer.trainable) } }
+      let stored = storedPrefix == nil ? (stored[layer.name] ?? []) : []
+      return LayerInfo(
+        config: layer,
+        displayClassName: displayClass(layer),
+        outputs: layer.className == "InputLayer" ? [sigs.first.flatMap { $0?.outputs }] : sigs.map { $0?.outputs },
+        connections: layer.calls.map(\.inputs),
+        expected: understood ? expected : nil,
+        formula: first?.formula,
+        stored: stored,
+        storedTrainable: stored.map { trainable($0, layer: layer) },
+        understood: understood,
+        problem: problem,
+        nested: nested
+      )
+    }
+    let outputShapes = model.outputs.map { shapes[$0] }
+    return ModelAnalysis(config: model, layers: layers, outputShapes: outputShapes, isSequentialLike: isSequentialLike(model))
+  }
+
+  /// A nested model called on known inputs: its outputs, and every inner layer's weights in order.
+  func nestedSignature(_ layer: LayerConfig, _ analysis: ModelAnalysis) throws(ModelError) -> LayerSignature? {
+    var outputs: [Shape] = []
+    for shape in analysis.outputShapes {
+      guard let shape else { return nil }
+      outputs.append(shape)
+    }
+    var weights: [WeightSpec] = []
+    for inner in analysis.layers {
+      if let problem = inner.problem { throw ModelError(.badConfig, "nested layer \(inner.name): \(problem)") }
+      weights += inner.expected ?? []
+    }
+    let formula = analysis.layers.compactMap { inner in inner.expectedParams.flatMap { $0 > 0 ? String($0) : nil } }.joined(separator: " + ")
+    return LayerSignature(outputs: outputs, weights: weights, formula: formula.isEmpty ? nil : formula)
+  }
+
+  func displayClass(_ layer: LayerConfig) -> String {
+    // Keras reports a nested functional model as `Functional`, whatever its config class.
+    if layer.nested != nil, layer.className == "Model" { return "Functional" }
+    return layer.className
+  }
+
+  /// Trainable as Keras counts it: not in a frozen layer (or frozen layer of a nested model),
+  /// and not a BatchNormalization moving statistic.
+  func trainable(_ weight: StoredWeight, layer: LayerConfig) -> Bool {
+    if !layer.trainable { return false }
+    if ["moving_mean", "moving_variance"].contains(weight.shortName) { return false }
+    if let nested = layer.nested {
+      let frozen = frozenLayerNames(nested)
+      let components = weight.name.split(separator: "/").map(String.init)
+      if components.contains(where: frozen.contains) { return false }
+    }
+    return true
+  }
+
+  func frozenLayerNames(_ model: ModelConfig) -> Set<String> {
+    var names: Set<String> = []
+    for layer in model.layers {
+      if !layer.trainable { names.insert(layer.name) }
+      if let nested = layer.nested { names.formUnion(frozenLayerNames(nested)) }
+    }
+    return names
+  }
+
+  /// Keras's test in `print_summary`: a single chain, each node with at most one input tensor,
+  /// no layer called twice.
+  func isSequentialLike(_ model: ModelConfig) -> Bool {
+    if model.isSequential { return true }
+    // One node may produce several outputs (Bidirectional with merge_mode=None); several
+    // output nodes or input layers make it a graph.
+    if Set(model.outputs.map(\.layer)).count > 1 || Set(model.inputs.map(\.layer)).count > 1 { return false }
+    var consumed: Set<TensorRef> = []
+    for layer in model.layers {
+      if layer.calls.count > 1 { return false }
+      for call in layer.calls {
+        if call.inputs.count > 1 { return false }
+        for ref in call.inputs {
+          if consumed.contains(ref) { return false }
+          consumed.insert(ref)
+        }
+      }
+    }
+    return true
+  }
+}
