@@ -256,7 +256,7 @@ def broken():
     shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
     with h5py.File(dst, "r+") as f:
         group = f["model_weights"]["lstm"]
-        names = [n.decode() for n in group.attrs["weight_names"]]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
         data = group[names[2]][()]
         data[3] = np.nan
         data[7] = np.inf

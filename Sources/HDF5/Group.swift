@@ -8,6 +8,8 @@ public final class Group: Object {
   public let file: File
 
   init(_ handle: Handle, path: String, file: File) {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     self.handle = handle
     self.path = path
     self.file = file
@@ -19,6 +21,8 @@ public final class Group: Object {
 
   /// The names of the direct members, in name order.
   public func memberNames() throws(HDF5Error) -> [String] {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     var info = H5G_info_t()
     try H5.check(H5Gget_info(handle.id, &info), "list members of", path)
     var names: [String] = []
@@ -36,6 +40,8 @@ public final class Group: Object {
 
   /// What `name` (a relative path, possibly with `/`) refers to, or nil when nothing is there.
   public func kind(of name: String) throws(HDF5Error) -> ObjectKind? {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     // H5Lexists requires every intermediate link to exist, so walk the components.
     var prefix = ""
     for component in name.split(separator: "/", omittingEmptySubsequences: true) {
@@ -57,6 +63,8 @@ public final class Group: Object {
 
   /// Opens the member group `name` (a relative path).
   public func group(_ name: String) throws(HDF5Error) -> Group {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     let p = childPath(name)
     let id = try H5.check(H5Gopen2(handle.id, name, chdf5_p_default()), "open group", p)
     return Group(Handle(id, .group), path: p, file: file)
@@ -64,20 +72,28 @@ public final class Group: Object {
 
   /// Opens the member dataset `name` (a relative path).
   public func dataset(_ name: String) throws(HDF5Error) -> Dataset {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     let p = childPath(name)
     let id = try H5.check(H5Dopen2(handle.id, name, chdf5_p_default()), "open dataset", p)
     return try Dataset(Handle(id, .dataset), path: p)
   }
 
   public func attributeNames() throws(HDF5Error) -> [String] {
-    try Attributes(handle: handle, path: path).names()
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
+    return try Attributes(handle: handle, path: path).names()
   }
 
   public func hasAttribute(_ name: String) throws(HDF5Error) -> Bool {
-    try Attributes(handle: handle, path: path).has(name)
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
+    return try Attributes(handle: handle, path: path).has(name)
   }
 
   public func attribute(_ name: String) throws(HDF5Error) -> AttributeValue {
-    try Attributes(handle: handle, path: path).read(name)
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
+    return try Attributes(handle: handle, path: path).read(name)
   }
 }

@@ -1,4 +1,5 @@
 internal import CHDF5
+import Foundation
 
 /// A failure reported by libhdf5 or found while reading an HDF5 object.
 ///
@@ -25,6 +26,9 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 
 /// The one funnel every libhdf5 status goes through.
 enum H5 {
+  /// libhdf5 as Debian builds it is not thread-safe: every call into it, including the
+  /// closing of handles, runs under this one lock. It is recursive because public calls nest.
+  static let lock = NSRecursiveLock()
   /// Opens the library once and turns off HDF5's own printing of error stacks to stderr.
   static let ready: Bool = {
     _ = H5open()

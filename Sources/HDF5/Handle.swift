@@ -8,11 +8,15 @@ final class Handle {
   let kind: Kind
 
   init(_ id: hid_t, _ kind: Kind) {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     self.id = id
     self.kind = kind
   }
 
   deinit {
+    H5.lock.lock()
+    defer { H5.lock.unlock() }
     switch kind {
     case .file: _ = H5Fclose(id)
     case .group: _ = H5Gclose(id)

@@ -17,6 +17,10 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
 /// One call of a layer inside a model: the tensors it was called on.
 public struct LayerCall: Sendable, Equatable {
   public let inputs: [TensorRef]
+
+  public init(inputs: [TensorRef]) {
+    self.inputs = inputs
+  }
 }
 
 /// A layer as the model config describes it.

@@ -11,7 +11,7 @@ struct ModelArgument: ParsableArguments {
   func open() throws -> Inspection {
     do {
       return try Inspection(path: path)
-    } catch let error as InspectionError {
+    } catch {
       printError("keras-inspect: \(error.description)")
       throw ExitCode(2)
     }

@@ -17,10 +17,14 @@ struct WeightsCommand: ParsableCommand {
 
   func run() throws {
     let inspection = try model.open()
+    let names = inspection.analysis.layers.map(\.name)
+    if let layer, !names.contains(layer) {
+      throw ValidationError("no layer named \(layer); layers: \(names.joined(separator: ", "))")
+    }
     let report: WeightsReport
     do {
       report = try WeightsReport(inspection: inspection, layer: layer)
-    } catch let error as InspectionError {
+    } catch {
       printError("keras-inspect: \(error.description)")
       throw ExitCode(2)
     }

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// The built `keras-inspect`, next to the test bundle in the build products directory.
+let binary: URL = {
+  if let path = ProcessInfo.processInfo.environment["KERAS_INSPECT_BIN"] { return URL(fileURLWithPath: path) }
+  var dir = Bundle.main.bundleURL
+  if dir.pathExtension == "xctest" { dir.deleteLastPathComponent() }
+  return dir.appendingPathComponent("keras-inspect")
+}()
+
+struct Run {
+  let status: Int32
+  let stdout: String
+  let stderr: String
+}
+
+func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+  let process = Process()
+  process.executableURL = binary
+  process.arguments = arguments
+  if let environment { process.environment = environment }
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  let stdout = out.fileHandleForReading.readDataToEndOfFile()
+  let stderr = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+
+@Suite("The keras-inspect command")
+struct CLITests {
+  @Test("the worked example: summary, checks, 640, exit 0")
+  func workedExample() throws {
+    let result = try run([fixture("keras2/lstm_worked_example.h5")])
+    #expect(result.status == 0)
+    let summary = try String(contentsOfFile: fixture("keras2/lstm_worked_example.summary.txt"), encoding: .utf8)
+    #expect(result.stdout.hasPrefix(summary))
+    #expect(result.stdout.contains("Total params: 640 (2.50 KB)"))
+    #expect(result.stdout.contains("All 5 checks passed."))
+    #expect(result.stderr.isEmpty)
+  }
+
+  @Test("Keras 3 files get Keras 3's table; --style switches it")
+  func styles() throws {
+    let keras3 = try run(["summary", fixture("keras3/lstm_worked_example.h5")])
+    #expect(keras3.stdout == (try String(contentsOfFile: fixture("keras3/lstm_worked_example.summary.txt"), encoding: .utf8)))
+    let asKeras2 = try run(["summary", "--style", "keras2", fixture("keras3/lstm_worked_example.h5")])
+    #expect(asKeras2.stdout.contains("Non-trainable params: 0 (0.00 Byte)"))
+  }
+
+  @Test("--explain shows each layer's formula")
+  func explain() throws {
+    let result = try run(["summary", "--explain", fixture("keras2/lstm_worked_example.h5")])
+    #expect(result.stdout.contains("lstm (LSTM): 4 × ((5 + 10) × 10 + 10) = 640"))
+  }
+
+  @Test("summary --format json follows the documented contract and Keras's numbers")
+  func summaryJSON() throws {
+    let result = try run(["summary", "--format", "json", fixture("keras2/multi_io.h5")])
+    #expect(result.status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(json["format"] as? String == "h5")
+    #expect(json["keras_version"] as? String == "2.21.0")
+    #expect((json["model"] as? [String: Any])?["name"] as? String == "multi_io")
+    #expect(json["total_params"] as? Int == 332)
+    let layers = try #require(json["layers"] as? [[String: Any]])
+    #expect(layers.map { $0["name"] as? String } == ["sequence", "aux", "enc", "aux_dense", "merged", "score", "klass"])
+    let enc = layers[2]
+    #expect(enc["params"] as? Int == 264)
+    #expect((enc["output_shape"] as? [Any])?.count == 2)
+    #expect((enc["output_shape"] as? [Any])?.first is NSNull)
+    let weights = try #require(enc["weights"] as? [[String: Any]])
+    #expect(weights.map { $0["shape"] as? [Int] } == [[4, 24], [6, 24], [24]])
+    #expect(weights.first?["dtype"] as? String == "float32")
+  }
+
+  @Test("weights lists every tensor with statistics and LSTM gate slices")
+  func weights() throws {
+    let text = try run(["weights", fixture("keras2/lstm_worked_example.h5")])
+    #expect(text.status == 0)
+    #expect(text.stdout.contains("lstm/lstm_cell/kernel:0  (5, 40)  float32"))
+    #expect(text.stdout.contains("gate o [..., 30:40]"))
+    let json = try run(["weights", "--format", "json", "--layer", "lstm", fixture("keras3/lstm_worked_example.h5")])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect((object["weights"] as? [Any])?.count == 3)
+    let missing = try run(["weights", "--layer", "nope", fixture("keras3/lstm_worked_example.h5")])
+    #expect(missing.status == 64)
+    #expect(missing.stderr.contains("no layer named nope"))
+  }
+
+  @Test("a wrong kernel shape fails the check: exit 1, naming the layer and both shapes")
+  func wrongShape() throws {
+    let result = try run([fixture("broken/lstm_wrong_kernel_shape_keras2.h5")])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("[FAIL] params"))
+    #expect(result.stdout.contains("layer lstm (LSTM): weight lstm/lstm_cell/kernel:0 has shape (6, 40), but the config implies kernel (5, 40)"))
+  }
+
+  @Test("files that are not Keras models: exit 2 and one line on stderr naming the file", arguments: [
+    ("broken/missing.h5", "no such file"),
+    ("broken/text_file.h5", "not an HDF5 file"),
+    ("broken/not_keras.h5", "without a Keras model_config"),
+    ("broken", "is a directory"),
+  ])
+  func unreadable(_ name: String, _ reason: String) throws {
+    let result = try run([fixture(name)])
+    #expect(result.status == 2)
+    #expect(result.stdout.isEmpty)
+    let lines = result.stderr.split(separator: "\n")
+    #expect(lines.count == 1)
+    #expect(lines.first?.hasPrefix("keras-inspect: \(fixture(name)): ") == true)
+    #expect(result.stderr.contains(reason))
+  }
+
+  @Test("usage errors exit 64")
+  func usage() throws {
+    #expect(try run([]).status == 64)
+    #expect(try run(["summary", "--format", "yaml", fixture("keras2/lstm_worked_example.h5")]).status == 64)
+  }
+}

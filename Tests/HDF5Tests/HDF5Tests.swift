@@ -1,0 +1,66 @@
+import Foundation
+import HDF5
+import Testing
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+@Suite("HDF5 over libhdf5")
+struct HDF5Tests {
+  let path = fixtures.appendingPathComponent("keras2/lstm_worked_example.h5").path
+
+  @Test("reads variable-length string attributes, scalar and array")
+  func stringAttributes() throws {
+    let root = try File(path: path).root()
+    #expect(try root.attribute("keras_version") == .strings(["2.21.0"]))
+    #expect(try root.attribute("model_config").string?.hasPrefix("{\"class_name\": \"Sequential\"") == true)
+    let weights = try root.group("model_weights")
+    #expect(try weights.attribute("layer_names").stringList == ["lstm"])
+    #expect(try root.attributeNames().sorted() == ["backend", "keras_version", "model_config"])
+    #expect(try root.attributeIfPresent("absent") == nil)
+  }
+
+  @Test("lists members and tells groups from datasets")
+  func members() throws {
+    let root = try File(path: path).root()
+    #expect(try root.memberNames() == ["model_weights"])
+    #expect(try root.kind(of: "model_weights/lstm/lstm/lstm_cell") == .group)
+    #expect(try root.kind(of: "model_weights/lstm/lstm/lstm_cell/kernel:0") == .dataset)
+    #expect(try root.kind(of: "model_weights/nothing/here") == nil)
+  }
+
+  @Test("reads a float32 dataset with its shape")
+  func dataset() throws {
+    let cell = try File(path: path).root().group("model_weights/lstm/lstm/lstm_cell")
+    let kernel = try cell.dataset("kernel:0")
+    #expect(kernel.shape == [5, 40])
+    #expect(kernel.elementType == .float(bits: 32))
+    #expect(try kernel.filters() == [])
+    let values = try kernel.readFloats(maxBytes: 1 << 20)
+    #expect(values.count == 200)
+    #expect(values.allSatisfy { abs($0) < 1 })
+    let bias = try cell.dataset("bias:0").readFloats(maxBytes: 1 << 20)
+    #expect(Array(bias[10..<20]) == Array(repeating: 1, count: 10))
+  }
+
+  @Test("refuses a tensor larger than the byte limit before reading it")
+  func byteLimit() throws {
+    let kernel = try File(path: path).root().dataset("model_weights/lstm/lstm/lstm_cell/kernel:0")
+    #expect(throws: HDF5Error.self) { try kernel.readFloats(maxBytes: 100) }
+  }
+
+  @Test("errors carry the operation, the object path and HDF5's message")
+  func errors() throws {
+    let root = try File(path: path).root()
+    do {
+      _ = try root.group("model_weights/missing")
+      Issue.record("opening a missing group succeeded")
+    } catch {
+      #expect(error.path == "/model_weights/missing")
+      #expect(error.operation == "open group")
+      #expect(!error.message.isEmpty)
+    }
+    #expect(throws: HDF5Error.self) { try File(path: fixtures.appendingPathComponent("broken/text_file.h5").path) }
+    #expect(throws: HDF5Error.self) { try File(path: "/nonexistent/file.h5") }
+  }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import KerasInspect
+import KerasModel
+import Testing
+
+/// The fixtures directory: `Fixtures/` at the package root.
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// Every model fixture Keras wrote, as "keras2/NAME" / "keras3/NAME".
+let fixtureModels: [String] = ["keras2", "keras3"].flatMap { flavour in
+  ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(flavour).path)) ?? [])
+    .filter { $0.hasSuffix(".h5") }.sorted().map { "\(flavour)/\($0.dropLast(3))" }
+}
+
+func fixturePath(_ name: String, _ suffix: String) -> String {
+  fixtures.appendingPathComponent(name + suffix).path
+}
+
+/// What Keras reported for a fixture (written by Fixtures/generate.py).
+struct KerasReport: Decodable {
+  struct Layer: Decodable {
+    let name: String
+    let class_name: String
+    let output_shape: ShapeValue?
+    let params: Int
+    let trainable_params: Int
+    let non_trainable_params: Int
+  }
+  struct Model: Decodable {
+    let name: String
+  }
+  let model: Model
+  let layers: [Layer]
+  let total_params: Int
+  let trainable_params: Int
+  let non_trainable_params: Int
+}
+
+/// A shape `[null, 10]`, a list of shapes, or Keras 2's "multiple".
+enum ShapeValue: Decodable, Equatable {
+  case one([Int?])
+  case many([[Int?]])
+  case text(String)
+
+  init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let s = try? c.decode([Int?].self) { self = .one(s) }
+    else if let m = try? c.decode([[Int?]].self) { self = .many(m) }
+    else { self = .text(try c.decode(String.self)) }
+  }
+}
+
+@Suite("Fixtures: keras-inspect agrees with what Keras reported")
+struct FixtureTests {
+  @Test("there are fixtures for Keras 2 and Keras 3")
+  func fixturesExist() {
+    #expect(fixtureModels.filter { $0.hasPrefix("keras2/") }.count >= 30)
+    #expect(fixtureModels.filter { $0.hasPrefix("keras3/") }.count >= 30)
+  }
+
+  @Test("summary text equals Keras's model.summary()", arguments: fixtureModels)
+  func summaryText(_ name: String) throws {
+    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let expected = try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)
+    let rendered = inspection.summary().render()
+    #expect(rendered == expected)
+  }
+
+  @Test("per-layer shapes and params and totals equal Keras's", arguments: fixtureModels)
+  func layerFacts(_ name: String) throws {
+    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let data = try Data(contentsOf: URL(fileURLWithPath: fixturePath(name, ".json")))
+    let keras = try JSONDecoder().decode(KerasReport.self, from: data)
+    let rows = inspection.analysis.summaryRows
+    #expect(inspection.analysis.config.name == keras.model.name)
+    try #require(rows.count == keras.layers.count)
+    for (row, layer) in zip(rows, keras.layers) {
+      #expect(row.name == layer.name)
+      #expect(row.displayClassName == layer.class_name)
+      #expect(row.params == layer.params, "\(row.name)")
+      #expect(row.expectedParams == layer.params, "\(row.name): formula from config")
+      #expect(row.trainableParams == layer.trainable_params, "\(row.name)")
+      #expect(row.nonTrainableParams == layer.non_trainable_params, "\(row.name)")
+      if let shape = layer.output_shape, shape != .text("multiple") {
+        let ours = row.outputs.last ?? nil
+        switch shape {
+        case .one(let s): #expect(ours == [s], "\(row.name)")
+        case .many(let m): #expect(ours == m, "\(row.name)")
+        case .text: break
+        }
+      }
+    }
+    let totals = inspection.summary().totals
+    #expect(totals.total == keras.total_params)
+    #expect(totals.trainable == keras.trainable_params)
+    #expect(totals.nonTrainable == keras.non_trainable_params)
+  }
+
+  @Test("every check passes on every good fixture", arguments: fixtureModels)
+  func checksPass(_ name: String) throws {
+    let results = try Inspection(path: fixturePath(name, ".h5")).runChecks()
+    #expect(results.count == 5)
+    for result in results {
+      #expect(result.passed, "\(result.id): \(result.details)")
+    }
+  }
+
+  @Test("the worked example: LSTM(10) on (13, 5) has 640 params, gates i f c o", arguments: ["keras2", "keras3"])
+  func workedExample(_ flavour: String) throws {
+    let inspection = try Inspection(path: fixturePath("\(flavour)/lstm_worked_example", ".h5"))
+    let lstm = try #require(inspection.analysis.summaryRows.first)
+    #expect(lstm.params == 640)
+    #expect(lstm.formula == "4 × ((5 + 10) × 10 + 10)")
+    #expect(lstm.stored.map(\.shape) == [[5, 40], [10, 40], [40]])
+    #expect(lstm.outputs == [[[nil, 10]]])
+    let weights = try WeightsReport(inspection: inspection)
+    #expect(weights.entries.first?.gates.map(\.name) == ["i", "f", "c", "o"])
+    #expect(weights.entries.first?.gates.map(\.columns) == [0..<10, 10..<20, 20..<30, 30..<40])
+    // Keras initialises the forget-gate bias to one (unit_forget_bias).
+    let bias = try #require(weights.entries.last)
+    #expect(bias.gates[1].stats.min == 1 && bias.gates[1].stats.max == 1)
+    #expect(bias.gates[0].stats.max == 0)
+  }
+
+  @Test("layer_names split over several attributes is read whole", arguments: ["keras2", "keras3"])
+  func splitLayerNames(_ flavour: String) throws {
+    let inspection = try Inspection(path: fixturePath("\(flavour)/many_layers", ".h5"))
+    #expect(inspection.file.weightLayers.count >= 70)
+    #expect(inspection.analysis.summaryRows.count == 70)
+  }
+}
+
+@Suite("Damaged files")
+struct DamagedFileTests {
+  @Test("a kernel stored with the wrong shape fails the params check, naming the layer and both shapes", arguments: ["keras2", "keras3"])
+  func wrongKernelShape(_ flavour: String) throws {
+    let results = try Inspection(path: fixtures.appendingPathComponent("broken/lstm_wrong_kernel_shape_\(flavour).h5").path).runChecks()
+    let params = try #require(results.first { $0.id == "params" })
+    #expect(!params.passed)
+    let detail = try #require(params.details.first)
+    #expect(detail.contains("layer lstm (LSTM)"))
+    #expect(detail.contains("(6, 40)") && detail.contains("kernel (5, 40)"))
+  }
+
+  @Test("NaN and Inf weights fail the finite-weights check")
+  func nonFinite() throws {
+    let results = try Inspection(path: fixtures.appendingPathComponent("broken/lstm_nan_weight_keras2.h5").path).runChecks()
+    let finite = try #require(results.first { $0.id == "finite-weights" })
+    #expect(!finite.passed)
+    #expect(finite.details == ["layer lstm: weight lstm/lstm_cell/bias:0 has 1 NaN and 1 Inf of 40 values"])
+  }
+
+  @Test("files that are not Keras models are refused with a reason", arguments: [
+    ("broken/not_keras.h5", "without a Keras model_config"),
+    ("broken/text_file.h5", "not an HDF5 file"),
+    ("broken/missing.h5", "no such file"),
+    ("broken", "is a directory"),
+  ])
+  func refused(_ path: String, _ reason: String) {
+    #expect {
+      _ = try Inspection(path: fixtures.appendingPathComponent(path).path)
+    } throws: { error in
+      (error as? InspectionError)?.message.contains(reason) ?? false
+    }
+  }
+}

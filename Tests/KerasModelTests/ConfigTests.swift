@@ -1,0 +1,94 @@
+import KerasModel
+import Testing
+
+@Suite("Model configs")
+struct ConfigTests {
+  @Test("Keras 2 functional inbound_nodes lists")
+  func keras2Functional() throws {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "a", "config": {"name": "a", "batch_input_shape": [null, 6]}, "inbound_nodes": []},
+        {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3}, "inbound_nodes": [[["a", 0, 0, {}]]]},
+        {"class_name": "Add", "name": "s", "config": {"name": "s"}, "inbound_nodes": [[["d", 0, 0, {}], ["d", 0, 0, {}]]]}],
+        "input_layers": [["a", 0, 0]], "output_layers": [["s", 0, 0]]}}
+      """)
+    #expect(config.layers.map(\.name) == ["a", "d", "s"])
+    #expect(config.layers[2].calls == [LayerCall(inputs: [TensorRef(layer: "d", node: 0, tensor: 0), TensorRef(layer: "d", node: 0, tensor: 0)])])
+    let analysis = ModelAnalysis(config: config, keras3: false)
+    #expect(analysis.layers[1].expectedParams == 21)
+    #expect(analysis.outputShapes == [[nil, 3]])
+    #expect(!analysis.isSequentialLike)
+  }
+
+  @Test("Keras 3 functional inbound_nodes objects, single input_layers entry")
+  func keras3Functional() throws {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 13, 5]}, "inbound_nodes": []},
+        {"class_name": "LSTM", "name": "lstm", "config": {"name": "lstm", "units": 10},
+         "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 13, 5], "keras_history": ["x", 0, 0]}}], "kwargs": {"training": false}}]}],
+        "input_layers": ["x", 0, 0], "output_layers": ["lstm", 0, 0]}}
+      """)
+    #expect(config.inputs == [TensorRef(layer: "x", node: 0, tensor: 0)])
+    let lstm = ModelAnalysis(config: config, keras3: true).layers[1]
+    #expect(lstm.expectedParams == 640)
+    #expect(lstm.expected?.map(\.shape) == [[5, 40], [10, 40], [40]])
+  }
+
+  @Test("bad configs are errors, not crashes", arguments: [
+    "not json", "[]", "{\"class_name\": \"Sequential\"}", "{\"class_name\": \"Dense\", \"config\": {}}",
+    "{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"config\": {}}]}}",
+    String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000),
+  ])
+  func badConfigs(_ text: String) {
+    #expect(throws: ModelError.self) { try ConfigParser.parse(text) }
+  }
+}
+
+@Suite("Parameter formulas")
+struct FormulaTests {
+  func analyse(_ layer: String, input: String) throws -> LayerInfo {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": \(input)}}, \(layer)]}}
+      """)
+    return ModelAnalysis(config: config, keras3: true).layers[1]
+  }
+
+  @Test("recurrent layers", arguments: [
+    (#"{"class_name": "LSTM", "config": {"name": "l", "units": 10}}"#, 640),
+    (#"{"class_name": "LSTM", "config": {"name": "l", "units": 10, "use_bias": false}}"#, 600),
+    (#"{"class_name": "GRU", "config": {"name": "l", "units": 10}}"#, 510),
+    (#"{"class_name": "GRU", "config": {"name": "l", "units": 10, "reset_after": false}}"#, 480),
+    (#"{"class_name": "SimpleRNN", "config": {"name": "l", "units": 10}}"#, 160),
+    (#"{"class_name": "Bidirectional", "config": {"name": "b", "layer": {"class_name": "LSTM", "config": {"name": "l", "units": 10}}}}"#, 1280),
+  ])
+  func recurrent(_ layer: String, _ params: Int) throws {
+    #expect(try analyse(layer, input: "[null, 13, 5]").expectedParams == params)
+  }
+
+  @Test("GRU reset_after keeps a (2, 3u) bias")
+  func gruBias() throws {
+    let gru = try analyse(#"{"class_name": "GRU", "config": {"name": "g", "units": 4}}"#, input: "[null, 7, 3]")
+    #expect(gru.expected?.map(\.shape) == [[3, 12], [4, 12], [2, 12]])
+    #expect(gru.formula == "3 × ((3 + 4) × 4 + 2 × 4)")
+  }
+
+  @Test("convolution output lengths follow Keras's padding rules", arguments: [
+    ("valid", 1, 1, 18), ("same", 1, 1, 20), ("causal", 1, 2, 20), ("valid", 2, 1, 9), ("same", 2, 1, 10), ("valid", 1, 2, 16),
+  ])
+  func convolution(_ padding: String, _ strides: Int, _ dilation: Int, _ length: Int) throws {
+    let conv = try analyse("""
+      {"class_name": "Conv1D", "config": {"name": "c", "filters": 4, "kernel_size": [3], "padding": "\(padding)", "strides": [\(strides)], "dilation_rate": [\(dilation)]}}
+      """, input: "[null, 20, 2]")
+    #expect(conv.outputs == [[[nil, length, 4]]])
+    #expect(conv.expectedParams == 3 * 2 * 4 + 4)
+  }
+
+  @Test("a layer keras-inspect does not know is flagged, not fatal")
+  func unknownLayer() throws {
+    let lambda = try analyse(#"{"class_name": "Lambda", "config": {"name": "f"}}"#, input: "[null, 3]")
+    #expect(!lambda.understood)
+    #expect(lambda.expected == nil)
+  }
+}
