@@ -153,7 +153,8 @@ struct Analyzer {
         ? (nested?.layers.allSatisfy(\.understood) ?? true)
         : LayerSignatures.supported.contains(layer.className)
       var problem = problems[layer.name]
-      if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood {
+      if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood,
+        !dependsOnUnknown(layer, in: model) {
         problem = "input shape could not be derived"
       }
       let first = sigs.first ?? nil
@@ -175,6 +176,19 @@ struct Analyzer {
     }
     let outputShapes = model.outputs.map { shapes[$0] }
     return ModelAnalysis(config: model, layers: layers, outputShapes: outputShapes, isSequentialLike: isSequentialLike(model))
+  }
+
+  /// Whether a layer's inputs come, directly or not, from a layer keras-inspect does not understand
+  /// (whose output shape is then unknown): not a problem of this layer's own.
+  func dependsOnUnknown(_ layer: LayerConfig, in model: ModelConfig) -> Bool {
+    var seen: Set<String> = []
+    var queue = layer.calls.flatMap(\.inputs).map(\.layer)
+    while let name = queue.popLast() {
+      guard seen.insert(name).inserted, let upstream = model.layers.first(where: { $0.name == name }) else { continue }
+      if upstream.nested == nil, !LayerSignatures.supported.contains(upstream.className) { return true }
+      queue += upstream.calls.flatMap(\.inputs).map(\.layer)
+    }
+    return false
   }
 
   /// A nested model called on known inputs: its outputs, and every inner layer's weights in order.

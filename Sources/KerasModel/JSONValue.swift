@@ -10,12 +10,19 @@ public enum JSONValue: Sendable, Equatable {
   case array([JSONValue])
   case object([String: JSONValue])
 
-  /// Parses JSON text. Python's `json` writes `NaN` and `Infinity`, which JSON5 mode accepts.
+  /// Parses JSON text. Strict JSON first: Foundation's JSON5 mode rejects `\u0000`, which Keras 2
+  /// writes in marshalled Lambda code. Then JSON5, for the `NaN` and `Infinity` Python's `json` writes.
   /// Foundation's decoder bounds nesting depth, so hostile nesting is an error, not a crash.
   public static func parse(_ text: String) throws -> JSONValue {
-    let decoder = JSONDecoder()
-    decoder.allowsJSON5 = true
-    return try decoder.decode(JSONValue.self, from: Data(text.utf8))
+    let data = Data(text.utf8)
+    do {
+      return try JSONDecoder().decode(JSONValue.self, from: data)
+    } catch {
+      let decoder = JSONDecoder()
+      decoder.allowsJSON5 = true
+      guard let value = try? decoder.decode(JSONValue.self, from: data) else { throw error }
+      return value
+    }
   }
 
   public subscript(key: String) -> JSONValue? {

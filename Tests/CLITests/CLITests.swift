@@ -126,3 +126,34 @@ struct CLITests {
     #expect(try run(["summary", "--format", "yaml", fixture("keras2/lstm_worked_example.h5")]).status == 64)
   }
 }
+
+/// Real Keras files from public repositories, kept beside the project (never copied into it).
+let wildModels: [String] = {
+  let shared = fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+  var paths: [String] = []
+  for folder in ["wild-models", "peer-dl4j"] {
+    let dir = shared.appendingPathComponent(folder)
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { continue }
+    for entry in entries.sorted() {
+      let models = (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(entry).path)) ?? []
+      for model in models.sorted() where (model.hasSuffix(".h5") || model.hasSuffix(".hdf5")) && model != "inputs_and_outputs.h5" {
+        paths.append(dir.appendingPathComponent(entry).appendingPathComponent(model).path)
+      }
+    }
+  }
+  return paths
+}()
+
+@Suite("Real files from the wild")
+struct WildModelTests {
+  @Test("every shared real-world file gets an answer: exit 0, 1 or 2, never a signal", .enabled(if: !wildModels.isEmpty), arguments: wildModels)
+  func answered(_ path: String) throws {
+    let result = try run([path])
+    #expect([0, 1, 2].contains(result.status), "\(path): \(result.stderr)")
+    if result.status == 2 {
+      #expect(result.stderr.hasPrefix("keras-inspect: \(path): "))
+    } else {
+      #expect(result.stdout.contains("Total params: "))
+    }
+  }
+}

@@ -35,6 +35,12 @@ struct ConfigTests {
     #expect(lstm.expected?.map(\.shape) == [[5, 40], [10, 40], [40]])
   }
 
+  @Test("NUL escapes (Keras 2 marshalled Lambda code) and Python's NaN both parse")
+  func escapesAndNaN() throws {
+    #expect(try JSONValue.parse(#"["a\u0000b"]"#) == .array([.string("a\u{0}b")]))
+    #expect(try JSONValue.parse(#"{"mask_value": NaN}"#)["mask_value"]?.double?.isNaN == true)
+  }
+
   @Test("bad configs are errors, not crashes", arguments: [
     "not json", "[]", "{\"class_name\": \"Sequential\"}", "{\"class_name\": \"Dense\", \"config\": {}}",
     "{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"config\": {}}]}}",

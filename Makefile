@@ -1,0 +1,29 @@
+# keras-inspect: the commands the README names.
+SWIFT ?= swift
+FIXTURE_VENV ?= .venv-fixtures
+
+.PHONY: demo test build deps fixtures clean
+
+## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
+demo: build
+	.build/release/keras-inspect Fixtures/keras2/lstm_worked_example.h5
+	.build/release/keras-inspect summary --explain Fixtures/keras3/lstm_worked_example.h5
+
+## test: install libhdf5 if missing, then run the whole test suite
+test: deps
+	$(SWIFT) test
+
+build: deps
+	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
+
+deps:
+	@./scripts/install-deps.sh
+
+## fixtures: regenerate Fixtures/ with real Keras (needs PyPI; never run in CI)
+fixtures:
+	test -d $(FIXTURE_VENV) || python3 -m venv $(FIXTURE_VENV)
+	$(FIXTURE_VENV)/bin/pip install -q -r Fixtures/requirements.txt
+	$(FIXTURE_VENV)/bin/python Fixtures/generate.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system library keras-inspect builds against (libhdf5-dev, found with pkg-config),
+# when it is missing. Debian/Ubuntu: apt-get; macOS: Homebrew.
+set -euo pipefail
+
+if pkg-config --exists hdf5 2>/dev/null; then
+  exit 0
+fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "Installing libhdf5-dev and pkg-config with apt-get..." >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libhdf5-dev pkg-config >/dev/null
+elif command -v brew >/dev/null 2>&1; then
+  brew install hdf5 pkg-config
+else
+  echo "keras-inspect needs libhdf5 (pkg-config name 'hdf5'); install it with your package manager." >&2
+  exit 1
+fi
+
+pkg-config --exists hdf5 || { echo "libhdf5 installed, but pkg-config cannot find 'hdf5'." >&2; exit 1; }
