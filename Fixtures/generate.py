@@ -268,10 +268,36 @@ def broken():
         f.write("this is not an HDF5 file\n")
 
 
+def hdf5_variety():
+    """HDF5 features the reader must handle, written by h5py: dtypes, string kinds, filters."""
+    import h5py
+    out_dir = os.path.join(HERE, "hdf5")
+    os.makedirs(out_dir, exist_ok=True)
+    values = np.arange(-6, 6, dtype="float64").reshape(3, 4) / 4
+    with h5py.File(os.path.join(out_dir, "variety.h5"), "w") as f:
+        f.create_dataset("float16", data=values.astype("float16"))
+        f.create_dataset("float32", data=values.astype("float32"))
+        f.create_dataset("float64", data=values)
+        f.create_dataset("int32", data=np.arange(12, dtype="int32").reshape(3, 4))
+        f.create_dataset("uint8", data=np.arange(12, dtype="uint8"))
+        # bfloat16 as Keras 3 stores it: the top 16 bits of float32, as uint16, marked by an attribute.
+        bf = f.create_dataset("bfloat16", data=(values.astype("float32").view("uint32") >> 16).astype("uint16"))
+        bf.attrs["dtype"] = "bfloat16"
+        f.create_dataset("gzip_shuffle", data=np.tile(values.astype("float32"), (50, 1)), chunks=(10, 4), compression="gzip", shuffle=True)
+        f.attrs["fixed_ascii"] = np.array([b"dense_1", b"lstm_12"], dtype="S12")
+        f.attrs["fixed_scalar"] = np.bytes_(b"keras")
+        f.attrs["vlen_utf8"] = "modèle ✓"
+        f.attrs["vlen_list"] = ["a", "bb", "ccc"]
+        f.attrs["int_scalar"] = np.int64(42)
+        f.attrs["float_list"] = np.array([0.5, 1.5])
+
+
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "broken"]
+    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5"]
     for flavour in what:
-        if flavour == "broken":
+        if flavour == "hdf5":
+            hdf5_variety()
+        elif flavour == "broken":
             broken()
         else:
             generate(flavour)

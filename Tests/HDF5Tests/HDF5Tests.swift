@@ -64,3 +64,58 @@ struct HDF5Tests {
     #expect(throws: HDF5Error.self) { try File(path: "/nonexistent/file.h5") }
   }
 }
+
+@Suite("HDF5 variety (written by h5py)")
+struct HDF5VarietyTests {
+  let root: Group
+  /// Exactly representable in float16, bfloat16 and float32: -1.5 ... 1.25 in steps of 0.25.
+  let expected = (-6..<6).map { Float($0) / 4 }
+
+  init() throws {
+    root = try File(path: fixtures.appendingPathComponent("hdf5/variety.h5").path).root()
+  }
+
+  @Test("float16, float32, float64 and integer datasets read as Float", arguments: ["float16", "float32", "float64"])
+  func floats(_ name: String) throws {
+    let dataset = try root.dataset(name)
+    #expect(dataset.shape == [3, 4])
+    #expect(dataset.elementType.description == name)
+    #expect(try dataset.readFloats(maxBytes: 1 << 20) == expected)
+  }
+
+  @Test("integer datasets")
+  func integers() throws {
+    #expect(try root.dataset("int32").elementType == .integer(bits: 32, signed: true))
+    #expect(try root.dataset("int32").readFloats(maxBytes: 1 << 20) == (0..<12).map(Float.init))
+    #expect(try root.dataset("uint8").elementType.description == "uint8")
+  }
+
+  @Test("bfloat16 stored as uint16 with a dtype attribute")
+  func bfloat16() throws {
+    let dataset = try root.dataset("bfloat16")
+    #expect(dataset.elementType == .integer(bits: 16, signed: false))
+    #expect(try dataset.attribute("dtype").string == "bfloat16")
+    let words = try dataset.readUInt16(maxBytes: 1 << 20)
+    #expect(words.map { Float(bitPattern: UInt32($0) << 16) } == expected)
+  }
+
+  @Test("chunked, gzip and shuffle compressed data is decoded by libhdf5")
+  func compressed() throws {
+    let dataset = try root.dataset("gzip_shuffle")
+    #expect(try dataset.filters() == ["shuffle", "gzip"])
+    let values = try dataset.readFloats(maxBytes: 1 << 20)
+    #expect(values.count == 600)
+    #expect(Array(values.prefix(12)) == expected)
+    #expect(Array(values.suffix(12)) == expected)
+  }
+
+  @Test("string attributes: fixed and variable length, scalar and array, ASCII and UTF-8; numbers")
+  func attributes() throws {
+    #expect(try root.attribute("fixed_ascii") == .strings(["dense_1", "lstm_12"]))
+    #expect(try root.attribute("fixed_scalar").string == "keras")
+    #expect(try root.attribute("vlen_utf8").string == "modèle ✓")
+    #expect(try root.attribute("vlen_list").stringList == ["a", "bb", "ccc"])
+    #expect(try root.attribute("int_scalar") == .integers([42]))
+    #expect(try root.attribute("float_list") == .floats([0.5, 1.5]))
+  }
+}
