@@ -24,6 +24,13 @@ public final class Inspection {
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw InspectionError(path: path, message: "permission denied")
     }
+    if let handle = FileHandle(forReadingAtPath: path) {
+      let magic = (try? handle.read(upToCount: 4)) ?? Data()
+      try? handle.close()
+      if magic == Data([0x50, 0x4B, 0x03, 0x04]) {
+        throw InspectionError(path: path, message: "a zip archive (a Keras 3 .keras file?); this version reads legacy HDF5 (.h5) model files only")
+      }
+    }
     do {
       file = try KerasFile(path: path)
     } catch {

@@ -120,6 +120,16 @@ struct CLITests {
     #expect(result.stderr.contains(reason))
   }
 
+  @Test("a zip archive (.keras) is named as such: exit 2")
+  func zipArchive() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-test-\(getpid()).keras").path
+    try Data([0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 26)).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try run([path])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("a zip archive"))
+  }
+
   @Test("usage errors exit 64")
   func usage() throws {
     #expect(try run([]).status == 64)
