@@ -124,17 +124,11 @@ public struct Totals: Sendable, Equatable {
   public var totalBytes: Int { trainableBytes + nonTrainableBytes }
 
   init(_ layers: [LayerInfo]) {
-    var counts = (0, 0, 0, 0)
-    for layer in layers {
-      if layer.stored.isEmpty, let expected = layer.expected {
-        for w in expected {
-          if w.trainable { counts.0 += w.count; counts.2 += 4 * w.count } else { counts.1 += w.count; counts.3 += 4 * w.count }
-        }
-      }
-      for (w, trainable) in zip(layer.stored, layer.storedTrainable) {
-        if trainable { counts.0 += w.count; counts.2 += w.elementSize * w.count } else { counts.1 += w.count; counts.3 += w.elementSize * w.count }
-      }
-    }
-    (trainable, nonTrainable, trainableBytes, nonTrainableBytes) = counts
+    let trained = layers.map { $0.footprint(trainable: true) }
+    let frozen = layers.map { $0.footprint(trainable: false) }
+    trainable = trained.reduce(0) { $0 + $1.params }
+    trainableBytes = trained.reduce(0) { $0 + $1.bytes }
+    nonTrainable = frozen.reduce(0) { $0 + $1.params }
+    nonTrainableBytes = frozen.reduce(0) { $0 + $1.bytes }
   }
 }

@@ -30,18 +30,24 @@ public struct LayerInfo: Sendable {
   /// Parameters as Keras counts them for the loaded model: the stored weights when the file has
   /// any for this layer, else what the config implies.
   public var params: Int { trainableParams + nonTrainableParams }
-  public var trainableParams: Int {
-    if !stored.isEmpty || expected == nil {
-      return zip(stored, storedTrainable).reduce(0) { $0 + ($1.1 ? $1.0.count : 0) }
+  public var trainableParams: Int { footprint(trainable: true).params }
+  public var nonTrainableParams: Int { footprint(trainable: false).params }
+
+  /// Parameters and their bytes (stored dtype; float32 for weights known only from the config),
+  /// of the trainable or the non-trainable weights.
+  public func footprint(trainable: Bool) -> (params: Int, bytes: Int) {
+    if stored.isEmpty, let expected {
+      let count = expected.filter { $0.trainable == trainable }.reduce(0) { $0 + $1.count }
+      return (count, 4 * count)
     }
-    return expected!.filter(\.trainable).reduce(0) { $0 + $1.count }
-  }
-  public var nonTrainableParams: Int {
-    if !stored.isEmpty || expected == nil {
-      return zip(stored, storedTrainable).reduce(0) { $0 + ($1.1 ? 0 : $1.0.count) }
+    var result = (params: 0, bytes: 0)
+    for (weight, isTrainable) in zip(stored, storedTrainable) where isTrainable == trainable {
+      result.params += weight.count
+      result.bytes += weight.count * weight.elementSize
     }
-    return expected!.filter { !$0.trainable }.reduce(0) { $0 + $1.count }
+    return result
   }
+
   /// Parameters implied by the config alone.
   public var expectedParams: Int? { expected?.reduce(0) { $0 + $1.count } }
 }
