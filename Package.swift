@@ -9,7 +9,9 @@ let package = Package(
     .executable(name: "keras-inspect", targets: ["keras-inspect"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // Reading .npz bundles (zip archives of .npy files).
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
   ],
   targets: [
     // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5`).
@@ -22,8 +24,12 @@ let package = Package(
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
     .target(name: "KerasModel", dependencies: ["HDF5"]),
+    // The forward pass: float32 tensors and one kernel per layer family.
+    .target(name: "KerasRuntime", dependencies: ["KerasModel"]),
+    // NumPy .npy / .npz arrays in and out.
+    .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
-    .target(name: "KerasInspect", dependencies: ["KerasModel"]),
+    .target(name: "KerasInspect", dependencies: ["KerasModel", "KerasRuntime", "NumPy"]),
     .executableTarget(
       name: "keras-inspect",
       dependencies: [
@@ -33,6 +39,8 @@ let package = Package(
     ),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
+    .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),
+    .testTarget(name: "NumPyTests", dependencies: ["NumPy"], path: "Tests/NumPyTests"),
     .testTarget(name: "KerasInspectTests", dependencies: ["KerasInspect"], path: "Tests/KerasInspectTests"),
     .testTarget(name: "CLITests", dependencies: ["keras-inspect"], path: "Tests/CLITests"),
   ]

@@ -102,11 +102,32 @@ def builders(K):
             layers.append(L.Dense(1, name=f"layer_{i:03d}_" + "x" * 930))
         return seq(*layers, name="many_layers")
 
+    def activations():
+        names = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu",
+                 "softplus", "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish"]
+        inp = K.Input((6,), name="x")
+        branches = []
+        for name in names:
+            try:
+                K.activations.get(name)
+            except Exception:
+                continue  # this Keras has no such activation
+            branches.append(L.Dense(3, activation=name, name="dense_" + name)(inp))
+        return K.Model(inp, L.Concatenate(name="all")(branches), name="activations")
+
+    def masking_bidirectional():
+        return seq(K.Input((8, 3)), L.Masking(0.0), L.Bidirectional(L.GRU(4, return_sequences=True)), L.GRU(2, go_backwards=True))
+
     return {
         "lstm_worked_example": lambda: seq(K.Input((13, 5)), L.LSTM(10)),
         "lstm_options": lambda: seq(K.Input((6, 3)), L.LSTM(4, return_sequences=True, go_backwards=True, use_bias=False), L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid")),
         "gru_reset_after": lambda: seq(K.Input((6, 3)), L.GRU(5)),
         "gru_reset_before": lambda: seq(K.Input((6, 3)), L.GRU(5, reset_after=False, return_sequences=True)),
+        "gru_go_backwards": lambda: seq(K.Input((6, 3)), L.GRU(5, go_backwards=True, return_sequences=True), L.SimpleRNN(3, go_backwards=True)),
+        "masking_lstm": lambda: seq(K.Input((7, 3)), L.Masking(0.0), L.LSTM(5, return_sequences=True), L.LSTM(3)),
+        "masking_bidirectional": masking_bidirectional,
+        "activations": activations,
+        "time_distributed_conv": lambda: seq(K.Input((4, 10, 3)), L.TimeDistributed(L.Conv1D(2, 3)), L.TimeDistributed(L.GlobalMaxPooling1D()), L.LSTM(2)),
         "simple_rnn": lambda: seq(K.Input((6, 3)), L.SimpleRNN(4, return_sequences=True), L.SimpleRNN(2)),
         "bidirectional_concat": bidi("concat"),
         "bidirectional_sum": bidi("sum"),
@@ -117,7 +138,7 @@ def builders(K):
         "embedding_lstm": lambda: seq(K.Input((12,)), L.Embedding(50, 8, mask_zero=True), L.LSTM(6), L.Dense(1)),
         "dense_activation_dropout": lambda: seq(K.Input((10,)), L.Dense(16, activation="relu"), L.Dropout(0.5), L.Dense(4, use_bias=False), L.Activation("softmax")),
         "shape_layers": lambda: seq(K.Input((4, 6)), L.Permute((2, 1)), L.Flatten(), L.RepeatVector(3), L.Reshape((18, 4)), L.Masking(0.0), L.Dense(2)),
-        "conv1d": lambda: seq(K.Input((20, 3)), L.Conv1D(8, 3, activation="relu"), L.MaxPooling1D(2), L.Conv1D(4, 5, padding="same", strides=2), L.AveragePooling1D(2), L.Conv1D(4, 2, padding="causal", dilation_rate=2), L.GlobalMaxPooling1D()),
+        "conv1d": lambda: seq(K.Input((20, 3)), L.Conv1D(8, 3, activation="relu"), L.MaxPooling1D(2), L.Conv1D(4, 5, padding="same", strides=2), L.AveragePooling1D(2, padding="same"), L.Conv1D(4, 2, padding="causal", dilation_rate=2), L.GlobalMaxPooling1D()),
         "conv1d_global_average": lambda: seq(K.Input((16, 2)), L.Conv1D(3, 4, use_bias=False), L.GlobalAveragePooling1D(), L.Dense(1)),
         "conv2d": lambda: seq(K.Input((12, 10, 3)), L.Conv2D(6, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Conv2D(4, (2, 3), strides=(2, 1), padding="same"), L.AveragePooling2D((2, 2)), L.Flatten(), L.Dense(2)),
         "conv2d_global": lambda: seq(K.Input((9, 9, 2)), L.Conv2D(5, 3, dilation_rate=2), L.GlobalAveragePooling2D()),
@@ -140,6 +161,41 @@ def builders(K):
         "functional_linear": linear_functional,
         "many_layers": many_layers,
     }
+
+
+def randomize_weights(model):
+    """Non-trivial weights: uniform in [-0.6, 0.6]; variances positive."""
+    rng = np.random.default_rng(1)
+    values = []
+    for w in model.weights:
+        shape = tuple(int(d) for d in w.shape)
+        if "moving_variance" in w.name:
+            values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        else:
+            values.append(rng.uniform(-0.6, 0.6, shape).astype("float32"))
+    model.set_weights(values)
+
+
+def make_inputs(model, name):
+    """A batch of 3 for each model input: token ids for Embedding models, with masked steps
+    (all-zero time steps) for models with a Masking layer."""
+    rng = np.random.default_rng(2)
+    inputs = []
+    for tensor in model.inputs:
+        shape = (3,) + tuple(int(d) for d in tensor.shape[1:])
+        if name == "embedding_lstm":
+            ids = rng.integers(1, 50, shape).astype("int32")
+            ids[0, -4:] = 0  # padding at the end of the first sequence
+            ids[1, :2] = 0   # and at the start of the second
+            inputs.append(ids)
+            continue
+        x = rng.normal(0, 1, shape).astype("float32")
+        if name.startswith("masking"):
+            x[0, -2:, :] = 0.0
+            x[1, 1, :] = 0.0
+            x[2, :3, :] = 0.0
+        inputs.append(x)
+    return inputs
 
 
 def shape_list(shape):
@@ -221,16 +277,18 @@ def generate(flavour):
         np.random.seed(0)
         K.utils.set_random_seed(0)
         model = build()
-        # Give BatchNormalization statistics non-trivial values so they are worth checking.
-        for layer in model.layers:
-            if layer.__class__.__name__ == "BatchNormalization":
-                w = layer.get_weights()
-                layer.set_weights([w[0], w[1], np.linspace(-1, 1, w[2].size).astype("float32"), np.linspace(0.5, 2, w[3].size).astype("float32")])
+        randomize_weights(model)
         path = os.path.join(out_dir, name + ".h5")
         model.save(path)
         loaded = K.models.load_model(path, compile=False)
         with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
             f.write(capture_summary(loaded, keras3))
+        inputs = make_inputs(loaded, name)
+        outputs = loaded.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        arrays = {f"input_{i}": x for i, x in enumerate(inputs)}
+        arrays.update({f"output_{i}": np.asarray(y, dtype="float32") for i, y in enumerate(outputs)})
+        np.savez(os.path.join(out_dir, name + ".npz"), **arrays)
         with open(os.path.join(out_dir, name + ".json"), "w") as f:
             json.dump(describe(K, loaded, keras3), f, indent=1)
             f.write("\n")

@@ -72,6 +72,7 @@ extension Inspection {
       id: "finite-weights", passed: nonFinite.isEmpty,
       summary: nonFinite.isEmpty ? "no NaN/Inf in \(tensors) weight tensor(s)" : "\(nonFinite.count) weight tensor(s) with NaN/Inf or unreadable values",
       details: nonFinite))
+    results.append(smokeCheck())
     return results
   }
 

@@ -62,6 +62,19 @@ public struct ModelAnalysis: Sendable {
   /// Keras's rule for whether the summary needs a "Connected to" column: false when the
   /// graph is a single chain with no shared layers.
   public let isSequentialLike: Bool
+  /// Whether Keras 3 wrote the model (node numbering and some definitions differ).
+  public let keras3: Bool
+
+  /// Keras's node index of a layer's `call`-th call in this model: Keras 2 numbers a nested
+  /// functional model's calls from 1 (its node 0 is the one its own InputLayer made).
+  public func nodeIndex(of layer: LayerConfig, call: Int) -> Int {
+    Self.nodeIndex(of: layer, call: call, in: config, keras3: keras3)
+  }
+
+  static func nodeIndex(of layer: LayerConfig, call: Int, in model: ModelConfig, keras3: Bool) -> Int {
+    guard !model.isSequential, !keras3, let nested = layer.nested, nested.layers.first?.className == "InputLayer" else { return call }
+    return call + 1
+  }
 
   /// The rows `model.summary()` prints: top-level layers, without a Sequential model's InputLayer.
   public var summaryRows: [LayerInfo] {
@@ -86,13 +99,6 @@ struct Analyzer {
   let keras3: Bool
   /// Stored weights by top-level layer group.
   let stored: [String: [StoredWeight]]
-
-  /// Keras 2 skips a nested functional model's own first node (the one its InputLayer made)
-  /// when it saves node indices, so such a layer's calls are numbered from 1.
-  func nodeOffset(_ layer: LayerConfig) -> Int {
-    guard !keras3, let nested = layer.nested, nested.layers.first?.className == "InputLayer" else { return 0 }
-    return 1
-  }
 
   func analyze(_ model: ModelConfig, inputShapes: [Shape]?, storedPrefix: String?) -> ModelAnalysis {
     var shapes: [TensorRef: Shape] = [:]
@@ -141,7 +147,7 @@ struct Analyzer {
             list[k] = signature
             if let signature {
               for (i, shape) in signature.outputs.enumerated() {
-                shapes[TensorRef(layer: layer.name, node: k + (model.isSequential ? 0 : nodeOffset(layer)), tensor: i)] = shape
+                shapes[TensorRef(layer: layer.name, node: ModelAnalysis.nodeIndex(of: layer, call: k, in: model, keras3: keras3), tensor: i)] = shape
               }
             }
           } catch {
@@ -181,7 +187,7 @@ struct Analyzer {
       )
     }
     let outputShapes = model.outputs.map { shapes[$0] }
-    return ModelAnalysis(config: model, layers: layers, outputShapes: outputShapes, isSequentialLike: isSequentialLike(model))
+    return ModelAnalysis(config: model, layers: layers, outputShapes: outputShapes, isSequentialLike: isSequentialLike(model), keras3: keras3)
   }
 
   /// Whether a layer's inputs come, directly or not, from a layer keras-inspect does not understand

@@ -40,7 +40,9 @@ struct HDF5Tests {
     #expect(values.count == 200)
     #expect(values.allSatisfy { abs($0) < 1 })
     let bias = try cell.dataset("bias:0").readFloats(maxBytes: 1 << 20)
-    #expect(Array(bias[10..<20]) == Array(repeating: 1, count: 10))
+    #expect(bias.count == 40)
+    // The fixture script draws weights uniformly from [-0.6, 0.6].
+    #expect(bias.allSatisfy { abs($0) <= 0.6 } && Set(bias).count > 30)
   }
 
   @Test("refuses a tensor larger than the byte limit before reading it")

@@ -1,0 +1,124 @@
+import Foundation
+import KerasModel
+import KerasRuntime
+import NumPy
+
+extension Inspection {
+  /// A runtime for this model with its weights bound, or the reason it cannot run.
+  public func runtime() throws(RuntimeError) -> Runtime {
+    try Runtime(file: file, analysis: analysis)
+  }
+
+  /// Converts arrays given by the user to the model's inputs, checking each against the model.
+  public func inputs(_ arrays: [NDArray], runtime: Runtime) throws(RuntimeError) -> [Tensor] {
+    guard arrays.count == runtime.inputShapes.count else {
+      throw RuntimeError("the model has \(runtime.inputShapes.count) input(s) (\(runtime.inputNames.joined(separator: ", "))), \(arrays.count) given")
+    }
+    return arrays.map { Tensor(shape: $0.shape, data: $0.values) }
+  }
+
+  /// A deterministic input batch of the model's input shapes: token ids in range for inputs that
+  /// feed an Embedding, smooth values in [-1, 1] otherwise; unknown sizes become 4.
+  public func smokeInputs(runtime: Runtime, batch: Int = 2) -> [Tensor] {
+    zip(runtime.inputNames, runtime.inputShapes).map { name, shape in
+      let dims = [batch] + shape.dropFirst().map { $0 ?? 4 }
+      let count = dims.reduce(1, *)
+      let vocabulary = analysis.layers.first { layer in
+        layer.className == "Embedding" && layer.config.calls.contains { $0.inputs.contains { $0.layer == name } }
+      }?.config.config["input_dim"]?.int
+        ?? (analysis.config.isSequential && analysis.summaryRows.first?.className == "Embedding"
+          ? analysis.summaryRows.first?.config.config["input_dim"]?.int : nil)
+      let data: [Float] = (0..<count).map { i in
+        if let vocabulary { return Float((i * 7 + 1) % max(vocabulary, 1)) }
+        return Float(sin(Double(i) * 0.37))
+      }
+      return Tensor(shape: dims, data: data)
+    }
+  }
+
+  /// The smoke check: run the model on `smokeInputs`; outputs must be finite and of the summary's shape.
+  func smokeCheck() -> CheckResult {
+    let runtime: Runtime
+    do {
+      runtime = try self.runtime()
+    } catch {
+      return CheckResult(id: "forward-pass", passed: false, summary: "forward pass: the model cannot be run natively", details: [error.message])
+    }
+    let inputs = smokeInputs(runtime: runtime)
+    do {
+      let outputs = try runtime.predict(inputs)
+      var problems: [String] = []
+      for (i, (y, expected)) in zip(outputs, analysis.outputShapes).enumerated() {
+        if let expected {
+          let want = [inputs[0].shape[0]] + expected.dropFirst().map { $0 ?? -1 }
+          let fits = y.shape.count == want.count && zip(y.shape, want).allSatisfy { $1 == -1 || $0 == $1 }
+          if !fits { problems.append("output \(i) has shape \(y.shape), the summary says \(pythonTuple(expected))") }
+        }
+        let bad = y.data.filter { !$0.isFinite }.count
+        if bad > 0 { problems.append("output \(i) has \(bad) NaN/Inf values of \(y.count)") }
+      }
+      let shapes = outputs.map { pythonTuple($0.shape.map { $0 }) }.joined(separator: ", ")
+      return CheckResult(
+        id: "forward-pass", passed: problems.isEmpty,
+        summary: problems.isEmpty ? "forward pass on a deterministic batch of \(inputs[0].shape[0]): outputs \(shapes), all finite" : "forward pass: outputs are wrong",
+        details: problems)
+    } catch {
+      return CheckResult(id: "forward-pass", passed: false, summary: "forward pass failed", details: [error.message])
+    }
+  }
+}
+
+/// How one native output compares with a reference array (NumPy's `allclose` rule:
+/// |got − expected| ≤ atol + rtol·|expected| for every element).
+public struct OutputComparison: Sendable {
+  public let index: Int
+  public let passed: Bool
+  public let shapeProblem: String?
+  public let maxAbsoluteError: Double
+  public let maxRelativeError: Double
+  /// Position of the element that most exceeds (or comes closest to) the tolerance.
+  public let worstPosition: [Int]
+  public let got: Float
+  public let expected: Float
+
+  public init(index: Int, got: Tensor, expected: NDArray, atol: Double, rtol: Double) {
+    self.index = index
+    guard got.shape == expected.shape else {
+      self.passed = false
+      self.shapeProblem = "native output has shape \(pythonTuple(got.shape.map { $0 })), the reference \(pythonTuple(expected.shape.map { $0 }))"
+      (maxAbsoluteError, maxRelativeError, worstPosition, self.got, self.expected) = (.nan, .nan, [], .nan, .nan)
+      return
+    }
+    shapeProblem = nil
+    var maxAbs = 0.0, maxRel = 0.0, worstRatio = -1.0, worst = 0
+    var ok = true
+    for i in 0..<got.count {
+      let a = Double(got.data[i]), b = Double(expected.values[i])
+      if a.isNaN != b.isNaN || (a.isInfinite || b.isInfinite) && a != b { ok = false; worst = i; worstRatio = .infinity; continue }
+      if a.isNaN { continue }
+      let diff = abs(a - b)
+      maxAbs = max(maxAbs, diff)
+      if b != 0 { maxRel = max(maxRel, diff / abs(b)) }
+      let ratio = diff / (atol + rtol * abs(b))
+      if ratio > 1 { ok = false }
+      if ratio > worstRatio { worstRatio = ratio; worst = i }
+    }
+    passed = ok
+    maxAbsoluteError = maxAbs
+    maxRelativeError = maxRel
+    var position: [Int] = []
+    var rest = worst
+    for d in got.shape.reversed() { position.insert(rest % max(d, 1), at: 0); rest /= max(d, 1) }
+    worstPosition = position
+    self.got = got.count > 0 ? got.data[worst] : .nan
+    self.expected = got.count > 0 ? expected.values[worst] : .nan
+  }
+
+  public var description: String {
+    if let shapeProblem { return "output \(index): FAIL: \(shapeProblem)" }
+    let at = "(" + worstPosition.map(String.init).joined(separator: ", ") + ")"
+    return "output \(index): \(passed ? "PASS" : "FAIL")  max abs error \(fmt(maxAbsoluteError))  max rel error \(fmt(maxRelativeError))  worst at \(at): got \(got), expected \(expected)"
+  }
+
+  private func fmt(_ x: Double) -> String { String(format: "%.3g", x) }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import KerasModel
+
+/// Keras's activation functions, by the name a config gives.
+enum Activations {
+  static let names: Set<String> = [
+    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu", "softplus",
+    "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish", "hard_silu", "hard_swish",
+  ]
+
+  /// The activation's name from a config value: `"relu"`, or Keras 3's serialized
+  /// `{"class_name": "function", "config": "relu"}`. Nil means linear.
+  static func name(_ value: JSONValue?) -> String? {
+    guard let value, !value.isNull else { return nil }
+    if let s = value.string { return s }
+    return value["config"]?.string ?? value["config"]?["name"]?.string ?? value["class_name"]?.string
+  }
+
+  static func isSupported(_ value: JSONValue?) -> Bool {
+    guard let name = name(value) else { return true }
+    return names.contains(name)
+  }
+
+  /// Applies the named activation. `keras3` picks the version-dependent definitions.
+  static func apply(_ value: JSONValue?, to x: Tensor, keras3: Bool) throws(RuntimeError) -> Tensor {
+    guard let name = name(value), name != "linear" else { return x }
+    switch name {
+    case "softmax": return softmax(x, log: false)
+    case "log_softmax": return softmax(x, log: true)
+    default:
+      guard let f = scalar(name, keras3: keras3) else { throw RuntimeError("activation \(name) is not supported") }
+      return x.map(f)
+    }
+  }
+
+  /// Element-wise activations.
+  static func scalar(_ name: String, keras3: Bool) -> ((Float) -> Float)? {
+    switch name {
+    case "linear": return { $0 }
+    case "relu": return { max($0, 0) }
+    case "relu6": return { min(max($0, 0), 6) }
+    case "sigmoid": return sigmoid
+    case "tanh": return { Foundation.tanh($0) }
+    // Keras 2: clip(0.2·x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 = clip(x/6 + 0.5, 0, 1).
+    case "hard_sigmoid": return keras3 ? { min(max($0 / 6 + 0.5, 0), 1) } : { min(max(0.2 * $0 + 0.5, 0), 1) }
+    case "hard_silu", "hard_swish": return { $0 * min(max($0 / 6 + 0.5, 0), 1) }
+    case "elu": return { $0 > 0 ? $0 : Foundation.expm1($0) }
+    case "selu":
+      let alpha: Float = 1.6732632423543772, scale: Float = 1.0507009873554805
+      return { $0 > 0 ? scale * $0 : scale * alpha * Foundation.expm1($0) }
+    case "softplus": return softplus
+    case "softsign": return { $0 / (1 + abs($0)) }
+    case "swish", "silu": return { $0 * sigmoid($0) }
+    // Keras 2 and 3 both default to the exact (erf) form for the string "gelu".
+    case "gelu": return { 0.5 * $0 * (1 + Foundation.erf($0 / Float(2).squareRoot())) }
+    case "exponential": return { Foundation.exp($0) }
+    case "leaky_relu": return { $0 >= 0 ? $0 : 0.2 * $0 }
+    case "mish": return { $0 * Foundation.tanh(softplus($0)) }
+    default: return nil
+    }
+  }
+
+  static func sigmoid(_ x: Float) -> Float {
+    x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+  }
+
+  static func softplus(_ x: Float) -> Float {
+    max(x, 0) + Foundation.log1p(Foundation.exp(-abs(x)))
+  }
+
+  /// Softmax (or log-softmax) over the last axis.
+  static func softmax(_ x: Tensor, log: Bool) -> Tensor {
+    var out = x.data
+    let n = x.last
+    for start in stride(from: 0, to: out.count, by: n) {
+      let row = start..<(start + n)
+      let top = out[row].max() ?? 0
+      var sum: Float = 0
+      for i in row { sum += Foundation.exp(out[i] - top) }
+      for i in row { out[i] = log ? out[i] - top - Foundation.log(sum) : Foundation.exp(out[i] - top) / sum }
+    }
+    return Tensor(shape: x.shape, data: out)
+  }
+}

@@ -1,0 +1,163 @@
+import KerasModel
+
+/// Runs a model's forward pass in float32, layer by layer, as Keras computes it at inference.
+///
+/// Construction checks every layer up front and binds its stored weights; a model with a layer
+/// this runtime cannot run is refused with the list of such layers, never run to a wrong answer.
+public final class Runtime {
+  let analysis: ModelAnalysis
+  /// Bound weights per layer path (`lstm`, or `encoder/lstm` inside a nested model), in Keras's order.
+  let weights: [String: [Tensor]]
+
+  public var keras3: Bool { analysis.keras3 }
+
+  /// Binds the model's stored weights, reading them from `file`.
+  public init(file: KerasFile, analysis: ModelAnalysis, maxTensorBytes: Int = 4 << 30) throws(RuntimeError) {
+    let unsupported = Self.unsupportedLayers(analysis)
+    guard unsupported.isEmpty else {
+      throw RuntimeError("cannot run this model: " + unsupported.joined(separator: "; "))
+    }
+    self.analysis = analysis
+    var bound: [String: [Tensor]] = [:]
+    for layer in analysis.layers {
+      let assignments = try WeightBinder.bind(layer)
+      for (path, stored) in assignments {
+        var tensors: [Tensor] = []
+        for weight in stored {
+          do {
+            tensors.append(Tensor(shape: weight.shape, data: try file.values(of: weight, maxBytes: maxTensorBytes)))
+          } catch {
+            throw RuntimeError("layer \(layer.name): \(error.message)")
+          }
+        }
+        bound[path] = tensors
+      }
+    }
+    weights = bound
+  }
+
+  /// The layers (as `name (Class): reason`) this runtime cannot run, recursing into nested models.
+  public static func unsupportedLayers(_ analysis: ModelAnalysis, prefix: String = "") -> [String] {
+    analysis.layers.flatMap { layer -> [String] in
+      if let nested = layer.nested { return unsupportedLayers(nested, prefix: prefix + layer.name + "/") }
+      if let reason = LayerSupport.reason(className: layer.className, config: layer.config.config) {
+        return ["\(prefix)\(layer.name) (\(layer.className)): \(reason)"]
+      }
+      if let problem = layer.problem { return ["\(prefix)\(layer.name) (\(layer.className)): \(problem)"] }
+      return []
+    }
+  }
+
+  /// The model's input shapes, batch dimension first (`nil` where any size is accepted).
+  public var inputShapes: [Shape] {
+    analysis.config.inputs.map { ref in
+      analysis.layers.first { $0.name == ref.layer }?.outputs.first??.first ?? []
+    }
+  }
+
+  /// The names of the model's inputs, in order.
+  public var inputNames: [String] { analysis.config.inputs.map(\.layer) }
+
+  /// Runs the model on one tensor per input (in the model's input order); returns one per output.
+  public func predict(_ inputs: [Tensor]) throws(RuntimeError) -> [Tensor] {
+    guard inputs.count == analysis.config.inputs.count else {
+      throw RuntimeError("the model has \(analysis.config.inputs.count) input(s), \(inputs.count) given")
+    }
+    for (i, (x, expected)) in zip(inputs, inputShapes).enumerated() {
+      let fits = x.rank == expected.count && zip(x.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
+      guard fits else {
+        throw RuntimeError("input \(i) (\(inputNames[i])) has shape \(pythonTuple(x.shape.map { $0 })), the model expects \(pythonTuple(expected))")
+      }
+    }
+    return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "").map(\.tensor)
+  }
+
+  func run(_ model: ModelAnalysis, _ inputs: [Value], path: String) throws(RuntimeError) -> [Value] {
+    var values: [TensorRef: Value] = [:]
+    for (ref, value) in zip(model.config.inputs, inputs) {
+      values[TensorRef(layer: ref.layer, node: 0, tensor: 0)] = value
+    }
+    var done: Set<String> = []
+    var progress = true
+    while progress {
+      progress = false
+      for layer in model.layers where layer.className != "InputLayer" {
+        for (k, call) in layer.config.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
+          let ins = call.inputs.compactMap { values[$0] }
+          guard ins.count == call.inputs.count else { continue }
+          done.insert("\(layer.name)#\(k)")
+          progress = true
+          let outs = try apply(layer, ins, path: path + layer.name)
+          let node = model.nodeIndex(of: layer.config, call: k)
+          for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: node, tensor: i)] = v }
+        }
+      }
+    }
+    var outputs: [Value] = []
+    for ref in model.config.outputs {
+      guard let v = values[ref] else { throw RuntimeError("output \(ref) of model \(model.config.name) was not computed") }
+      outputs.append(v)
+    }
+    return outputs
+  }
+
+  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String) throws(RuntimeError) -> [Value] {
+    if let nested = layer.nested {
+      return try run(nested, inputs, path: path + "/")
+    }
+    do {
+      return try Kernels.apply(className: layer.className, config: layer.config.config, weights: weights[path] ?? [], inputs: inputs, keras3: keras3)
+    } catch {
+      throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
+    }
+  }
+}
+
+/// Matches a layer's stored weights to the weights its config implies.
+enum WeightBinder {
+  /// Stored weights per layer path, in the order the kernels expect them.
+  static func bind(_ layer: LayerInfo) throws(RuntimeError) -> [(String, [StoredWeight])] {
+    guard let nested = layer.nested else {
+      guard let expected = layer.expected else { return [(layer.name, [])] }
+      return [(layer.name, try pick(expected.map { (nil, $0) }, from: layer.stored, layer: layer.name))]
+    }
+    // A nested model's weights all sit in its group; share them out by inner layer.
+    var pool = layer.stored
+    var result: [(String, [StoredWeight])] = []
+    func visit(_ analysis: ModelAnalysis, _ prefix: String) throws(RuntimeError) {
+      for inner in analysis.layers {
+        if let deeper = inner.nested {
+          try visit(deeper, prefix + inner.name + "/")
+          continue
+        }
+        let expected = (inner.expected ?? []).map { (Optional(inner.name), $0) }
+        let chosen = try pick(expected, from: pool, layer: prefix + inner.name)
+        pool.removeAll { w in chosen.contains { $0.path == w.path } }
+        result.append((prefix + inner.name, chosen))
+      }
+    }
+    try visit(nested, layer.name + "/")
+    return result
+  }
+
+  /// Stored weights in order of `expected`: positionally when the shapes line up, else each by
+  /// owning layer name, short name and shape.
+  static func pick(_ expected: [(String?, WeightSpec)], from stored: [StoredWeight], layer: String) throws(RuntimeError) -> [StoredWeight] {
+    if expected.first?.0 == nil, stored.map(\.shape) == expected.map(\.1.shape) { return stored }
+    var available = stored
+    var chosen: [StoredWeight] = []
+    for (owner, spec) in expected {
+      let components = { (w: StoredWeight) in w.name.split(separator: "/").map { String($0.split(separator: ":")[0]) } }
+      let candidates: [(StoredWeight) -> Bool] = [
+        { w in w.shape == spec.shape && w.shortName == spec.name && (owner.map { components(w).contains($0) } ?? true) },
+        { w in w.shape == spec.shape && w.shortName == spec.name },
+        { w in w.shape == spec.shape },
+      ]
+      guard let index = candidates.lazy.compactMap({ test in available.firstIndex(where: test) }).first else {
+        throw RuntimeError("layer \(layer): no stored weight of shape \(spec.shape) for \(spec.name)")
+      }
+      chosen.append(available.remove(at: index))
+    }
+    return chosen
+  }
+}

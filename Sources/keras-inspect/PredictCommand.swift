@@ -1,0 +1,118 @@
+import ArgumentParser
+import KerasInspect
+import KerasRuntime
+import NumPy
+
+/// Arrays given on the command line: `X.npy` or `BUNDLE.npz:NAME`.
+struct ArrayInputs: ParsableArguments {
+  @Option(name: .customLong("input"), help: "An input array, X.npy or BUNDLE.npz:NAME; once per model input, in the model's input order.")
+  var inputs: [String] = []
+
+  func load() throws -> [NDArray] {
+    do {
+      return try inputs.map { path throws(NumPyError) in try NPZ.readArgument(path) }
+    } catch {
+      throw ValidationError(error.message)
+    }
+  }
+}
+
+/// Builds the runtime and its inputs; a model that cannot run exits 2, bad inputs exit 64.
+func prepare(_ inspection: Inspection, _ arrays: [NDArray]) throws -> (Runtime, [Tensor]) {
+  let runtime: Runtime
+  do {
+    runtime = try inspection.runtime()
+  } catch {
+    printError("keras-inspect: \(inspection.file.path): \(error.message)")
+    throw ExitCode(2)
+  }
+  do {
+    return (runtime, try inspection.inputs(arrays, runtime: runtime))
+  } catch {
+    throw ValidationError(error.message)
+  }
+}
+
+/// Runs the model; an input of the wrong shape is a usage error (64).
+func forward(_ runtime: Runtime, _ inputs: [Tensor]) throws -> [Tensor] {
+  do {
+    return try runtime.predict(inputs)
+  } catch {
+    throw ValidationError(error.message)
+  }
+}
+
+struct PredictCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "predict",
+    abstract: "Run the model natively on .npy inputs and write its outputs as float32 .npy files."
+  )
+
+  @OptionGroup var model: ModelArgument
+  @OptionGroup var arrays: ArrayInputs
+
+  @Option(name: .customLong("output"), help: "Where to write an output (.npy); once per model output, in the model's output order.")
+  var outputs: [String] = []
+
+  func run() throws {
+    let inspection = try model.open()
+    let (runtime, inputs) = try prepare(inspection, try arrays.load())
+    let results = try forward(runtime, inputs)
+    guard outputs.count == results.count else {
+      throw ValidationError("the model has \(results.count) output(s); give --output once for each")
+    }
+    for (tensor, path) in zip(results, outputs) {
+      do {
+        try NPY.write(NDArray(shape: tensor.shape, values: tensor.data), path: path)
+      } catch {
+        printError("keras-inspect: \(error.message)")
+        throw ExitCode(1)
+      }
+    }
+  }
+}
+
+struct VerifyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Run the model natively and compare its outputs with reference arrays (exit 1 when they differ)."
+  )
+
+  @OptionGroup var model: ModelArgument
+  @OptionGroup var arrays: ArrayInputs
+
+  @Option(name: .customLong("expect"), help: "A reference output, Y.npy or BUNDLE.npz:NAME; once per model output, in order.")
+  var expected: [String] = []
+
+  @Option(help: "Absolute tolerance.")
+  var atol: Double = 1e-5
+
+  @Option(help: "Relative tolerance.")
+  var rtol: Double = 1e-4
+
+  func validate() throws {
+    guard atol >= 0, rtol >= 0 else { throw ValidationError("tolerances must be non-negative") }
+  }
+
+  func run() throws {
+    let inspection = try model.open()
+    let (runtime, inputs) = try prepare(inspection, try arrays.load())
+    let references: [NDArray]
+    do {
+      references = try expected.map { path throws(NumPyError) in try NPZ.readArgument(path) }
+    } catch {
+      throw ValidationError(error.message)
+    }
+    let results = try forward(runtime, inputs)
+    guard references.count == results.count else {
+      throw ValidationError("the model has \(results.count) output(s); give --expect once for each")
+    }
+    let comparisons = zip(results, references).enumerated().map { i, pair in
+      OutputComparison(index: i, got: pair.0, expected: pair.1, atol: atol, rtol: rtol)
+    }
+    for comparison in comparisons { print(comparison.description) }
+    let failed = comparisons.filter { !$0.passed }.count
+    print(failed == 0 ? "verify: \(comparisons.count) output(s) match within atol \(atol), rtol \(rtol)" : "verify: \(failed) of \(comparisons.count) output(s) differ")
+    if failed > 0 { throw ExitCode(1) }
+  }
+}
