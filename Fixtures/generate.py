@@ -319,6 +319,12 @@ def broken():
         data[3] = np.nan
         data[7] = np.inf
         group[names[2]][...] = data
+    # A model with a layer the native runtime has no kernel for (Conv1DTranspose), and an input for it.
+    import keras as K3
+    K3.backend.clear_session()
+    model = K3.Sequential([K3.Input((6, 2)), K3.layers.Conv1DTranspose(3, 2, name="upsample"), K3.layers.Dense(1)])
+    model.save(os.path.join(out_dir, "unsupported_layer_keras3.h5"))
+    np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 6, 2), dtype="float32"))
     with h5py.File(os.path.join(out_dir, "not_keras.h5"), "w") as f:
         f.create_dataset("x", data=np.arange(4, dtype="float32"))
         f.attrs["note"] = "an HDF5 file with no Keras model in it"

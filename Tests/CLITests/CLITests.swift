@@ -131,6 +131,44 @@ struct CLITests {
     #expect(result.stderr.contains("a zip archive"))
   }
 
+  @Test("predict on the worked example reproduces Keras's output")
+  func predict() throws {
+    let bundle = fixture("keras2/lstm_worked_example.npz")
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-predict-\(getpid()).npy").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let result = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", bundle + ":input_0", "--output", out])
+    #expect(result.status == 0, "\(result.stderr)")
+    let verify = try run(["verify", fixture("keras2/lstm_worked_example.h5"), "--input", bundle + ":input_0", "--expect", out])
+    #expect(verify.status == 0)
+    let againstKeras = try run(["verify", fixture("keras2/lstm_worked_example.h5"), "--input", bundle + ":input_0", "--expect", bundle + ":output_0"])
+    #expect(againstKeras.status == 0)
+    #expect(againstKeras.stdout.contains("output 0: PASS  max abs error"))
+  }
+
+  @Test("verify fails (exit 1) against another model's output, naming the shapes")
+  func verifyFails() throws {
+    let result = try run(["verify", fixture("keras3/gru_reset_after.h5"), "--input", fixture("keras3/gru_reset_after.npz") + ":input_0",
+      "--expect", fixture("keras3/simple_rnn.npz") + ":output_0"])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("native output has shape (3, 5), the reference (3, 2)"))
+    let tight = try run(["verify", fixture("keras3/masking_lstm.h5"), "--input", fixture("keras3/masking_lstm.npz") + ":input_0",
+      "--expect", fixture("keras3/masking_lstm.npz") + ":output_0", "--atol", "0", "--rtol", "0"])
+    #expect([0, 1].contains(tight.status))
+  }
+
+  @Test("predict refuses a model it cannot run (exit 2, naming the layer) and a wrong input shape (exit 64)")
+  func predictRefuses() throws {
+    let unsupported = try run(["predict", fixture("broken/unsupported_layer_keras3.h5"), "--input", fixture("broken/unsupported_layer_input.npy"), "--output", "/dev/null"])
+    #expect(unsupported.status == 2)
+    #expect(unsupported.stderr.contains("upsample (Conv1DTranspose)"))
+    let wrongShape = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", fixture("keras2/gru_reset_after.npz") + ":input_0", "--output", "/dev/null"])
+    #expect(wrongShape.status == 64)
+    #expect(wrongShape.stderr.contains("has shape (3, 6, 3), the model expects (None, 13, 5)"))
+    let badFile = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", fixture("keras2/lstm_worked_example.summary.txt"), "--output", "/dev/null"])
+    #expect(badFile.status == 64)
+    #expect(badFile.stderr.contains("bad magic"))
+  }
+
   @Test("usage errors exit 64")
   func usage() throws {
     #expect(try run([]).status == 64)

@@ -1,0 +1,66 @@
+import Foundation
+import KerasInspect
+import KerasRuntime
+import NumPy
+import Testing
+
+@Suite("Forward pass: native outputs match Keras's")
+struct ForwardTests {
+  /// Inputs and Keras's outputs for a fixture, in order (`input_0`, `input_1`, ..., `output_0`, ...).
+  static func reference(_ name: String) throws -> (inputs: [NDArray], outputs: [NDArray]) {
+    let arrays = try NPZ.read(path: fixturePath(name, ".npz"))
+    func ordered(_ prefix: String) -> [NDArray] {
+      (0..<arrays.count).compactMap { arrays["\(prefix)_\($0)"] }
+    }
+    return (ordered("input"), ordered("output"))
+  }
+
+  @Test("every fixture's outputs match Keras at atol 1e-5, rtol 1e-4", arguments: fixtureModels)
+  func matchesKeras(_ name: String) throws {
+    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let (inputs, outputs) = try Self.reference(name)
+    #expect(!inputs.isEmpty && !outputs.isEmpty)
+    let runtime = try inspection.runtime()
+    let results = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
+    try #require(results.count == outputs.count)
+    for (i, (got, expected)) in zip(results, outputs).enumerated() {
+      let comparison = OutputComparison(index: i, got: got, expected: expected, atol: 1e-5, rtol: 1e-4)
+      #expect(comparison.passed, "\(comparison.description)")
+    }
+  }
+
+  @Test("a wrong reference fails the comparison, naming the worst element")
+  func detectsDifferences() throws {
+    let inspection = try Inspection(path: fixturePath("keras2/lstm_worked_example", ".h5"))
+    let (inputs, outputs) = try Self.reference("keras2/lstm_worked_example")
+    let runtime = try inspection.runtime()
+    let got = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))[0]
+    var wrong = outputs[0]
+    wrong.values[13] += 0.01
+    let comparison = OutputComparison(index: 0, got: got, expected: wrong, atol: 1e-5, rtol: 1e-4)
+    #expect(!comparison.passed)
+    #expect(comparison.worstPosition == [1, 3])
+    #expect(comparison.maxAbsoluteError > 0.009)
+  }
+
+  @Test("a model with a layer without a native kernel is refused, naming it")
+  func refusesUnsupported() throws {
+    let inspection = try Inspection(path: fixtures.appendingPathComponent("broken/unsupported_layer_keras3.h5").path)
+    #expect {
+      _ = try inspection.runtime()
+    } throws: { error in
+      (error as? RuntimeError)?.message.contains("upsample (Conv1DTranspose)") ?? false
+    }
+  }
+
+  @Test("an input of the wrong shape is an error naming both shapes")
+  func wrongShape() throws {
+    let inspection = try Inspection(path: fixturePath("keras3/lstm_worked_example", ".h5"))
+    let runtime = try inspection.runtime()
+    #expect {
+      _ = try runtime.predict([Tensor(zeros: [2, 7, 5])])
+    } throws: { error in
+      (error as? RuntimeError)?.message == "input 0 (input_layer) has shape (2, 7, 5), the model expects (None, 13, 5)"
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import KerasModel
+@testable import KerasRuntime
+import Testing
+
+@Suite("Kernels against hand-computed values")
+struct KernelTests {
+  @Test("hard_sigmoid follows the Keras that saved the file")
+  func hardSigmoid() throws {
+    let keras2 = try #require(Activations.scalar("hard_sigmoid", keras3: false))
+    let keras3 = try #require(Activations.scalar("hard_sigmoid", keras3: true))
+    #expect(keras2(1) == 0.7)  // clip(0.2·x + 0.5, 0, 1)
+    #expect(abs(keras3(1) - (1.0 / 6 + 0.5)) < 1e-7)  // clip(x/6 + 0.5, 0, 1)
+    #expect(keras2(-3) == 0 && keras3(-3) == 0 && keras2(3) == 1 && keras3(3) == 1)
+  }
+
+  @Test("activations at a few points", arguments: [
+    ("relu", Float(-1), Float(0)), ("relu6", 7, 6), ("elu", -1, Float(exp(-1.0) - 1)), ("softsign", 1, 0.5),
+    ("swish", 1, Float(1 / (1 + exp(-1.0)))), ("gelu", 1, 0.8413447), ("exponential", 0, 1), ("leaky_relu", -1, -0.2),
+    ("selu", 1, 1.0507009873554805), ("softplus", 0, Float(log(2.0))), ("mish", 1, 0.86509836),
+  ])
+  func activation(_ name: String, _ x: Float, _ y: Float) throws {
+    let f = try #require(Activations.scalar(name, keras3: true))
+    #expect(abs(f(x) - y) < 1e-6)
+  }
+
+  @Test("softmax rows sum to one; log_softmax is its log")
+  func softmax() {
+    let x = Tensor(shape: [2, 3], data: [1, 2, 3, -1, 0, 1000])
+    let y = Activations.softmax(x, log: false)
+    #expect(abs(y.data[0..<3].reduce(0, +) - 1) < 1e-6)
+    #expect(y.data[5] == 1)
+    let logs = Activations.softmax(x, log: true)
+    #expect(abs(logs.data[2] - log(y.data[2])) < 1e-6)
+  }
+
+  @Test("one LSTM step, gates i f c o, equals the formula")
+  func lstmStep() throws {
+    // n = 1, u = 1: kernel (1, 4), recurrent (1, 4), bias (4); h0 = c0 = 0, so U does not matter.
+    let weights = [Tensor(shape: [1, 4], data: [0.5, -0.5, 1, 2]), Tensor(shape: [1, 4], data: [9, 9, 9, 9]), Tensor(shape: [4], data: [0.1, 0.2, 0.3, 0.4])]
+    let layer = try RecurrentLayer(className: "LSTM", config: .object(["units": .number(1), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid")]), weights: weights, keras3: true)
+    let y = try layer.run(Value(tensor: Tensor(shape: [1, 1, 1], data: [2]), mask: nil))[0]
+    func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
+    let i = sigmoid(Float(2 * 0.5 + 0.1)), candidate = tanh(Float(2 * 1 + 0.3)), o = sigmoid(Float(2 * 2 + 0.4))
+    #expect(abs(y.data[0] - o * tanh(i * candidate)) < 1e-6)
+  }
+
+  @Test("masked steps keep the previous output and state")
+  func masking() throws {
+    let weights = [Tensor(shape: [1, 1], data: [1]), Tensor(shape: [1, 1], data: [0.5]), Tensor(shape: [1], data: [0])]
+    let layer = try RecurrentLayer(className: "SimpleRNN", config: .object(["units": .number(1), "activation": .string("linear"), "return_sequences": .bool(true)]), weights: weights, keras3: true)
+    let x = Value(tensor: Tensor(shape: [1, 3, 1], data: [1, 5, 2]), mask: [true, false, true])
+    let y = try layer.run(x)[0]
+    #expect(y.data == [1, 1, 2.5])  // step 2 masked: output and state carried; step 3: 2 + 0.5·1
+  }
+
+  @Test("convolution padding: same and causal lengths and values")
+  func convolution() throws {
+    let x = Tensor(shape: [1, 4, 1], data: [1, 2, 3, 4])
+    let kernel = Tensor(shape: [2, 1, 1], data: [1, 10])
+    let same = try Convolution.geometry(.object(["kernel_size": .array([.number(2)]), "padding": .string("same")]), rank: 1, key: "kernel_size")
+    #expect(Convolution.conv(x, kernel: kernel, bias: nil, geometry: same, groups: 1).data == [21, 32, 43, 4])
+    let causal = try Convolution.geometry(.object(["kernel_size": .array([.number(2)]), "padding": .string("causal")]), rank: 1, key: "kernel_size")
+    #expect(Convolution.conv(x, kernel: kernel, bias: nil, geometry: causal, groups: 1).data == [10, 21, 32, 43])
+  }
+
+  @Test("merge layers broadcast like NumPy")
+  func broadcast() throws {
+    let a = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+    let b = Tensor(shape: [1, 3], data: [10, 20, 30])
+    #expect(try Elementwise.merge([a, b], "Add").data == [11, 22, 33, 14, 25, 36])
+    #expect(try Elementwise.concatenate([a, a], axis: -1).shape == [2, 6])
+    #expect(Elementwise.permute(a.reshaped([1, 2, 3]), dims: [2, 1]).data == [1, 4, 2, 5, 3, 6])
+  }
+}
