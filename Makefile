@@ -2,12 +2,14 @@
 SWIFT ?= swift
 FIXTURE_VENV ?= .venv-fixtures
 
-.PHONY: demo test build deps fixtures clean
+.PHONY: demo test build bench deps fixtures clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
 	.build/release/keras-inspect Fixtures/keras2/lstm_worked_example.h5
 	.build/release/keras-inspect summary --explain Fixtures/keras3/lstm_worked_example.h5
+	.build/release/keras-inspect verify Fixtures/keras2/lstm_worked_example.h5 \
+	  --input Fixtures/keras2/lstm_worked_example.npz:input_0 --expect Fixtures/keras2/lstm_worked_example.npz:output_0
 
 ## test: install libhdf5 if missing, then run the whole test suite
 test: deps
@@ -15,6 +17,11 @@ test: deps
 
 build: deps
 	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
+
+## bench: forward-pass timings of the native LSTM at three sizes (not part of the tests)
+bench: deps
+	$(SWIFT) build -c release --product keras-inspect-bench
+	.build/release/keras-inspect-bench
 
 deps:
 	@./scripts/install-deps.sh

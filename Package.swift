@@ -24,8 +24,10 @@ let package = Package(
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
     .target(name: "KerasModel", dependencies: ["HDF5"]),
+    // Matrix-product kernels in C: an AVX2/FMA path chosen at run time, portable C otherwise.
+    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
     // The forward pass: float32 tensors and one kernel per layer family.
-    .target(name: "KerasRuntime", dependencies: ["KerasModel"]),
+    .target(name: "KerasRuntime", dependencies: ["KerasModel", "CKernels"]),
     // NumPy .npy / .npz arrays in and out.
     .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
@@ -37,6 +39,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // `make bench`: forward-pass timings (not a test).
+    .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime"], path: "Benchmarks/ForwardBenchmark"),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import KerasModel
 
@@ -57,6 +58,27 @@ enum Activations {
     case "leaky_relu": return { $0 >= 0 ? $0 : 0.2 * $0 }
     case "mish": return { $0 * Foundation.tanh(softplus($0)) }
     default: return nil
+    }
+  }
+
+  /// An element-wise activation applied in bulk: sigmoid and tanh use vectorised kernels.
+  struct Elementwise {
+    let name: String
+    let scalar: (Float) -> Float
+
+    init?(_ name: String, keras3: Bool) {
+      guard let f = Activations.scalar(name, keras3: keras3) else { return nil }
+      self.name = name
+      self.scalar = f
+    }
+
+    func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+      switch name {
+      case "linear": return
+      case "sigmoid": ckernels_sigmoid(p, count)
+      case "tanh": ckernels_tanh(p, count)
+      default: for i in 0..<count { p[i] = scalar(p[i]) }
+      }
     }
   }
 

@@ -1,22 +1,42 @@
+import CKernels
+import Dispatch
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Matrix products, the inner loops of Dense, the recurrent layers and convolution.
 enum Linear {
-  /// `c[m×n] = a[m×k] · b[k×n]` (+ `c` when `accumulate`), all row-major.
+  /// Products smaller than this many multiply-adds run on one core: waking a second costs more.
+  static let parallelThreshold = 1 << 21
+
+  /// `c[m×n] = a[m×k] · b[k×n]` (+ `c` when `accumulate`), all row-major, without allocating.
   ///
-  /// i-k-j order: the innermost loop streams a row of `b` into a row of `c`, which the compiler
-  /// vectorises; no allocation.
+  /// Large products split their columns (in multiples of 16, the kernel's block) over the cores.
   static func matmul(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-    m: Int, k: Int, n: Int, accumulate: Bool = false
+    m: Int, k: Int, n: Int, accumulate: Bool = false, ldb: Int? = nil, columns: Int? = nil
   ) {
     if !accumulate { c.update(repeating: 0, count: m * n) }
-    for i in 0..<m {
-      let row = c + i * n
-      for p in 0..<k {
-        let scale = a[i * k + p]
-        if scale == 0 { continue }
-        let bRow = b + p * n
-        for j in 0..<n { row[j] += scale * bRow[j] }
-      }
+    // A sub-block: only the first `columns` columns of b (row stride `ldb`) into c (row stride n).
+    if let columns {
+      ckernels_sgemm(a, b, c, m, k, columns, k, ldb ?? n, n)
+      return
+    }
+    let work = m * k * n
+    let cores = ProcessInfoCores.count
+    guard cores > 1, work >= parallelThreshold, n >= 32 else {
+      ckernels_sgemm(a, b, c, m, k, n, k, n, n)
+      return
+    }
+    let parts = min(cores, n / 16)
+    let width = ((n / parts + 15) / 16) * 16
+    let (sa, sb, sc) = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      let start = part * width
+      let end = min(n, start + width)
+      guard start < end else { return }
+      let a = UnsafePointer<Float>(bitPattern: sa)!, b = UnsafePointer<Float>(bitPattern: sb)!, c = UnsafeMutablePointer<Float>(bitPattern: sc)!
+      ckernels_sgemm(a, b + start, c + start, m, k, end - start, k, n, n)
     }
   }
 
@@ -37,4 +57,25 @@ enum Linear {
     }
     return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out)
   }
+}
+
+/// The number of cores the products may use.
+enum ProcessInfoCores {
+  static let count: Int = {
+    #if canImport(Glibc)
+      return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    #else
+      return 1
+    #endif
+  }()
+}
+
+/// Which kernels the runtime uses: the AVX2/FMA ones when the processor has them.
+public enum KernelSelection {
+  /// Whether the vectorised AVX2/FMA kernels are in use.
+  public static var vectorized: Bool { ckernels_has_avx2() != 0 }
+
+  /// Forces the portable kernels (true) or restores the automatic choice (false).
+  /// Process-wide; meant for tests that check both paths agree.
+  public static func forcePortable(_ portable: Bool) { ckernels_force_portable(portable ? 1 : 0) }
 }

@@ -10,8 +10,8 @@ struct RecurrentLayer {
 
   let kind: Kind
   let units: Int
-  let activation: (Float) -> Float
-  let recurrentActivation: (Float) -> Float
+  let activation: Activations.Elementwise
+  let recurrentActivation: Activations.Elementwise
   let returnSequences: Bool
   let returnState: Bool
   let goBackwards: Bool
@@ -41,7 +41,7 @@ struct RecurrentLayer {
     units = config["units"]?.int ?? 0
     let act = Activations.name(config["activation"]) ?? "linear"
     let recAct = Activations.name(config["recurrent_activation"]) ?? "sigmoid"
-    guard let f = Activations.scalar(act, keras3: keras3), let g = Activations.scalar(recAct, keras3: keras3) else {
+    guard let f = Activations.Elementwise(act, keras3: keras3), let g = Activations.Elementwise(recAct, keras3: keras3) else {
       throw RuntimeError("activation \(act) or \(recAct) is not supported in a recurrent layer")
     }
     activation = f
@@ -82,76 +82,82 @@ struct RecurrentLayer {
 
     var h = [Float](repeating: 0, count: batch * u)
     var c = [Float](repeating: 0, count: batch * u)
-    var recurrent = [Float](repeating: 0, count: batch * width)
-    var gated = [Float](repeating: 0, count: batch * u)  // GRU reset_after=false: r ⊙ h
+    var z = [Float](repeating: 0, count: batch * width)  // gate pre-activations, then activations
+    var next = [Float](repeating: 0, count: 2 * batch * u)  // candidate h and c of this step
     var output = [Float](repeating: 0, count: batch * u)  // last output, carried through masked steps
     var sequence = [Float](repeating: 0, count: returnSequences ? batch * steps * u : 0)
+    let resetBefore = kind == .gru && !resetAfter
 
-    for step in 0..<steps {
-      let t = goBackwards ? steps - 1 - step : step
-      // recurrent = h · U (+ recurrent bias)
-      for b in 0..<batch { for j in 0..<width { recurrent[b * width + j] = recurrentBias[j] } }
-      if !(kind == .gru && !resetAfter) {
-        h.withUnsafeBufferPointer { hp in
-          recurrentKernel.data.withUnsafeBufferPointer { up in
-            recurrent.withUnsafeMutableBufferPointer { rp in
-              Linear.matmul(hp.baseAddress!, up.baseAddress!, rp.baseAddress!, m: batch, k: u, n: width, accumulate: true)
-            }
+    projected.withUnsafeMutableBufferPointer { P in
+    h.withUnsafeMutableBufferPointer { H in
+    c.withUnsafeMutableBufferPointer { C in
+    z.withUnsafeMutableBufferPointer { Z in
+    next.withUnsafeMutableBufferPointer { N in
+    recurrentKernel.data.withUnsafeBufferPointer { U in
+      let (p, hp, cp, zp, np, up) = (P.baseAddress!, H.baseAddress!, C.baseAddress!, Z.baseAddress!, N.baseAddress!, U.baseAddress!)
+      let hNew = np, cNew = np + batch * u
+      for step in 0..<steps {
+        let t = goBackwards ? steps - 1 - step : step
+        // z = h · U + recurrent bias (for GRU reset_after=false, only the z and r columns use h).
+        for b in 0..<batch { for j in 0..<width { zp[b * width + j] = recurrentBias[j] } }
+        if resetBefore {
+          Linear.matmul(hp, up, zp, m: batch, k: u, n: width, accumulate: true, ldb: width, columns: 2 * u)
+        } else {
+          Linear.matmul(hp, up, zp, m: batch, k: u, n: width, accumulate: true)
+        }
+        for b in 0..<batch {
+          let x = p + (b * steps + t) * width
+          let g = zp + b * width
+          let hb = hp + b * u, cb = cp + b * u
+          switch kind {
+          case .lstm:
+            // i, f, c, o = σ(x_i + h·U_i), σ(...f), tanh(...c), σ(...o)
+            for j in 0..<width { g[j] += x[j] }
+            recurrentActivation.apply(g, 2 * u)
+            activation.apply(g + 2 * u, u)
+            recurrentActivation.apply(g + 3 * u, u)
+            for j in 0..<u { cNew[b * u + j] = g[u + j] * cb[j] + g[j] * g[2 * u + j] }
+            for j in 0..<u { hNew[b * u + j] = cNew[b * u + j] }
+            activation.apply(hNew + b * u, u)
+            for j in 0..<u { hNew[b * u + j] *= g[3 * u + j] }
+          case .gru where resetAfter:
+            // z, r = σ(x_z + h·U_z + b), σ(x_r + ...); candidate = tanh(x_h + r ⊙ (h·U_h + b_rh))
+            for j in 0..<(2 * u) { g[j] += x[j] }
+            recurrentActivation.apply(g, 2 * u)
+            for j in 0..<u { g[2 * u + j] = x[2 * u + j] + g[u + j] * g[2 * u + j] }
+            activation.apply(g + 2 * u, u)
+            for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
+          case .gru:
+            // reset_after=false: candidate = tanh(x_h + (r ⊙ h) · U_h)
+            for j in 0..<(2 * u) { g[j] += x[j] }
+            recurrentActivation.apply(g, 2 * u)
+            let gated = cNew + b * u  // scratch: c is unused by GRU
+            for j in 0..<u { gated[j] = g[u + j] * hb[j] }
+            for j in 0..<u { g[2 * u + j] = x[2 * u + j] }
+            Linear.matmul(gated, up + 2 * u, g + 2 * u, m: 1, k: u, n: u, accumulate: true, ldb: width, columns: u)
+            activation.apply(g + 2 * u, u)
+            for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
+          case .simple:
+            for j in 0..<u { g[j] += x[j] }
+            activation.apply(g, u)
+            for j in 0..<u { hNew[b * u + j] = g[j] }
           }
         }
-      }
-      for b in 0..<batch {
-        let keep = input.mask.map { $0[b * steps + t] } ?? true
-        let xo = (b * steps + t) * width
-        let ro = b * width
-        let ho = b * u
-        if !keep {
+        // Masked steps keep the previous state and output (or output zeros).
+        for b in 0..<batch {
+          let keep = input.mask.map { $0[b * steps + t] } ?? true
+          if keep {
+            for j in 0..<u { hp[b * u + j] = hNew[b * u + j] }
+            if kind == .lstm { for j in 0..<u { cp[b * u + j] = cNew[b * u + j] } }
+            for j in 0..<u { output[b * u + j] = hNew[b * u + j] }
+          }
           if returnSequences {
-            for j in 0..<u { sequence[(b * steps + step) * u + j] = zeroOutputForMask ? 0 : output[ho + j] }
+            let o = (b * steps + step) * u
+            for j in 0..<u { sequence[o + j] = keep || !zeroOutputForMask ? output[b * u + j] : 0 }
           }
-          continue
-        }
-        switch kind {
-        case .lstm:
-          for j in 0..<u {
-            let i = recurrentActivation(projected[xo + j] + recurrent[ro + j])
-            let f = recurrentActivation(projected[xo + u + j] + recurrent[ro + u + j])
-            let candidate = activation(projected[xo + 2 * u + j] + recurrent[ro + 2 * u + j])
-            let o = recurrentActivation(projected[xo + 3 * u + j] + recurrent[ro + 3 * u + j])
-            c[ho + j] = f * c[ho + j] + i * candidate
-            h[ho + j] = o * activation(c[ho + j])
-          }
-        case .gru where resetAfter:
-          for j in 0..<u {
-            let z = recurrentActivation(projected[xo + j] + recurrent[ro + j])
-            let r = recurrentActivation(projected[xo + u + j] + recurrent[ro + u + j])
-            let candidate = activation(projected[xo + 2 * u + j] + r * recurrent[ro + 2 * u + j])
-            h[ho + j] = z * h[ho + j] + (1 - z) * candidate
-          }
-        case .gru:
-          // reset_after=false: z and r from h·U_z, h·U_r; the candidate from (r ⊙ h)·U_h.
-          var zr = [Float](repeating: 0, count: 2 * u)
-          for j in 0..<(2 * u) {
-            var sum = projected[xo + j]
-            for p in 0..<u { sum += h[ho + p] * recurrentKernel.data[p * width + j] }
-            zr[j] = recurrentActivation(sum)
-          }
-          for p in 0..<u { gated[ho + p] = zr[u + p] * h[ho + p] }
-          for j in 0..<u {
-            var sum = projected[xo + 2 * u + j]
-            for p in 0..<u { sum += gated[ho + p] * recurrentKernel.data[p * width + 2 * u + j] }
-            let candidate = activation(sum)
-            h[ho + j] = zr[j] * h[ho + j] + (1 - zr[j]) * candidate
-          }
-        case .simple:
-          for j in 0..<u { h[ho + j] = activation(projected[xo + j] + recurrent[ro + j]) }
-        }
-        for j in 0..<u { output[ho + j] = h[ho + j] }
-        if returnSequences {
-          for j in 0..<u { sequence[(b * steps + step) * u + j] = h[ho + j] }
         }
       }
-    }
+    }}}}}}
     projected.removeAll()
     var results = [returnSequences ? Tensor(shape: [batch, steps, u], data: sequence) : Tensor(shape: [batch, u], data: output)]
     if returnState {

@@ -36,6 +36,24 @@ public final class Runtime {
     weights = bound
   }
 
+  /// A runtime over in-memory weights, by layer path (`lstm`, `encoder/lstm` in a nested model),
+  /// each list in the order the layer's config implies; shapes are checked against the config.
+  public init(analysis: ModelAnalysis, weights: [String: [Tensor]]) throws(RuntimeError) {
+    let unsupported = Self.unsupportedLayers(analysis)
+    guard unsupported.isEmpty else {
+      throw RuntimeError("cannot run this model: " + unsupported.joined(separator: "; "))
+    }
+    for layer in analysis.layers where layer.nested == nil {
+      let want = layer.expected?.map(\.shape) ?? []
+      let have = (weights[layer.name] ?? []).map(\.shape)
+      guard want == have else {
+        throw RuntimeError("layer \(layer.name): weights \(have) do not match the config's \(want)")
+      }
+    }
+    self.analysis = analysis
+    self.weights = weights
+  }
+
   /// The layers (as `name (Class): reason`) this runtime cannot run, recursing into nested models.
   public static func unsupportedLayers(_ analysis: ModelAnalysis, prefix: String = "") -> [String] {
     analysis.layers.flatMap { layer -> [String] in

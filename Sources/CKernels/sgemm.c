@@ -1,0 +1,112 @@
+#include <string.h>
+#include "ckernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CKERNELS_X86 1
+#endif
+
+/// Portable i-k-j product: the inner loop streams a row of b into a row of c.
+static void sgemm_generic(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc) {
+  for (long i = 0; i < m; i++) {
+    float *row = c + i * ldc;
+    for (long p = 0; p < k; p++) {
+      const float scale = a[i * lda + p];
+      const float *brow = b + p * ldb;
+      for (long j = 0; j < n; j++) row[j] += scale * brow[j];
+    }
+  }
+}
+
+#ifdef CKERNELS_X86
+/// 6×16 register block: 12 accumulators, per step of k two loads of b and six broadcasts of a.
+/// The k×16 panel of b is reused by every block of six rows, so it stays in L1.
+/// Copies the k×16 panel of b starting at column j into contiguous memory, so the kernel reads
+/// it sequentially instead of one cache line (and page) per row.
+static void pack_panel(const float *b, float *panel, long k, long ldb, long j) {
+  for (long p = 0; p < k; p++) memcpy(panel + 16 * p, b + p * ldb + j, 16 * sizeof(float));
+}
+
+__attribute__((target("avx2,fma")))
+static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, long k, long n, long lda, long ldbFull, long ldc) {
+  // Panels up to k = 1024 fit a 64 KiB stack buffer; larger k is cut into chunks of 1024.
+  enum { max_k = 1024 };
+  if (k > max_k) {
+    for (long p0 = 0; p0 < k; p0 += max_k) {
+      long kk = k - p0 < max_k ? k - p0 : max_k;
+      sgemm_avx2(a + p0, bFull + p0 * ldbFull, c, m, kk, n, lda, ldbFull, ldc);
+    }
+    return;
+  }
+  float panel[16 * max_k] __attribute__((aligned(32)));
+  const float *b = panel;
+  const long ldb = 16;
+  long j = 0;
+  for (; j + 16 <= n; j += 16) {
+    pack_panel(bFull, panel, k, ldbFull, j);
+    long i = 0;
+    for (; i + 6 <= m; i += 6) {
+      float *c0 = c + i * ldc + j;
+      __m256 acc[6][2];
+      for (int r = 0; r < 6; r++) {
+        acc[r][0] = _mm256_loadu_ps(c0 + r * ldc);
+        acc[r][1] = _mm256_loadu_ps(c0 + r * ldc + 8);
+      }
+      const float *a0 = a + i * lda;
+      for (long p = 0; p < k; p++) {
+        const __m256 b0 = _mm256_load_ps(b + p * ldb);
+        const __m256 b1 = _mm256_load_ps(b + p * ldb + 8);
+        for (int r = 0; r < 6; r++) {
+          const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p);
+          acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
+        }
+      }
+      for (int r = 0; r < 6; r++) {
+        _mm256_storeu_ps(c0 + r * ldc, acc[r][0]);
+        _mm256_storeu_ps(c0 + r * ldc + 8, acc[r][1]);
+      }
+    }
+    for (; i < m; i++) {
+      float *c0 = c + i * ldc + j;
+      __m256 x0 = _mm256_loadu_ps(c0), x1 = _mm256_loadu_ps(c0 + 8);
+      for (long p = 0; p < k; p++) {
+        const __m256 s = _mm256_broadcast_ss(a + i * lda + p);
+        x0 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb), x0);
+        x1 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb + 8), x1);
+      }
+      _mm256_storeu_ps(c0, x0);
+      _mm256_storeu_ps(c0 + 8, x1);
+    }
+  }
+  if (j < n) sgemm_generic(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
+}
+#endif
+
+static int force_portable = 0;
+
+void ckernels_force_portable(int portable) { force_portable = portable; }
+
+int ckernels_has_avx2(void) {
+#ifdef CKERNELS_X86
+  static int cached = -1;
+  if (force_portable) return 0;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+#else
+  return 0;
+#endif
+}
+
+void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc) {
+#ifdef CKERNELS_X86
+  if (ckernels_has_avx2()) {
+    sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc);
+    return;
+  }
+#endif
+  sgemm_generic(a, b, c, m, k, n, lda, ldb, ldc);
+}
