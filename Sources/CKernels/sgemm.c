@@ -81,16 +81,80 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
   }
   if (j < n) sgemm_generic(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
 }
+
+/// AVX-512: 8×32 register block, 16 accumulators; the k×32 panel of b is packed (k ≤ 512 per chunk).
+__attribute__((target("avx512f,fma")))
+static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, long k, long n, long lda, long ldbFull, long ldc) {
+  enum { max_k = 512 };
+  if (k > max_k) {
+    for (long p0 = 0; p0 < k; p0 += max_k) {
+      long kk = k - p0 < max_k ? k - p0 : max_k;
+      sgemm_avx512(a + p0, bFull + p0 * ldbFull, c, m, kk, n, lda, ldbFull, ldc);
+    }
+    return;
+  }
+  float panel[32 * max_k] __attribute__((aligned(64)));
+  long j = 0;
+  for (; j + 32 <= n; j += 32) {
+    for (long p = 0; p < k; p++) memcpy(panel + 32 * p, bFull + p * ldbFull + j, 32 * sizeof(float));
+    long i = 0;
+    for (; i + 8 <= m; i += 8) {
+      float *c0 = c + i * ldc + j;
+      __m512 acc[8][2];
+      for (int r = 0; r < 8; r++) {
+        acc[r][0] = _mm512_loadu_ps(c0 + r * ldc);
+        acc[r][1] = _mm512_loadu_ps(c0 + r * ldc + 16);
+      }
+      const float *a0 = a + i * lda;
+      for (long p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_load_ps(panel + 32 * p);
+        const __m512 b1 = _mm512_load_ps(panel + 32 * p + 16);
+        for (int r = 0; r < 8; r++) {
+          const __m512 s = _mm512_set1_ps(a0[r * lda + p]);
+          acc[r][0] = _mm512_fmadd_ps(s, b0, acc[r][0]);
+          acc[r][1] = _mm512_fmadd_ps(s, b1, acc[r][1]);
+        }
+      }
+      for (int r = 0; r < 8; r++) {
+        _mm512_storeu_ps(c0 + r * ldc, acc[r][0]);
+        _mm512_storeu_ps(c0 + r * ldc + 16, acc[r][1]);
+      }
+    }
+    for (; i < m; i++) {
+      float *c0 = c + i * ldc + j;
+      __m512 x0 = _mm512_loadu_ps(c0), x1 = _mm512_loadu_ps(c0 + 16);
+      for (long p = 0; p < k; p++) {
+        const __m512 s = _mm512_set1_ps(a[i * lda + p]);
+        x0 = _mm512_fmadd_ps(s, _mm512_load_ps(panel + 32 * p), x0);
+        x1 = _mm512_fmadd_ps(s, _mm512_load_ps(panel + 32 * p + 16), x1);
+      }
+      _mm512_storeu_ps(c0, x0);
+      _mm512_storeu_ps(c0 + 16, x1);
+    }
+  }
+  if (j < n) sgemm_avx2(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
+}
+
+static int has_avx512(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+}
+
 #endif
 
-static int force_portable = 0;
+/// 0: choose by processor; 1: portable C only; 2: at most AVX2/FMA.
+static int force_level = 0;
 
-void ckernels_force_portable(int portable) { force_portable = portable; }
+void ckernels_force_level(int level) { force_level = level; }
 
 int ckernels_has_avx2(void) {
 #ifdef CKERNELS_X86
   static int cached = -1;
-  if (force_portable) return 0;
+  if (force_level == 1) return 0;
   if (cached < 0) {
     __builtin_cpu_init();
     cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -104,7 +168,8 @@ int ckernels_has_avx2(void) {
 void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc) {
 #ifdef CKERNELS_X86
   if (ckernels_has_avx2()) {
-    sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc);
+    if (force_level == 0 && has_avx512() && n >= 32) sgemm_avx512(a, b, c, m, k, n, lda, ldb, ldc);
+    else sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc);
     return;
   }
 #endif

@@ -70,12 +70,13 @@ enum ProcessInfoCores {
   }()
 }
 
-/// Which kernels the runtime uses: the AVX2/FMA ones when the processor has them.
-public enum KernelSelection {
-  /// Whether the vectorised AVX2/FMA kernels are in use.
+/// Which kernels the runtime uses: AVX-512 or AVX2/FMA when the processor has them, else portable C.
+public enum KernelSelection: Int32, Sendable, CaseIterable {
+  case automatic = 0, portable = 1, avx2 = 2
+
+  /// Whether vectorised (AVX2 or better) kernels are in use.
   public static var vectorized: Bool { ckernels_has_avx2() != 0 }
 
-  /// Forces the portable kernels (true) or restores the automatic choice (false).
-  /// Process-wide; meant for tests that check both paths agree.
-  public static func forcePortable(_ portable: Bool) { ckernels_force_portable(portable ? 1 : 0) }
+  /// Limits the kernels process-wide; meant for tests that check every path agrees.
+  public static func force(_ selection: KernelSelection) { ckernels_force_level(selection.rawValue) }
 }

@@ -65,16 +65,16 @@ struct ForwardTests {
   }
 }
 
-@Suite("Portable kernels", .serialized)
+@Suite("Kernel paths", .serialized)
 struct PortableKernelTests {
-  @Test("the portable C kernels give the same outputs as the vectorised ones", arguments: ["keras2/lstm_worked_example", "keras3/masking_bidirectional", "keras3/conv2d", "keras2/gru_reset_before"])
-  func portableAgrees(_ name: String) throws {
+  @Test("portable C and AVX2 kernels match Keras too", arguments: ["keras2/lstm_worked_example", "keras3/masking_bidirectional", "keras3/conv2d", "keras2/gru_reset_before", "keras3/multi_io"], [KernelSelection.portable, .avx2])
+  func portableAgrees(_ name: String, _ selection: KernelSelection) throws {
     let inspection = try Inspection(path: fixturePath(name, ".h5"))
     let (inputs, outputs) = try ForwardTests.reference(name)
     let runtime = try inspection.runtime()
     let tensors = try inspection.inputs(inputs, runtime: runtime)
-    KernelSelection.forcePortable(true)
-    defer { KernelSelection.forcePortable(false) }
+    KernelSelection.force(selection)
+    defer { KernelSelection.force(.automatic) }
     let portable = try runtime.predict(tensors)
     for (i, (got, expected)) in zip(portable, outputs).enumerated() {
       #expect(OutputComparison(index: i, got: got, expected: expected, atol: 1e-5, rtol: 1e-4).passed)

@@ -10,8 +10,9 @@ void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, lo
 /// Whether the AVX2/FMA kernels are in use on this processor.
 int ckernels_has_avx2(void);
 
-/// Forces the portable C kernels (non-zero) or restores the automatic choice (0); for tests.
-void ckernels_force_portable(int portable);
+/// Limits the kernels for tests: 0 chooses by processor (AVX-512, AVX2/FMA or portable C),
+/// 1 forces portable C, 2 allows at most AVX2/FMA.
+void ckernels_force_level(int level);
 
 #include "ckernels_math.h"
 
