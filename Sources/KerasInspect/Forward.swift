@@ -18,10 +18,11 @@ extension Inspection {
   }
 
   /// A deterministic input batch of the model's input shapes: token ids in range for inputs that
-  /// feed an Embedding, smooth values in [-1, 1] otherwise; unknown sizes become 4.
+  /// feed an Embedding, smooth values in [-1, 1] otherwise; unknown sizes become 4, and the batch
+  /// is `batch` unless the model fixes it.
   public func smokeInputs(runtime: Runtime, batch: Int = 2) -> [Tensor] {
     zip(runtime.inputNames, runtime.inputShapes).map { name, shape in
-      let dims = [batch] + shape.dropFirst().map { $0 ?? 4 }
+      let dims = [(shape.first ?? nil) ?? batch] + shape.dropFirst().map { $0 ?? 4 }
       let count = dims.reduce(1, *)
       let vocabulary = analysis.layers.first { layer in
         layer.className == "Embedding" && layer.config.calls.contains { $0.inputs.contains { $0.layer == name } }

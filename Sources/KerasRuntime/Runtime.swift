@@ -82,7 +82,9 @@ public final class Runtime {
       throw RuntimeError("the model has \(analysis.config.inputs.count) input(s), \(inputs.count) given")
     }
     for (i, (x, expected)) in zip(inputs, inputShapes).enumerated() {
-      let fits = x.rank == expected.count && zip(x.shape, expected).allSatisfy { $1 == nil || $0 == $1 }
+      // The batch size is free even where a model fixed it: Keras predicts in batches of it,
+      // and inference does not depend on it.
+      let fits = x.rank == expected.count && zip(x.shape, expected).dropFirst().allSatisfy { $1 == nil || $0 == $1 }
       guard fits else {
         throw RuntimeError("input \(i) (\(inputNames[i])) has shape \(pythonTuple(x.shape.map { $0 })), the model expects \(pythonTuple(expected))")
       }
