@@ -12,7 +12,7 @@ public final class Dataset: Object {
   public let count: Int
 
   init(_ handle: Handle, path: String) throws(HDF5Error) {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     self.handle = handle
     self.path = path
@@ -25,7 +25,7 @@ public final class Dataset: Object {
 
   /// The filters applied to the stored chunks (e.g. `deflate`, `shuffle`), empty when contiguous.
   public func filters() throws(HDF5Error) -> [String] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let plist = Handle(try H5.check(H5Dget_create_plist(handle.id), "read storage of", path), .propertyList)
     let n = H5Pget_nfilters(plist.id)
@@ -55,7 +55,7 @@ public final class Dataset: Object {
   ///
   /// bfloat16 weights are stored as uint16; read those with ``readUInt16(maxBytes:)``.
   public func readFloats(maxBytes: Int) throws(HDF5Error) -> [Float] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     switch elementType {
     case .float, .integer: break
@@ -72,7 +72,7 @@ public final class Dataset: Object {
 
   /// Reads every element as raw 16-bit words (for bfloat16 stored as uint16).
   public func readUInt16(maxBytes: Int) throws(HDF5Error) -> [UInt16] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     guard case .integer(16, false) = elementType else {
       throw HDF5Error(operation: "read", path: path, message: "element type \(elementType) is not uint16")
@@ -86,7 +86,7 @@ public final class Dataset: Object {
   }
 
   private func checkSize(elementSize: Int, maxBytes: Int) throws(HDF5Error) {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
     if overflow || bytes > maxBytes {
@@ -95,19 +95,19 @@ public final class Dataset: Object {
   }
 
   public func attributeNames() throws(HDF5Error) -> [String] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).names()
   }
 
   public func hasAttribute(_ name: String) throws(HDF5Error) -> Bool {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).has(name)
   }
 
   public func attribute(_ name: String) throws(HDF5Error) -> AttributeValue {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).read(name)
   }

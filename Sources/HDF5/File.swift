@@ -11,7 +11,7 @@ public final class File {
 
   /// Opens `path` read-only. Throws when the file is missing or is not HDF5.
   public init(path: String) throws(HDF5Error) {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     _ = H5.ready
     self.path = path
@@ -30,7 +30,7 @@ public final class File {
 
   /// The root group `/`.
   public func root() throws(HDF5Error) -> Group {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let id = try H5.check(H5Gopen2(handle.id, "/", chdf5_p_default()), "open group", "/")
     return Group(Handle(id, .group), path: "/", file: self)

@@ -8,7 +8,7 @@ public final class Group: Object {
   public let file: File
 
   init(_ handle: Handle, path: String, file: File) {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     self.handle = handle
     self.path = path
@@ -21,7 +21,7 @@ public final class Group: Object {
 
   /// The names of the direct members, in name order.
   public func memberNames() throws(HDF5Error) -> [String] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     var info = H5G_info_t()
     try H5.check(H5Gget_info(handle.id, &info), "list members of", path)
@@ -40,7 +40,7 @@ public final class Group: Object {
 
   /// What `name` (a relative path, possibly with `/`) refers to, or nil when nothing is there.
   public func kind(of name: String) throws(HDF5Error) -> ObjectKind? {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     // H5Lexists requires every intermediate link to exist, so walk the components.
     var prefix = ""
@@ -63,7 +63,7 @@ public final class Group: Object {
 
   /// Opens the member group `name` (a relative path).
   public func group(_ name: String) throws(HDF5Error) -> Group {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
     let id = try H5.check(H5Gopen2(handle.id, name, chdf5_p_default()), "open group", p)
@@ -72,7 +72,7 @@ public final class Group: Object {
 
   /// Opens the member dataset `name` (a relative path).
   public func dataset(_ name: String) throws(HDF5Error) -> Dataset {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
     let id = try H5.check(H5Dopen2(handle.id, name, chdf5_p_default()), "open dataset", p)
@@ -80,19 +80,19 @@ public final class Group: Object {
   }
 
   public func attributeNames() throws(HDF5Error) -> [String] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).names()
   }
 
   public func hasAttribute(_ name: String) throws(HDF5Error) -> Bool {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).has(name)
   }
 
   public func attribute(_ name: String) throws(HDF5Error) -> AttributeValue {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try Attributes(handle: handle, path: path).read(name)
   }

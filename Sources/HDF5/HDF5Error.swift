@@ -29,6 +29,14 @@ enum H5 {
   /// libhdf5 as Debian builds it is not thread-safe: every call into it, including the
   /// closing of handles, runs under this one lock. It is recursive because public calls nest.
   static let lock = NSRecursiveLock()
+
+  /// Takes the lock and makes sure HDF5 does not print its error stacks on this thread:
+  /// Debian builds libhdf5 thread-safe, where that setting is per thread.
+  static func enter() {
+    lock.lock()
+    _ = ready
+    _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+  }
   /// Opens the library once and turns off HDF5's own printing of error stacks to stderr.
   static let ready: Bool = {
     _ = H5open()

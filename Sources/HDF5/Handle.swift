@@ -8,14 +8,14 @@ final class Handle {
   let kind: Kind
 
   init(_ id: hid_t, _ kind: Kind) {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     self.id = id
     self.kind = kind
   }
 
   deinit {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     switch kind {
     case .file: _ = H5Fclose(id)

@@ -22,7 +22,7 @@ extension Object {}
 extension Object {
   /// Reads the attribute `name` if it exists.
   public func attributeIfPresent(_ name: String) throws(HDF5Error) -> AttributeValue? {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     return try hasAttribute(name) ? try attribute(name) : nil
   }
@@ -34,7 +34,7 @@ struct Attributes {
   let path: String
 
   func names() throws(HDF5Error) -> [String] {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let box = StringCollector()
     let unmanaged = Unmanaged.passRetained(box)
@@ -50,7 +50,7 @@ struct Attributes {
   }
 
   func has(_ name: String) throws(HDF5Error) -> Bool {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let exists = H5Aexists(handle.id, name)
     try H5.check(exists, "look up attribute \(name) of", path)
@@ -58,7 +58,7 @@ struct Attributes {
   }
 
   func read(_ name: String) throws(HDF5Error) -> AttributeValue {
-    H5.lock.lock()
+    H5.enter()
     defer { H5.lock.unlock() }
     let attrPath = path == "/" ? "/@\(name)" : "\(path)@\(name)"
     let id = try H5.check(H5Aopen(handle.id, name, chdf5_p_default()), "open attribute", attrPath)
