@@ -115,6 +115,12 @@ def builders(K):
             branches.append(L.Dense(3, activation=name, name="dense_" + name)(inp))
         return K.Model(inp, L.Concatenate(name="all")(branches), name="activations")
 
+    def recurrent_states():
+        inp = K.Input((6, 3), name="x")
+        seq_out, h, c = L.LSTM(4, return_sequences=True, return_state=True, name="lstm")(inp)
+        g_out, g_h = L.GRU(3, return_state=True, name="gru")(seq_out)
+        return K.Model(inp, [L.Dense(2, name="head")(g_out), h, c, g_h], name="recurrent_states")
+
     def masking_bidirectional():
         return seq(K.Input((8, 3)), L.Masking(0.0), L.Bidirectional(L.GRU(4, return_sequences=True)), L.GRU(2, go_backwards=True))
 
@@ -127,6 +133,8 @@ def builders(K):
         "masking_lstm": lambda: seq(K.Input((7, 3)), L.Masking(0.0), L.LSTM(5, return_sequences=True), L.LSTM(3)),
         "masking_bidirectional": masking_bidirectional,
         "activations": activations,
+        "recurrent_states": recurrent_states,
+        "embedding_masked_average": lambda: seq(K.Input((10,)), L.Embedding(30, 4, mask_zero=True), L.GlobalAveragePooling1D(), L.Dense(2)),
         "time_distributed_conv": lambda: seq(K.Input((4, 10, 3)), L.TimeDistributed(L.Conv1D(2, 3)), L.TimeDistributed(L.GlobalMaxPooling1D()), L.LSTM(2)),
         "simple_rnn": lambda: seq(K.Input((6, 3)), L.SimpleRNN(4, return_sequences=True), L.SimpleRNN(2)),
         "bidirectional_concat": bidi("concat"),
@@ -183,8 +191,9 @@ def make_inputs(model, name):
     inputs = []
     for tensor in model.inputs:
         shape = (3,) + tuple(int(d) for d in tensor.shape[1:])
-        if name == "embedding_lstm":
-            ids = rng.integers(1, 50, shape).astype("int32")
+        vocabulary = next((layer.input_dim for layer in model.layers if layer.__class__.__name__ == "Embedding"), None)
+        if vocabulary:
+            ids = rng.integers(1, vocabulary, shape).astype("int32")
             ids[0, -4:] = 0  # padding at the end of the first sequence
             ids[1, :2] = 0   # and at the start of the second
             inputs.append(ids)

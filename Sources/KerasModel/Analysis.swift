@@ -247,24 +247,45 @@ struct Analyzer {
     return names
   }
 
-  /// Keras's test in `print_summary`: a single chain, each node with at most one input tensor,
-  /// no layer called twice.
+  /// Keras's test in `print_summary`: group the calls (nodes) that lead to the outputs by depth
+  /// (outputs at depth 0, each input one deeper than its deepest consumer); the model reads as a
+  /// sequence when every depth holds one node with at most one input tensor and no layer has two nodes.
   func isSequentialLike(_ model: ModelConfig) -> Bool {
     if model.isSequential { return true }
-    // One node may produce several outputs (Bidirectional with merge_mode=None); several
-    // output nodes or input layers make it a graph.
-    if Set(model.outputs.map(\.layer)).count > 1 || Set(model.inputs.map(\.layer)).count > 1 { return false }
-    var consumed: Set<TensorRef> = []
-    for layer in model.layers {
-      if layer.calls.count > 1 { return false }
-      for call in layer.calls {
-        if call.inputs.count > 1 { return false }
-        for ref in call.inputs {
-          if consumed.contains(ref) { return false }
-          consumed.insert(ref)
+    struct Node: Hashable { let layer: String; let call: Int }
+    let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    func producer(_ ref: TensorRef) -> Node? {
+      guard let layer = layers[ref.layer] else { return nil }
+      if layer.className == "InputLayer" { return Node(layer: ref.layer, call: 0) }
+      let call = ref.node - (ModelAnalysis.nodeIndex(of: layer, call: 0, in: model, keras3: keras3))
+      return call >= 0 && call < layer.calls.count ? Node(layer: ref.layer, call: call) : nil
+    }
+    func inputs(_ node: Node) -> [TensorRef] {
+      guard let layer = layers[node.layer], layer.className != "InputLayer", node.call < layer.calls.count else { return [] }
+      return layer.calls[node.call].inputs
+    }
+    var depth: [Node: Int] = [:]
+    for ref in model.outputs { if let node = producer(ref) { depth[node] = 0 } }
+    // Relax depths; a well-formed graph settles in at most as many rounds as it has nodes.
+    let rounds = model.layers.reduce(1) { $0 + max(1, $1.calls.count) }
+    for _ in 0..<rounds {
+      var changed = false
+      for (node, d) in depth {
+        for ref in inputs(node) {
+          guard let source = producer(ref) else { continue }
+          if (depth[source] ?? -1) < d + 1 { depth[source] = d + 1; changed = true }
         }
       }
+      if !changed { break }
     }
-    return true
+    var perDepth: [Int: Int] = [:]
+    var perLayer: [String: Int] = [:]
+    for (node, d) in depth {
+      perDepth[d, default: 0] += 1
+      perLayer[node.layer, default: 0] += 1
+      if inputs(node).count > 1 { return false }
+    }
+    return perDepth.values.allSatisfy { $0 == 1 } && perLayer.values.allSatisfy { $0 == 1 }
   }
+
 }

@@ -77,15 +77,20 @@ enum Elementwise {
       var src = 0
       for (k, p) in perm.enumerated() { src += index[k] * strides[p] }
       out[o] = x.data[src]
-      var k = x.rank - 1
-      while k >= 0 {
-        index[k] += 1
-        if index[k] < newShape[k] { break }
-        index[k] = 0
-        k -= 1
-      }
+      advance(&index, in: newShape)
     }
     return Tensor(shape: newShape, data: out)
+  }
+
+  /// Steps a multi-index to the next element in row-major order.
+  static func advance(_ index: inout [Int], in shape: [Int]) {
+    var k = shape.count - 1
+    while k >= 0 {
+      index[k] += 1
+      if index[k] < shape[k] { return }
+      index[k] = 0
+      k -= 1
+    }
   }
 
   /// Pads (negative: crops) axis 1 (and 2 for 2-D) of a channels-last tensor with zeros.
@@ -151,13 +156,7 @@ enum Elementwise {
       var ia = 0, ib = 0
       for k in 0..<rank { ia += index[k] * ta[k]; ib += index[k] * tb[k] }
       out[o] = f(a.data[ia], b.data[ib])
-      var k = rank - 1
-      while k >= 0 {
-        index[k] += 1
-        if index[k] < shape[k] { break }
-        index[k] = 0
-        k -= 1
-      }
+      advance(&index, in: shape)
     }
     return Tensor(shape: shape, data: out)
   }
