@@ -23,7 +23,7 @@ let package = Package(
     // Safe Swift over libhdf5; the only module that imports CHDF5.
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
-    .target(name: "KerasModel", dependencies: ["HDF5"]),
+    .target(name: "KerasModel", dependencies: ["HDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Matrix-product kernels in C: an AVX2/FMA path chosen at run time, portable C otherwise.
     .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
     // The forward pass: float32 tensors and one kernel per layer family.
@@ -36,6 +36,7 @@ let package = Package(
       name: "keras-inspect",
       dependencies: [
         "KerasInspect",
+        "KerasModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

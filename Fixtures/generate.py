@@ -174,14 +174,14 @@ def builders(K):
 def randomize_weights(model):
     """Non-trivial weights: uniform in [-0.6, 0.6]; variances positive."""
     rng = np.random.default_rng(1)
-    values = []
     for w in model.weights:
         shape = tuple(int(d) for d in w.shape)
         if "moving_variance" in w.name:
-            values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+            value = rng.uniform(0.5, 1.5, shape)
         else:
-            values.append(rng.uniform(-0.6, 0.6, shape).astype("float32"))
-    model.set_weights(values)
+            value = rng.uniform(-0.6, 0.6, shape)
+        dtype = getattr(w.dtype, "name", str(w.dtype))
+        w.assign(value.astype("float32") if "bfloat16" in dtype else value.astype(dtype))
 
 
 def make_inputs(model, name):
@@ -289,6 +289,9 @@ def generate(flavour):
         randomize_weights(model)
         path = os.path.join(out_dir, name + ".h5")
         model.save(path)
+        if keras3:
+            # The native archive of the same model (weights identical to the .h5 twin).
+            model.save(os.path.join(out_dir, name + ".keras"))
         loaded = K.models.load_model(path, compile=False)
         with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
             f.write(capture_summary(loaded, keras3))
@@ -302,6 +305,114 @@ def generate(flavour):
             json.dump(describe(K, loaded, keras3), f, indent=1)
             f.write("\n")
         print(flavour, name, loaded.count_params())
+
+
+WEIGHTS_ONLY = ["lstm_worked_example", "multi_io", "nested_sequential", "bidirectional_concat", "batch_norm", "time_distributed"]
+
+
+def weights_only(flavour):
+    """save_weights files (legacy HDF5 for Keras 2, `.weights.h5` for Keras 3) with the model's JSON
+    beside them, and a .keras archive whose weights are an .npz (Keras 3)."""
+    keras3 = flavour == "keras3"
+    if keras3:
+        import keras as K
+    else:
+        import tf_keras as K
+    out_dir = os.path.join(HERE, "weights", flavour)
+    os.makedirs(out_dir, exist_ok=True)
+    for name in WEIGHTS_ONLY:
+        model = K.models.load_model(os.path.join(HERE, flavour, name + ".h5"), compile=False)
+        suffix = ".weights.h5" if keras3 else ".h5"
+        model.save_weights(os.path.join(out_dir, name + suffix))
+        with open(os.path.join(out_dir, name + ".model.json"), "w") as f:
+            f.write(model.to_json())
+        if keras3:
+            from keras.src.saving import saving_lib  # the public save_model does not expose weights_format
+            saving_lib.save_model(model, os.path.join(out_dir, name + ".npz-weights.keras"), weights_format="npz")
+        print("weights", flavour, name)
+
+
+DTYPE_MODELS = {
+    "float16": lambda K: K.Sequential([K.Input((6, 3)), K.layers.LSTM(4, dtype="float16"), K.layers.Dense(2, dtype="float16")], name="float16"),
+    "float64": lambda K: K.Sequential([K.Input((6, 3)), K.layers.GRU(4, dtype="float64"), K.layers.Dense(2, dtype="float64")], name="float64"),
+    "bfloat16": lambda K: K.Sequential([K.Input((6, 3)), K.layers.Dense(5, dtype="bfloat16"), K.layers.Dense(2, dtype="bfloat16")], name="bfloat16"),
+}
+
+
+def dtypes(flavour):
+    """Weights stored as float16, float64 and bfloat16, and a mixed_float16 model."""
+    keras3 = flavour == "keras3"
+    if keras3:
+        import keras as K
+    else:
+        import tf_keras as K
+    out_dir = os.path.join(HERE, "dtypes", flavour)
+    os.makedirs(out_dir, exist_ok=True)
+    builders_ = dict(DTYPE_MODELS)
+    builders_["mixed_float16"] = None
+    for name, build in builders_.items():
+        K.backend.clear_session()
+        try:
+            if build is None:
+                K.mixed_precision.set_global_policy("mixed_float16")
+                model = K.Sequential([K.Input((6, 3)), K.layers.LSTM(4), K.layers.Dense(2)], name="mixed")
+            else:
+                model = build(K)
+            randomize_weights(model)
+            path = os.path.join(out_dir, name + ".h5")
+            if name == "bfloat16":
+                # h5py cannot write bfloat16; Keras 3's own format stores it as uint16 marked bfloat16.
+                if not keras3:
+                    raise ValueError("Keras 2 cannot save bfloat16 weights")
+                path = os.path.join(out_dir, name + ".keras")
+                model.save(path)
+            else:
+                model.save(path)
+                if keras3:
+                    model.save(os.path.join(out_dir, name + ".keras"))
+            loaded = K.models.load_model(path, compile=False)
+        except Exception as error:  # this Keras cannot save this dtype to HDF5
+            print("skip", flavour, name, type(error).__name__, str(error)[:120])
+            for leftover in (name + ".h5", name + ".keras"):
+                if os.path.exists(os.path.join(out_dir, leftover)):
+                    os.remove(os.path.join(out_dir, leftover))
+            continue
+        finally:
+            K.mixed_precision.set_global_policy("float32")
+        with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
+            f.write(capture_summary(loaded, keras3))
+        with open(os.path.join(out_dir, name + ".json"), "w") as f:
+            json.dump(describe(K, loaded, keras3), f, indent=1)
+            f.write("\n")
+        x = make_inputs(loaded, name)[0]
+        y = loaded.predict(x, verbose=0)
+        np.savez(os.path.join(out_dir, name + ".npz"), input_0=x, output_0=np.asarray(y, dtype="float32"))
+        print("dtype", flavour, name)
+
+
+def hdf5_repacks():
+    """Compressed and fixed-length-string variants of fixtures, as other tools and older Keras write them."""
+    import subprocess
+    import h5py
+    out_dir = os.path.join(HERE, "hdf5")
+    os.makedirs(out_dir, exist_ok=True)
+    for flavour, name in [("keras2", "lstm_worked_example"), ("keras3", "multi_io"), ("keras2", "conv2d")]:
+        src = os.path.join(HERE, flavour, name + ".h5")
+        dst = os.path.join(out_dir, f"{flavour}_{name}.gzip.h5")
+        subprocess.run(["h5repack", "-f", "SHUF", "-f", "GZIP=6", "-l", "CHUNK=4x4", src, dst], check=True)
+    # Keras 2.0-2.2 wrote layer_names and weight_names as fixed-length byte strings.
+    src = os.path.join(HERE, "keras2", "multi_io.h5")
+    dst = os.path.join(out_dir, "keras2_multi_io.fixedlen.h5")
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        def fix(obj, key):
+            values = [v.decode() if isinstance(v, bytes) else v for v in obj.attrs[key]]
+            width = max([len(v) for v in values] + [1])
+            obj.attrs[key] = np.array([v.encode() for v in values], dtype=f"S{width}")
+        fix(f["model_weights"], "layer_names")
+        for layer in f["model_weights"].attrs["layer_names"]:
+            fix(f["model_weights"][layer.decode()], "weight_names")
+        f.attrs["model_config"] = np.bytes_(f.attrs["model_config"].encode() if isinstance(f.attrs["model_config"], str) else f.attrs["model_config"])
 
 
 def broken():
@@ -334,6 +445,17 @@ def broken():
     model = K3.Sequential([K3.Input((6, 2)), K3.layers.Conv1DTranspose(3, 2, name="upsample"), K3.layers.Dense(1)])
     model.save(os.path.join(out_dir, "unsupported_layer_keras3.h5"))
     np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 6, 2), dtype="float32"))
+    # .keras archives with entries missing or broken.
+    import zipfile
+    src = os.path.join(HERE, "keras3", "lstm_worked_example.keras")
+    with zipfile.ZipFile(src) as z:
+        config, metadata = z.read("config.json"), z.read("metadata.json")
+    with zipfile.ZipFile(os.path.join(out_dir, "keras_missing_weights.keras"), "w") as z:
+        z.writestr("metadata.json", metadata)
+        z.writestr("config.json", config)
+    with zipfile.ZipFile(os.path.join(out_dir, "keras_bad_config.keras"), "w") as z:
+        z.writestr("metadata.json", metadata)
+        z.writestr("config.json", b'{"class_name": "Sequential", "config": ')
     with h5py.File(os.path.join(out_dir, "not_keras.h5"), "w") as f:
         f.create_dataset("x", data=np.arange(4, dtype="float32"))
         f.attrs["note"] = "an HDF5 file with no Keras model in it"
@@ -366,9 +488,17 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5"]
+    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks"]
     for flavour in what:
-        if flavour == "hdf5":
+        if flavour == "weights":
+            weights_only("keras2")
+            weights_only("keras3")
+        elif flavour == "dtypes":
+            dtypes("keras2")
+            dtypes("keras3")
+        elif flavour == "repacks":
+            hdf5_repacks()
+        elif flavour == "hdf5":
             hdf5_variety()
         elif flavour == "broken":
             broken()

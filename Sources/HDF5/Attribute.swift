@@ -46,7 +46,7 @@ struct AttributeReader {
       var values = [Double](repeating: 0, count: try checkedCount(elementSize: 8))
       try H5.check(H5Aread(attribute.id, chdf5_native_double(), &values), "read attribute", path)
       return .floats(values)
-    case .other:
+    case .opaque, .other:
       return .unsupported(elementType)
     }
   }

@@ -70,17 +70,23 @@ public final class Dataset: Object {
     return values
   }
 
-  /// Reads every element as raw 16-bit words (for bfloat16 stored as uint16).
+  /// Reads every element as raw 16-bit words: bfloat16, stored as uint16 or as 2-byte opaque
+  /// data (little-endian), with a `dtype` attribute saying so.
   public func readUInt16(maxBytes: Int) throws(HDF5Error) -> [UInt16] {
     H5.enter()
     defer { H5.lock.unlock() }
-    guard case .integer(16, false) = elementType else {
-      throw HDF5Error(operation: "read", path: path, message: "element type \(elementType) is not uint16")
-    }
     try checkSize(elementSize: 2, maxBytes: maxBytes)
     var values = [UInt16](repeating: 0, count: count)
-    if count > 0 {
+    guard count > 0 else { return values }
+    switch elementType {
+    case .integer(16, false):
       try H5.check(H5Dread(handle.id, chdf5_native_uint16(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values), "read", path)
+    case .opaque(2):
+      let type = Handle(try H5.check(H5Dget_type(handle.id), "read type of", path), .datatype)
+      try H5.check(H5Dread(handle.id, type.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), &values), "read", path)
+      values = values.map { UInt16(littleEndian: $0) }
+    default:
+      throw HDF5Error(operation: "read", path: path, message: "element type \(elementType) is not 16-bit")
     }
     return values
   }

@@ -6,6 +6,8 @@ public enum ElementType: Sendable, Equatable, CustomStringConvertible {
   case float(bits: Int)
   case integer(bits: Int, signed: Bool)
   case string
+  /// Raw bytes of a fixed size (NumPy's `|V2`, as Keras 3 stores bfloat16).
+  case opaque(bytes: Int)
   /// Anything else (compound, enum, ...), described by its HDF5 class.
   case other(String)
 
@@ -15,6 +17,7 @@ public enum ElementType: Sendable, Equatable, CustomStringConvertible {
     case .float(let bits): "float\(bits)"
     case .integer(let bits, let signed): "\(signed ? "" : "u")int\(bits)"
     case .string: "string"
+    case .opaque(let bytes): "opaque\(bytes * 8)"
     case .other(let name): name
     }
   }
@@ -23,6 +26,7 @@ public enum ElementType: Sendable, Equatable, CustomStringConvertible {
   public var byteSize: Int? {
     switch self {
     case .float(let bits), .integer(let bits, _): bits / 8
+    case .opaque(let bytes): bytes
     case .string, .other: nil
     }
   }
@@ -38,7 +42,7 @@ public enum ElementType: Sendable, Equatable, CustomStringConvertible {
     case H5T_COMPOUND: self = .other("compound")
     case H5T_ARRAY: self = .other("array")
     case H5T_VLEN: self = .other("vlen")
-    case H5T_OPAQUE: self = .other("opaque")
+    case H5T_OPAQUE: self = .opaque(bytes: H5Tget_size(type))
     case H5T_BITFIELD: self = .other("bitfield")
     case H5T_REFERENCE: self = .other("reference")
     case H5T_TIME: self = .other("time")

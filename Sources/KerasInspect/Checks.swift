@@ -18,7 +18,7 @@ extension Inspection {
     let rows = analysis.layers
     var results: [CheckResult] = []
     let version = file.kerasVersion.map { "Keras \($0)" } ?? "an unknown Keras version"
-    results.append(CheckResult(id: "opens", passed: true, summary: "file opens: \(file.format) model written by \(version)" + (file.backend.map { " (\($0))" } ?? ""), details: []))
+    results.append(CheckResult(id: "opens", passed: true, summary: "file opens: \(file.format.description) written by \(version)" + (file.backend.map { " (\($0))" } ?? ""), details: []))
     results.append(CheckResult(id: "config", passed: true, summary: "config parses: \(analysis.config.className) model \"\(analysis.config.name)\" with \(analysis.summaryRows.count) layers", details: []))
 
     let unknown = Self.notUnderstood(analysis)

@@ -14,8 +14,23 @@ public final class Inspection {
   public let file: KerasFile
   public let analysis: ModelAnalysis
 
-  /// Opens and analyses `path`. Throws ``InspectionError`` naming the file and the problem.
-  public init(path: String) throws(InspectionError) {
+  /// Opens and analyses `path`. `configPath` gives the architecture of a weights-only file.
+  /// Throws ``InspectionError`` naming the file and the problem.
+  public convenience init(path: String, configPath: String? = nil) throws(InspectionError) {
+    let file = try Self.open(path: path, configPath: configPath)
+    guard let config = file.config else {
+      throw InspectionError(path: path, message: "\(file.format.description): it holds no architecture; give one with --config (the JSON of model.to_json(), or a .keras archive's config.json)")
+    }
+    self.init(file: file, config: config)
+  }
+
+  init(file: KerasFile, config: ModelConfig) {
+    self.file = file
+    self.analysis = ModelAnalysis(file: file, config: config)
+  }
+
+  /// Opens any Keras file, with or without an architecture (enough to list weights).
+  public static func open(path: String, configPath: String? = nil) throws(InspectionError) -> KerasFile {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw InspectionError(path: path, message: "no such file")
@@ -24,19 +39,11 @@ public final class Inspection {
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw InspectionError(path: path, message: "permission denied")
     }
-    if let handle = FileHandle(forReadingAtPath: path) {
-      let magic = (try? handle.read(upToCount: 4)) ?? Data()
-      try? handle.close()
-      if magic == Data([0x50, 0x4B, 0x03, 0x04]) {
-        throw InspectionError(path: path, message: "a zip archive (a Keras 3 .keras file?); this version reads legacy HDF5 (.h5) model files only")
-      }
-    }
     do {
-      file = try KerasFile(path: path)
+      return try KerasFile(path: path, configPath: configPath)
     } catch {
       throw InspectionError(path: path, message: error.message)
     }
-    analysis = ModelAnalysis(file: file)
   }
 
   /// The summary in the given style (default: that of the Keras that wrote the file).

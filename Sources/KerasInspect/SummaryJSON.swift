@@ -20,7 +20,7 @@ public struct SummaryJSON {
     let totals = Totals(analysis.summaryRows)
     return .object([
       ("file", .string(file.path)),
-      ("format", .string(file.format)),
+      ("format", .string(file.format.rawValue)),
       ("keras_version", file.kerasVersion.map(OrderedJSON.string) ?? .null),
       ("backend", file.backend.map(OrderedJSON.string) ?? .null),
       ("model", .object([("name", .string(analysis.config.name)), ("class_name", .string(analysis.config.className))])),

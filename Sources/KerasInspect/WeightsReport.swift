@@ -46,6 +46,8 @@ public struct WeightsReport {
     public let layer: String
     public let className: String
     public let weight: StoredWeight
+    /// Keras's name for the variable (`kernel`, `moving_mean`) where the file names it by position.
+    public let kerasName: String?
     public let trainable: Bool
     public let stats: TensorStats
     public let gates: [Gate]
@@ -54,22 +56,39 @@ public struct WeightsReport {
   public let file: String
   public let entries: [Entry]
 
-  /// Reads every weight (or those of `layer`). Throws when `layer` names no layer.
+  /// Reads every weight (or those of `layer`) of an analysed model.
   public init(inspection: Inspection, layer name: String? = nil, maxTensorBytes: Int = 4 << 30) throws(InspectionError) {
-    file = inspection.file.path
-    let layers = inspection.analysis.layers.filter { name == nil || $0.name == name }
-    if let name, layers.isEmpty {
-      throw InspectionError(path: file, message: "no layer named \(name); layers: " + inspection.analysis.layers.map(\.name).joined(separator: ", "))
+    try self.init(file: inspection.file, analysis: inspection.analysis, layer: name, maxTensorBytes: maxTensorBytes)
+  }
+
+  /// Reads every weight (or those of `layer`); without an architecture (a weights-only file) the
+  /// weights are listed by the file's own layer groups.
+  public init(file: KerasFile, analysis: ModelAnalysis?, layer name: String? = nil, maxTensorBytes: Int = 4 << 30) throws(InspectionError) {
+    self.file = file.path
+    typealias Group = (name: String, className: String, config: LayerConfig?, weights: [(StoredWeight, Bool)], names: [String]?)
+    var groups: [Group]
+    if let analysis {
+      groups = analysis.layers.map { layer in
+        let aligned = layer.expected.flatMap { expected in expected.map(\.shape) == layer.stored.map(\.shape) ? expected.map(\.name) : nil }
+        return (layer.name, layer.className, layer.config, Array(zip(layer.stored, layer.storedTrainable)), aligned)
+      }
+    } else {
+      groups = file.weightLayers.map { ($0, "?", nil, (file.weights[$0] ?? []).map { ($0, true) }, nil) }
+    }
+    if let name {
+      groups = groups.filter { $0.name == name }
+      if groups.isEmpty { throw InspectionError(path: file.path, message: "no layer named \(name)") }
     }
     var entries: [Entry] = []
-    for layer in layers {
-      let gateNames = Self.gateNames(layer.config)
-      for (weight, trainable) in zip(layer.stored, layer.storedTrainable) {
+    for group in groups {
+      let gateNames = group.config.flatMap(Self.gateNames)
+      for (index, (weight, trainable)) in group.weights.enumerated() {
+        let kerasName = group.names.map { $0[index] }.flatMap { $0 == weight.shortName ? nil : $0 }
         let values: [Float]
         do {
-          values = try inspection.file.values(of: weight, maxBytes: maxTensorBytes)
+          values = try file.values(of: weight, maxBytes: maxTensorBytes)
         } catch {
-          throw InspectionError(path: file, message: error.message)
+          throw InspectionError(path: file.path, message: error.message)
         }
         var gates: [Gate] = []
         if let gateNames, let last = weight.shape.last, last % gateNames.count == 0, last > 0 {
@@ -80,7 +99,7 @@ public struct WeightsReport {
             gates.append(Gate(name: gate, columns: columns, stats: TensorStats(slice)))
           }
         }
-        entries.append(Entry(layer: layer.name, className: layer.className, weight: weight, trainable: trainable, stats: TensorStats(values), gates: gates))
+        entries.append(Entry(layer: group.name, className: group.className, weight: weight, kerasName: kerasName, trainable: trainable, stats: TensorStats(values), gates: gates))
       }
     }
     self.entries = entries
@@ -112,11 +131,13 @@ public struct WeightsReport {
     var currentLayer: String?
     for entry in entries {
       if entry.layer != currentLayer {
-        lines.append("\(entry.layer) (\(entry.className))")
+        // Without an architecture a weights-only file's groups have no known class.
+        lines.append(entry.className == "?" ? entry.layer : "\(entry.layer) (\(entry.className))")
         currentLayer = entry.layer
       }
       let shape = pythonTuple(entry.weight.shape.map { $0 })
-      lines.append("  \(entry.weight.name)  \(shape)  \(entry.weight.dtype)\(entry.trainable ? "" : "  non-trainable")")
+      let label = entry.kerasName.map { "\(entry.weight.name) (\($0))" } ?? entry.weight.name
+      lines.append("  \(label)  \(shape)  \(entry.weight.dtype)\(entry.trainable ? "" : "  non-trainable")")
       lines.append("    \(Self.statsText(entry.stats))")
       for gate in entry.gates {
         lines.append("    gate \(gate.name) [..., \(gate.columns.lowerBound):\(gate.columns.upperBound)]  \(Self.statsText(gate.stats))")
@@ -135,8 +156,9 @@ public struct WeightsReport {
       ("weights", .array(entries.map { entry in
         .object([
           ("layer", .string(entry.layer)),
-          ("class_name", .string(entry.className)),
+          ("class_name", entry.className == "?" ? .null : .string(entry.className)),
           ("name", .string(entry.weight.name)),
+          ("keras_name", entry.kerasName.map(OrderedJSON.string) ?? .null),
           ("shape", .array(entry.weight.shape.map(OrderedJSON.int))),
           ("dtype", .string(entry.weight.dtype)),
           ("trainable", .bool(entry.trainable)),

@@ -83,9 +83,9 @@ public struct ModelAnalysis: Sendable {
 }
 
 extension ModelAnalysis {
-  /// Analyses the model of an opened file.
-  public init(file: KerasFile) {
-    self = Analyzer(keras3: file.isKeras3, stored: file.weights).analyze(file.config, inputShapes: nil, storedPrefix: nil)
+  /// Analyses an opened file's model: its own architecture, or the one given for a weights-only file.
+  public init(file: KerasFile, config: ModelConfig) {
+    self = Analyzer(keras3: file.isKeras3, stored: file.weights).analyze(config, inputShapes: nil, storedPrefix: nil)
   }
 
   /// Analyses a bare config (no stored weights), e.g. for a weights-only check.
@@ -180,7 +180,7 @@ struct Analyzer {
         expected: understood ? expected : nil,
         formula: first?.formula,
         stored: stored,
-        storedTrainable: stored.map { trainable($0, layer: layer) },
+        storedTrainable: trainableFlags(stored, expected: understood ? expected : nil, layer: layer),
         understood: understood,
         problem: problem,
         nested: nested
@@ -223,6 +223,13 @@ struct Analyzer {
     // Keras reports a nested functional model as `Functional`, whatever its config class.
     if layer.nested != nil, layer.className == "Model" { return "Functional" }
     return layer.className
+  }
+
+  /// Trainable flags of stored weights: the config's own when the stored weights line up with it
+  /// (Keras 3 archives name variables `vars/0`, `vars/1`, ...), else judged by name.
+  func trainableFlags(_ stored: [StoredWeight], expected: [WeightSpec]?, layer: LayerConfig) -> [Bool] {
+    if let expected, expected.map(\.shape) == stored.map(\.shape) { return expected.map(\.trainable) }
+    return stored.map { trainable($0, layer: layer) }
   }
 
   /// Trainable as Keras counts it: not in a frozen layer (or frozen layer of a nested model),

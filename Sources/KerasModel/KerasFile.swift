@@ -1,68 +1,120 @@
+import Foundation
 import HDF5
+import ZIPFoundation
 
-/// A Keras model file opened for inspection: its architecture, and where each weight is stored.
+/// A Keras model or weights file opened for inspection: its architecture (when it has one or one is
+/// given), and where each weight is stored.
 ///
-/// Opening reads only metadata (attributes and dataset shapes); weight values are read on demand
-/// with ``values(of:maxBytes:)``.
+/// Opening reads only metadata (attributes, dataset shapes, the archive's directory); weight
+/// values are read on demand with ``values(of:maxBytes:)``. A `.keras` archive's weights file is
+/// opened from memory: nothing is extracted to disk.
 public final class KerasFile {
   /// The path as given by the caller.
   public let path: String
-  /// The container format, e.g. `h5` for the legacy HDF5 format.
-  public let format: String
+  /// The kind of file, detected from its content.
+  public let format: FileFormat
   /// `keras_version` from the file (`2.21.0`, `3.15.1`), when present.
   public let kerasVersion: String?
   /// `backend` from the file (`tensorflow`, ...), when present.
   public let backend: String?
-  public let config: ModelConfig
-  /// The layer groups listed in `layer_names`, in order.
+  /// The architecture: the file's own, or the one given for a weights-only file; nil when neither.
+  public let config: ModelConfig?
+  /// The layer groups that hold weights, in the file's order.
   public let weightLayers: [String]
-  /// Stored weights per layer group, in Keras's order.
+  /// Stored weights per layer (per group name when there is no architecture to map them), in Keras's order.
   public let weights: [String: [StoredWeight]]
 
   private let file: File
 
   /// Whether Keras 3 wrote the file (its summary and shape conventions differ from Keras 2's).
-  public var isKeras3: Bool { kerasVersion?.hasPrefix("3") ?? false }
+  public var isKeras3: Bool {
+    if let kerasVersion { return kerasVersion.hasPrefix("3") }
+    return format == .keras || format == .kerasWeights
+  }
 
-  /// Opens a legacy HDF5 model file (`model.save("m.h5")`).
-  public init(path: String) throws(ModelError) {
+  /// Largest `config.json` / `metadata.json` accepted from an archive.
+  static let maxJSONBytes = 64 << 20
+
+  /// Opens `path`, whatever Keras format it is in. `configPath` gives the architecture of a
+  /// weights-only file: the JSON of `model.to_json()`, or a `.keras` archive's `config.json`.
+  public init(path: String, configPath: String? = nil, maxArchiveEntryBytes: Int = 8 << 30) throws(ModelError) {
     self.path = path
-    do {
-      file = try File(path: path)
-    } catch {
-      throw ModelError(.unreadable, error.message.isEmpty ? "cannot open file" : error.message)
+    let given = try configPath.map { p throws(ModelError) in try Self.readConfig(p) }
+    switch Container.detect(path: path) {
+    case .zip:
+      let opened = try Self.openArchive(path, maxEntryBytes: maxArchiveEntryBytes)
+      file = opened.file
+      format = .keras
+      config = opened.config
+      kerasVersion = opened.version
+      backend = nil
+      let root = try Self.root(file)
+      weights = try Keras3Layout.weights(root: root, model: opened.config)
+      weightLayers = Keras3Layout.groupNames(opened.config).map(\.0.name)
+    case .hdf5:
+      do {
+        file = try File(path: path)
+      } catch {
+        throw ModelError(.unreadable, error.message.isEmpty ? "cannot open file" : error.message)
+      }
+      let root = try Self.root(file)
+      do {
+        kerasVersion = try root.attributeIfPresent("keras_version")?.string ?? given?.version
+        backend = try root.attributeIfPresent("backend")?.string ?? given?.backend
+        if let configValue = try root.attributeIfPresent("model_config") {
+          guard let text = configValue.string else {
+            throw ModelError(.badConfig, "model_config attribute is not a string")
+          }
+          format = .h5
+          config = try ConfigParser.parse(text)
+          (weightLayers, weights) = try Self.legacyWeights(root, group: "model_weights")
+        } else if try root.hasAttribute("layer_names") {
+          format = .h5Weights
+          config = given?.config
+          (weightLayers, weights) = try Self.legacyWeights(root, group: nil)
+        } else if try root.kind(of: "layers") == .group {
+          format = .kerasWeights
+          config = given?.config
+          if let model = given?.config {
+            weights = try Keras3Layout.weights(root: root, model: model)
+            weightLayers = Keras3Layout.groupNames(model).map(\.0.name)
+          } else {
+            let groups = try Keras3Layout.unmappedWeights(root: root)
+            weights = Dictionary(groups, uniquingKeysWith: { first, _ in first })
+            weightLayers = groups.map(\.0)
+          }
+        } else {
+          throw ModelError(.notKeras, "HDF5 file without a Keras model_config attribute or Keras weights: not a Keras model")
+        }
+      } catch let error as ModelError {
+        throw error
+      } catch {
+        throw ModelError(.unreadable, "\(error)")
+      }
+    case .other:
+      throw ModelError(.unreadable, "not an HDF5 file or a .keras archive")
     }
-    format = "h5"
-    let root: Group
+  }
+
+  private static func root(_ file: File) throws(ModelError) -> Group {
     do {
-      root = try file.root()
-      kerasVersion = try root.attributeIfPresent("keras_version")?.string
-      backend = try root.attributeIfPresent("backend")?.string
-      guard let configValue = try root.attributeIfPresent("model_config") else {
-        let weightsOnly = try root.hasAttribute("layer_names")
-        throw ModelError(.notKeras, weightsOnly
-          ? "weights-only file (save_weights): it has no model_config, so there is no architecture to inspect"
-          : "HDF5 file without a Keras model_config attribute: not a Keras model")
-      }
-      guard let text = configValue.string else {
-        throw ModelError(.badConfig, "model_config attribute is not a string")
-      }
-      config = try ConfigParser.parse(text)
-    } catch let error as ModelError {
-      throw error
+      return try file.root()
     } catch {
       throw ModelError(.unreadable, "\(error)")
     }
-    (weightLayers, weights) = try Self.readWeights(root)
   }
 
-  private static func readWeights(_ root: Group) throws(ModelError) -> ([String], [String: [StoredWeight]]) {
+  /// `layer_names` / `weight_names` listings under `model_weights` (full model) or the root (weights only).
+  private static func legacyWeights(_ root: Group, group: String?) throws(ModelError) -> ([String], [String: [StoredWeight]]) {
     let weightsGroup: Group
     do {
-      // A model saved with include_optimizer and no weights group is not something Keras writes;
-      // a model with no weights at all still has an empty `model_weights` group.
-      guard try root.kind(of: "model_weights") == .group else { return ([], [:]) }
-      weightsGroup = try root.group("model_weights")
+      if let group {
+        // A model with no weights at all still has an empty `model_weights` group.
+        guard try root.kind(of: group) == .group else { return ([], [:]) }
+        weightsGroup = try root.group(group)
+      } else {
+        weightsGroup = root
+      }
     } catch {
       throw ModelError(.unreadable, "\(error)")
     }
@@ -72,6 +124,81 @@ public final class KerasFile {
       weights[name] = try WeightListing.layerWeights(weightsGroup, layer: name)
     }
     return (names, weights)
+  }
+
+  /// A config file: `model.to_json()` output or a `config.json`, with the version it names.
+  private static func readConfig(_ path: String) throws(ModelError) -> (config: ModelConfig, version: String?, backend: String?) {
+    guard let data = FileManager.default.contents(atPath: path), data.count <= maxJSONBytes else {
+      throw ModelError(.badConfig, "cannot read the config file \(path)")
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    let json: JSONValue
+    do {
+      json = try JSONValue.parse(text)
+    } catch {
+      throw ModelError(.badConfig, "config file \(path) is not valid JSON (\(error))")
+    }
+    do {
+      return (try ConfigParser.model(json), json["keras_version"]?.string, json["backend"]?.string)
+    } catch {
+      throw ModelError(.badConfig, "config file \(path): \(error.message)")
+    }
+  }
+
+  /// A `.keras` archive: its config, metadata and weights (opened from memory).
+  private static func openArchive(_ path: String, maxEntryBytes: Int) throws(ModelError) -> (file: File, config: ModelConfig, version: String?) {
+    let archive: Archive
+    do {
+      archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+    } catch {
+      throw ModelError(.unreadable, "zip archive that cannot be read (\(error))")
+    }
+    func read(_ name: String, limit: Int) throws(ModelError) -> Data? {
+      guard let entry = archive[name] else { return nil }
+      guard entry.uncompressedSize <= UInt64(limit) else {
+        throw ModelError(.unreadable, "archive entry \(name) declares \(entry.uncompressedSize) bytes, over the \(limit)-byte limit")
+      }
+      var data = Data()
+      data.reserveCapacity(Int(entry.uncompressedSize))
+      do {
+        _ = try archive.extract(entry, skipCRC32: false) { chunk in
+          // A zip can lie about sizes: stop at the declared size.
+          guard data.count + chunk.count <= Int(entry.uncompressedSize) else {
+            throw ModelError(.unreadable, "archive entry \(name) is larger than it declares")
+          }
+          data.append(chunk)
+        }
+      } catch let error as ModelError {
+        throw error
+      } catch {
+        throw ModelError(.unreadable, "archive entry \(name) cannot be extracted (\(error))")
+      }
+      return data
+    }
+    guard let configData = try read("config.json", limit: maxJSONBytes) else {
+      throw ModelError(.notKeras, "zip archive without config.json: not a Keras .keras archive")
+    }
+    var version: String?
+    if let metadata = try read("metadata.json", limit: maxJSONBytes) {
+      version = (try? JSONValue.parse(String(decoding: metadata, as: UTF8.self)))?["keras_version"]?.string
+    }
+    let config: ModelConfig
+    do {
+      config = try ConfigParser.parse(String(decoding: configData, as: UTF8.self))
+    } catch {
+      throw ModelError(.badConfig, "config.json: \(error.message)")
+    }
+    guard let weights = try read("model.weights.h5", limit: maxEntryBytes) else {
+      if archive["model.weights.npz"] != nil {
+        throw ModelError(.unreadable, "weights stored as model.weights.npz: pickled Python objects, which keras-inspect does not read (save with the default .h5 weights)")
+      }
+      throw ModelError(.notKeras, "Keras archive without model.weights.h5")
+    }
+    do {
+      return (try File(image: [UInt8](weights), name: path + "/model.weights.h5"), config, version)
+    } catch {
+      throw ModelError(.unreadable, "model.weights.h5 in the archive: \(error.message)")
+    }
   }
 
   /// Reads one weight's values as Float (float16/float64 converted by libhdf5, bfloat16 widened).

@@ -24,9 +24,20 @@ public struct StoredWeight: Sendable, Equatable {
   }
 }
 
+extension StoredWeight {
+  /// Describes a dataset: bfloat16 when Keras marked a 16-bit (uint16 or opaque) dataset so.
+  init(dataset: Dataset, name: String) throws {
+    var dtype = dataset.elementType.description
+    let sixteenBit = dataset.elementType == .integer(bits: 16, signed: false) || dataset.elementType == .opaque(bytes: 2)
+    if sixteenBit, try dataset.attributeIfPresent("dtype")?.string == "bfloat16" {
+      dtype = "bfloat16"
+    }
+    self.init(name: name, path: dataset.path, shape: dataset.shape, dtype: dtype, elementSize: dataset.elementType.byteSize ?? 4)
+  }
+}
+
 /// Reads Keras's weight listings: `layer_names` on the weights group, `weight_names` on each layer group.
 enum WeightListing {
-
   /// A string-list attribute, following Keras's split form (`name0`, `name1`, ...) for lists over 64 KiB.
   static func list(_ group: Group, _ attribute: String) throws(ModelError) -> [String]? {
     do {
@@ -68,13 +79,7 @@ enum WeightListing {
         guard try group.kind(of: weightName) == .dataset else {
           throw ModelError(.badWeights, "layer \(name) lists weight \(weightName), but \(group.path) has no dataset \(weightName)")
         }
-        let dataset = try group.dataset(weightName)
-        var dtype = dataset.elementType.description
-        if dataset.elementType == .integer(bits: 16, signed: false),
-          try dataset.attributeIfPresent("dtype")?.string == "bfloat16" {
-          dtype = "bfloat16"
-        }
-        weights.append(StoredWeight(name: weightName, path: dataset.path, shape: dataset.shape, dtype: dtype, elementSize: dataset.elementType.byteSize ?? 4))
+        weights.append(try StoredWeight(dataset: try group.dataset(weightName), name: weightName))
       }
       return weights
     } catch let error as ModelError {

@@ -1,16 +1,30 @@
 import ArgumentParser
 import Foundation
 import KerasInspect
+import KerasModel
 
 /// The model file argument shared by every subcommand.
 struct ModelArgument: ParsableArguments {
-  @Argument(help: "A Keras model file (.h5).")
+  @Argument(help: "A Keras model file: .h5 (full model or weights only), .keras, .weights.h5.")
   var path: String
+
+  @Option(name: .customLong("config"), help: "The architecture of a weights-only file: the JSON of model.to_json(), or a .keras archive's config.json.")
+  var configPath: String?
 
   /// Opens the model, turning a file that cannot be read into exit 2 with one line on stderr.
   func open() throws -> Inspection {
     do {
-      return try Inspection(path: path)
+      return try Inspection(path: path, configPath: configPath)
+    } catch {
+      printError("keras-inspect: \(error.description)")
+      throw ExitCode(2)
+    }
+  }
+
+  /// Opens any Keras file, architecture or not (for listing weights).
+  func openFile() throws -> KerasFile {
+    do {
+      return try Inspection.open(path: path, configPath: configPath)
     } catch {
       printError("keras-inspect: \(error.description)")
       throw ExitCode(2)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KerasInspect
+import KerasModel
 
 struct WeightsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -16,14 +17,15 @@ struct WeightsCommand: ParsableCommand {
   var format: OutputFormat = .text
 
   func run() throws {
-    let inspection = try model.open()
-    let names = inspection.analysis.layers.map(\.name)
+    let file = try model.openFile()
+    let analysis = file.config.map { ModelAnalysis(file: file, config: $0) }
+    let names = analysis?.layers.map(\.name) ?? file.weightLayers
     if let layer, !names.contains(layer) {
       throw ValidationError("no layer named \(layer); layers: \(names.joined(separator: ", "))")
     }
     let report: WeightsReport
     do {
-      report = try WeightsReport(inspection: inspection, layer: layer)
+      report = try WeightsReport(file: file, analysis: analysis, layer: layer)
     } catch {
       printError("keras-inspect: \(error.description)")
       throw ExitCode(2)

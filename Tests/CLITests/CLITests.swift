@@ -121,14 +121,14 @@ struct CLITests {
     #expect(result.stderr.contains(reason))
   }
 
-  @Test("a zip archive (.keras) is named as such: exit 2")
+  @Test("a damaged zip is named as such: exit 2")
   func zipArchive() throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-test-\(getpid()).keras").path
     try Data([0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 26)).write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
     let result = try run([path])
     #expect(result.status == 2)
-    #expect(result.stderr.contains("a zip archive"))
+    #expect(result.stderr.contains("zip archive that cannot be read"))
   }
 
   @Test("predict on the worked example reproduces Keras's output")
@@ -167,6 +167,33 @@ struct CLITests {
     let badFile = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", fixture("keras2/lstm_worked_example.summary.txt"), "--output", "/dev/null"])
     #expect(badFile.status == 64)
     #expect(badFile.stderr.contains("bad magic"))
+  }
+
+  @Test("weights-only files: listed without an architecture, summarised with --config, refused without")
+  func weightsOnly() throws {
+    let weights = fixture("weights/keras3/lstm_worked_example.weights.h5")
+    let listing = try run(["weights", weights])
+    #expect(listing.status == 0)
+    #expect(listing.stdout.contains("layers/lstm/cell/vars/0  (5, 40)  float32"))
+    let summary = try run(["summary", weights, "--config", fixture("weights/keras3/lstm_worked_example.model.json"), "--format", "json"])
+    #expect(summary.status == 0)
+    #expect(summary.stdout.contains("\"format\": \"keras-weights\""))
+    #expect(summary.stdout.contains("\"total_params\": 640"))
+    let named = try run(["weights", weights, "--config", fixture("weights/keras3/lstm_worked_example.model.json")])
+    #expect(named.stdout.contains("layers/lstm/cell/vars/1 (recurrent_kernel)  (10, 40)  float32"))
+    let refused = try run([weights])
+    #expect(refused.status == 2)
+    #expect(refused.stderr.contains("holds no architecture; give one with --config"))
+  }
+
+  @Test("a .keras archive: summary, checks and verify as for its .h5 twin")
+  func archive() throws {
+    let model = fixture("keras3/lstm_worked_example.keras")
+    let check = try run([model])
+    #expect(check.status == 0)
+    #expect(check.stdout.contains("[PASS] file opens: Keras 3 .keras archive written by Keras 3.15.1"))
+    let bundle = fixture("keras3/lstm_worked_example.npz")
+    #expect(try run(["verify", model, "--input", bundle + ":input_0", "--expect", bundle + ":output_0"]).status == 0)
   }
 
   @Test("usage errors exit 64")

@@ -1,0 +1,196 @@
+import Foundation
+import KerasInspect
+import KerasModel
+import KerasRuntime
+import NumPy
+import Testing
+
+/// Keras 3 archives of every Keras 3 fixture model (`keras3/NAME.keras`, twin of `keras3/NAME.h5`).
+let archiveModels: [String] = fixtureModels.filter { $0.hasPrefix("keras3/") }
+  .filter { FileManager.default.fileExists(atPath: fixturePath($0, ".keras")) }
+
+func nativeOutputs(_ inspection: Inspection, _ inputs: [NDArray]) throws -> [Tensor] {
+  let runtime = try inspection.runtime()
+  return try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
+}
+
+@Suite(".keras archives")
+struct ArchiveTests {
+  @Test("every Keras 3 fixture has a .keras twin")
+  func twins() {
+    #expect(archiveModels.count == fixtureModels.filter { $0.hasPrefix("keras3/") }.count)
+  }
+
+  @Test("summary, params, checks and outputs are those of the .h5 twin and of Keras", arguments: archiveModels)
+  func sameAsTwin(_ name: String) throws {
+    let archive = try Inspection(path: fixturePath(name, ".keras"))
+    let twin = try Inspection(path: fixturePath(name, ".h5"))
+    #expect(archive.file.format == .keras)
+    #expect(archive.file.kerasVersion == "3.15.1")
+    let expected = try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)
+    #expect(archive.summary().render() == expected)
+    #expect(zip(archive.analysis.summaryRows, twin.analysis.summaryRows).allSatisfy {
+      $0.params == $1.params && $0.trainableParams == $1.trainableParams && $0.outputs == $1.outputs
+    })
+    for result in archive.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+    let (inputs, outputs) = try ForwardTests.reference(name)
+    let got = try nativeOutputs(archive, inputs)
+    #expect(got == (try nativeOutputs(twin, inputs)))
+    for (i, (y, reference)) in zip(got, outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+  }
+
+  @Test("weights map by Keras 3's path rule: snake_case class name plus a counter, nested paths")
+  func layout() throws {
+    let file = try Inspection(path: fixturePath("keras3/bidirectional_concat", ".keras")).file
+    #expect(file.weights["bidirectional"]?.map(\.name) == [
+      "layers/bidirectional/forward_layer/cell/vars/0", "layers/bidirectional/forward_layer/cell/vars/1",
+      "layers/bidirectional/forward_layer/cell/vars/2", "layers/bidirectional/backward_layer/cell/vars/0",
+      "layers/bidirectional/backward_layer/cell/vars/1", "layers/bidirectional/backward_layer/cell/vars/2",
+    ])
+    let nested = try Inspection(path: fixturePath("keras3/nested_sequential", ".keras")).file
+    #expect(nested.weights["inner"]?.map(\.name) == [
+      "layers/sequential/layers/dense/vars/0", "layers/sequential/layers/dense/vars/1",
+      "layers/sequential/layers/dense_1/vars/0", "layers/sequential/layers/dense_1/vars/1",
+    ])
+    #expect(nested.weights["dense_2"]?.first?.name == "layers/dense/vars/0")
+  }
+
+  @Test("opening a .keras writes nothing: the weights are read from memory")
+  func readOnly() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-readonly-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let copy = dir.appendingPathComponent("model.keras")
+    try FileManager.default.copyItem(atPath: fixturePath("keras3/multi_io", ".keras"), toPath: copy.path)
+    let before = try FileManager.default.attributesOfItem(atPath: copy.path)[.modificationDate] as? Date
+    let bytes = try Data(contentsOf: copy)
+    let inspection = try Inspection(path: copy.path)
+    _ = inspection.runChecks()
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["model.keras"])
+    #expect(try Data(contentsOf: copy) == bytes)
+    #expect(try FileManager.default.attributesOfItem(atPath: copy.path)[.modificationDate] as? Date == before)
+  }
+
+  @Test("format is detected by content, not by name")
+  func detection() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-detect-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let misnamed = dir.appendingPathComponent("model.h5")
+    try FileManager.default.copyItem(atPath: fixturePath("keras3/lstm_worked_example", ".keras"), toPath: misnamed.path)
+    #expect(try Inspection(path: misnamed.path).file.format == .keras)
+    let misnamedH5 = dir.appendingPathComponent("model.keras")
+    try FileManager.default.copyItem(atPath: fixturePath("keras2/lstm_worked_example", ".h5"), toPath: misnamedH5.path)
+    #expect(try Inspection(path: misnamedH5.path).file.format == .h5)
+  }
+
+  @Test("zips that are not Keras archives, or miss entries, are refused saying why", arguments: [
+    ("keras2/lstm_worked_example.npz", "zip archive without config.json: not a Keras .keras archive"),
+    ("broken/keras_missing_weights.keras", "Keras archive without model.weights.h5"),
+    ("broken/keras_bad_config.keras", "config.json: model config is not valid JSON"),
+    ("weights/keras3/multi_io.npz-weights.keras", "weights stored as model.weights.npz"),
+  ])
+  func refused(_ path: String, _ reason: String) {
+    #expect {
+      _ = try Inspection(path: fixtures.appendingPathComponent(path).path)
+    } throws: { error in
+      (error as? InspectionError)?.message.contains(reason) ?? false
+    }
+  }
+}
+
+/// Weights-only fixtures: `weights/keras2/NAME.h5` (legacy save_weights) and
+/// `weights/keras3/NAME.weights.h5`, each with `NAME.model.json` (model.to_json()).
+let weightsOnly: [String] = ["keras2", "keras3"].flatMap { flavour in
+  ["lstm_worked_example", "multi_io", "nested_sequential", "bidirectional_concat", "batch_norm", "time_distributed"].map { "\(flavour)/\($0)" }
+}
+
+func weightsPath(_ name: String) -> String {
+  fixtures.appendingPathComponent("weights/\(name)" + (name.hasPrefix("keras3/") ? ".weights.h5" : ".h5")).path
+}
+
+@Suite("Weights-only files")
+struct WeightsOnlyTests {
+  @Test("without an architecture: every tensor is listed; summary needs --config", arguments: weightsOnly)
+  func listing(_ name: String) throws {
+    let file = try Inspection.open(path: weightsPath(name))
+    #expect(file.format == (name.hasPrefix("keras3/") ? .kerasWeights : .h5Weights))
+    #expect(file.config == nil)
+    let full = try Inspection(path: fixturePath(name, ".h5"))
+    let report = try WeightsReport(file: file, analysis: nil)
+    // Without an architecture, Keras 3 groups come in name order (HDF5 keeps no creation order here).
+    let listed = report.entries.map(\.weight.shape).sorted { $0.lexicographicallyPrecedes($1) }
+    #expect(listed == full.analysis.layers.flatMap(\.stored).map(\.shape).sorted { $0.lexicographicallyPrecedes($1) })
+    #expect(report.entries.allSatisfy { $0.stats.count == $0.weight.count })
+    #expect {
+      _ = try Inspection(path: weightsPath(name))
+    } throws: { error in
+      (error as? InspectionError)?.message.contains("holds no architecture; give one with --config") ?? false
+    }
+  }
+
+  @Test("with --config: the full model's summary and outputs", arguments: weightsOnly)
+  func withConfig(_ name: String) throws {
+    let config = fixtures.appendingPathComponent("weights/\(name).model.json").path
+    let inspection = try Inspection(path: weightsPath(name), configPath: config)
+    let expected = try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)
+    #expect(inspection.summary().render() == expected)
+    for result in inspection.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+    let (inputs, _) = try ForwardTests.reference(name)
+    #expect(try nativeOutputs(inspection, inputs) == (try nativeOutputs(try Inspection(path: fixturePath(name, ".h5")), inputs)))
+  }
+}
+
+@Suite("Weight dtypes")
+struct DTypeTests {
+  /// Keras computes float16 models in float16 and bfloat16 in bfloat16; keras-inspect computes in
+  /// float32, so the reference agrees to the precision of the Keras dtype (epsilon 9.8e-4 and 7.8e-3).
+  static let cases: [(String, String, Double, Double)] = [
+    ("keras2/float16.h5", "float16", 1e-3, 1e-3), ("keras3/float16.h5", "float16", 1e-3, 1e-3),
+    ("keras3/float16.keras", "float16", 1e-3, 1e-3),
+    ("keras2/float64.h5", "float64", 1e-5, 1e-4), ("keras3/float64.h5", "float64", 1e-5, 1e-4),
+    ("keras3/float64.keras", "float64", 1e-5, 1e-4),
+    ("keras2/mixed_float16.h5", "float32", 1e-3, 1e-3), ("keras3/mixed_float16.h5", "float32", 1e-3, 1e-3),
+    ("keras3/mixed_float16.keras", "float32", 1e-3, 1e-3),
+    ("keras3/bfloat16.keras", "bfloat16", 1e-2, 1e-2),
+  ]
+
+  @Test("loads with the real dtype, summarises as Keras did, and runs within the dtype's precision", arguments: cases)
+  func dtype(_ file: String, _ dtype: String, _ atol: Double, _ rtol: Double) throws {
+    let path = fixtures.appendingPathComponent("dtypes/\(file)").path
+    let stem = fixtures.appendingPathComponent("dtypes/\(file)").deletingPathExtension().path
+    let inspection = try Inspection(path: path)
+    #expect(Set(inspection.analysis.layers.flatMap(\.stored).map(\.dtype)) == [dtype])
+    #expect(inspection.summary().render() == (try String(contentsOfFile: stem + ".summary.txt", encoding: .utf8)))
+    let arrays = try NPZ.read(path: stem + ".npz")
+    let got = try nativeOutputs(inspection, [try #require(arrays["input_0"])])
+    let comparison = OutputComparison(index: 0, got: got[0], expected: try #require(arrays["output_0"]), atol: atol, rtol: rtol)
+    #expect(comparison.passed, "\(comparison.description)")
+  }
+}
+
+@Suite("HDF5 variety in real model files")
+struct RepackTests {
+  @Test("a gzip+shuffle repack gives identical results to the original", arguments: [
+    ("keras2", "lstm_worked_example"), ("keras3", "multi_io"), ("keras2", "conv2d"),
+  ])
+  func gzip(_ flavour: String, _ name: String) throws {
+    let repack = try Inspection(path: fixtures.appendingPathComponent("hdf5/\(flavour)_\(name).gzip.h5").path)
+    let original = try Inspection(path: fixturePath("\(flavour)/\(name)", ".h5"))
+    #expect(repack.summary().render() == original.summary().render())
+    let repackWeights = try WeightsReport(inspection: repack).entries.map(\.stats)
+    #expect(repackWeights == (try WeightsReport(inspection: original).entries.map(\.stats)))
+    let (inputs, _) = try ForwardTests.reference("\(flavour)/\(name)")
+    #expect(try nativeOutputs(repack, inputs) == (try nativeOutputs(original, inputs)))
+  }
+
+  @Test("fixed-length string listings (as Keras 2.0-2.2 wrote them) read the same")
+  func fixedLength() throws {
+    let fixed = try Inspection(path: fixtures.appendingPathComponent("hdf5/keras2_multi_io.fixedlen.h5").path)
+    let expected = try String(contentsOfFile: fixturePath("keras2/multi_io", ".summary.txt"), encoding: .utf8)
+    #expect(fixed.summary().render() == expected)
+    for result in fixed.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+  }
+}
