@@ -168,3 +168,32 @@ struct DamagedFileTests {
     }
   }
 }
+
+@Suite("Expected summaries")
+struct ExpectedSummaryTests {
+  @Test("the summary Keras printed for a fixture matches it, row by row", arguments: fixtureModels)
+  func matchesOwn(_ name: String) throws {
+    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let printed = try PrintedSummary.parse(try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8))
+    #expect(printed.rows.count == inspection.analysis.summaryRows.count)
+    // Keras 3 cuts names longer than their column with "…"; those rows compare as printed.
+    #expect(zip(printed.rows, inspection.analysis.summaryRows).allSatisfy { $0.name == $1.name || $0.name.hasSuffix("…") })
+    #expect(inspection.summaryDifferences(from: printed) == [])
+    let json = try PrintedSummary.parse(SummaryJSON(inspection: inspection).render())
+    #expect(inspection.summaryDifferences(from: json) == [])
+  }
+
+  @Test("another model's summary differs, each difference on its own line")
+  func differs() throws {
+    let inspection = try Inspection(path: fixturePath("keras2/lstm_worked_example", ".h5"))
+    let other = try PrintedSummary.parse(try String(contentsOfFile: fixturePath("keras2/gru_reset_after", ".summary.txt"), encoding: .utf8))
+    #expect(inspection.summaryDifferences(from: other) == [
+      "row 1 lstm (LSTM): name is lstm, expected gru",
+      "row 1 lstm (LSTM): type is LSTM, expected GRU",
+      "row 1 lstm (LSTM): output shape is (None,10), expected (None,5)",
+      "row 1 lstm (LSTM): params are 640, expected 150",
+      "total params are 640, expected 150",
+      "trainable params are 640, expected 150",
+    ])
+  }
+}
