@@ -12,6 +12,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     // Reading .npz bundles (zip archives of .npy files).
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    // SHA-256 of the weights (verify --expect-weights-sha256).
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
   ],
   targets: [
     // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5`).
@@ -31,7 +33,7 @@ let package = Package(
     // NumPy .npy / .npz arrays in and out.
     .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
-    .target(name: "KerasInspect", dependencies: ["KerasModel", "KerasRuntime", "NumPy"]),
+    .target(name: "KerasInspect", dependencies: ["KerasModel", "KerasRuntime", "NumPy", .product(name: "Crypto", package: "swift-crypto")]),
     .executableTarget(
       name: "keras-inspect",
       dependencies: [

@@ -430,6 +430,15 @@ def broken():
             kernel = names[0]
             del group[kernel]
             group.create_dataset(kernel, data=np.zeros((6, 40), dtype="float32"))
+    # A valid model that differs from the worked example in one value of one tensor (for diff).
+    dst = os.path.join(out_dir, "lstm_one_weight_changed_keras2.h5")
+    shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
+    with h5py.File(dst, "r+") as f:
+        group = f["model_weights"]["lstm"]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+        data = group[names[1]][()]
+        data[2, 7] += 0.25
+        group[names[1]][...] = data
     dst = os.path.join(out_dir, "lstm_nan_weight_keras2.h5")
     shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
     with h5py.File(dst, "r+") as f:

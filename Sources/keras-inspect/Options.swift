@@ -13,6 +13,11 @@ struct ModelArgument: ParsableArguments {
 
   /// Opens the model, turning a file that cannot be read into exit 2 with one line on stderr.
   func open() throws -> Inspection {
+    try Self.open(path, configPath: configPath)
+  }
+
+  /// Opens a model for a command that takes several, with the same exit-2 handling.
+  static func open(_ path: String, configPath: String?) throws -> Inspection {
     do {
       return try Inspection(path: path, configPath: configPath)
     } catch {
@@ -38,9 +43,9 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 extension SummaryStyle: ExpressibleByArgument {}
 
-func printError(_ message: String) {
+func printError(_ message: String, terminator: String = "\n") {
   var stderr = StandardError()
-  print(message, to: &stderr)
+  print(message, terminator: terminator, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {

@@ -7,7 +7,11 @@ struct SummaryCommand: ParsableCommand {
     abstract: "Print the model's summary exactly as Keras's model.summary() prints it."
   )
 
-  @OptionGroup var model: ModelArgument
+  @Argument(help: "Model files or directories (searched recursively for .h5, .hdf5 and .keras files).")
+  var paths: [String]
+
+  @Option(name: .customLong("config"), help: "The architecture of weights-only files: the JSON of model.to_json(), or a .keras archive's config.json.")
+  var configPath: String?
 
   @Option(help: "Output format: text or json.")
   var format: OutputFormat = .text
@@ -27,15 +31,35 @@ struct SummaryCommand: ParsableCommand {
     }
   }
 
+  /// One summary per file, in order; a file that cannot be read is reported on stderr and the
+  /// others still print (exit 2 at the end).
   func run() throws {
-    let inspection = try model.open()
-    switch format {
-    case .text:
-      let summary = inspection.summary(style: style, lineLength: lineLength)
-      print(summary.render(), terminator: "")
-      if explain { print(Explanation(analysis: inspection.analysis).render(), terminator: "") }
-    case .json:
-      print(SummaryJSON(inspection: inspection).render())
+    let files = Verifier.expand(paths)
+    guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
+    var unreadable = 0
+    var objects: [OrderedJSON] = []
+    for (index, path) in files.enumerated() {
+      let inspection: Inspection
+      do {
+        inspection = try Inspection(path: path, configPath: configPath)
+      } catch {
+        printError("keras-inspect: \(error.description)")
+        unreadable += 1
+        continue
+      }
+      switch format {
+      case .text:
+        if files.count > 1 { print("\(index > 0 ? "\n" : "")==> \(path) <==") }
+        print(inspection.summary(style: style, lineLength: lineLength).render(), terminator: "")
+        if explain { print(Explanation(analysis: inspection.analysis).render(), terminator: "") }
+      case .json:
+        objects.append(SummaryJSON(inspection: inspection).value())
+      }
     }
+    if format == .json {
+      // One file: its summary object; several: a list of them.
+      print(files.count == 1 ? (objects.first?.render() ?? "") : OrderedJSON.array(objects).render())
+    }
+    if unreadable > 0 { throw ExitCode(2) }
   }
 }

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import KerasInspect
+import NumPy
+
+extension ReportFormat: ExpressibleByArgument {}
+
+/// `keras-inspect verify`: every check on one or many models, with expectations, one report.
+struct VerifyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Run every check on models (files or directories) against expectations; one report.",
+    discussion: """
+      Exit codes: 0 all checks passed, 1 a check failed, 2 a file could not be read as a Keras model,
+      64 usage error. Directories are searched recursively for .h5, .hdf5 and .keras files, verified
+      concurrently; one bad file does not stop the others.
+      """
+  )
+
+  @Argument(help: "Model files or directories.")
+  var paths: [String]
+
+  @Option(name: .customLong("config"), help: "The architecture of weights-only files (model.to_json() output or config.json).")
+  var configPath: String?
+
+  @OptionGroup var arrays: ArrayInputs
+
+  @Option(name: .customLong("expect"), help: "A reference output, Y.npy or BUNDLE.npz:NAME; once per model output, in order.")
+  var expected: [String] = []
+
+  @Option(help: "An .npz bundle with input_0, input_1, ... and output_0, ... (instead of --input/--expect).")
+  var bundle: String?
+
+  @Option(help: "Absolute tolerance for reference outputs.")
+  var atol: Double = 1e-5
+
+  @Option(help: "Relative tolerance for reference outputs.")
+  var rtol: Double = 1e-4
+
+  @Option(help: "The expected total parameter count.")
+  var expectParams: Int?
+
+  @Option(help: "The summary printed at export time: Keras 2 or Keras 3 model.summary() text, or keras-inspect's summary JSON.")
+  var expectSummary: String?
+
+  @Option(help: "The expected SHA-256 of the weights (as printed by verify).")
+  var expectWeightsSha256: String?
+
+  @Option(help: "Report format: text, json, junit or github.")
+  var format: ReportFormat = .text
+
+  func validate() throws {
+    guard atol >= 0, rtol >= 0 else { throw ValidationError("tolerances must be non-negative") }
+    let referenced = !arrays.inputs.isEmpty || !expected.isEmpty || bundle != nil
+    if referenced {
+      var isDirectory: ObjCBool = false
+      let single = paths.count == 1 && !(FileManager.default.fileExists(atPath: paths[0], isDirectory: &isDirectory) && isDirectory.boolValue)
+      guard single else { throw ValidationError("--input, --expect and --bundle apply to one model file") }
+      if bundle != nil && (!arrays.inputs.isEmpty || !expected.isEmpty) {
+        throw ValidationError("give either --bundle or --input/--expect")
+      }
+      if bundle == nil && (arrays.inputs.isEmpty || expected.isEmpty) {
+        throw ValidationError("--input and --expect go together")
+      }
+    }
+    if let sha = expectWeightsSha256, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
+      throw ValidationError("--expect-weights-sha256 must be 64 hexadecimal digits")
+    }
+  }
+
+  func options() throws -> VerifyOptions {
+    var options = VerifyOptions()
+    options.configPath = configPath
+    options.expectParams = expectParams
+    options.expectWeightsSHA256 = expectWeightsSha256
+    options.atol = atol
+    options.rtol = rtol
+    if let path = expectSummary {
+      guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+      do {
+        options.expectSummary = (try PrintedSummary.parse(String(decoding: data, as: UTF8.self)), path)
+      } catch {
+        throw ValidationError("\(path): \(error.message)")
+      }
+    }
+    do {
+      if let bundle {
+        let all = try NPZ.read(path: bundle)
+        func ordered(_ prefix: String) -> [NDArray] { (0..<all.count).compactMap { all["\(prefix)_\($0)"] } }
+        guard !ordered("input").isEmpty, !ordered("output").isEmpty else {
+          throw ValidationError("\(bundle) has no input_0 / output_0 arrays")
+        }
+        options.reference = (ordered("input"), ordered("output"))
+      } else if !arrays.inputs.isEmpty {
+        options.reference = (try arrays.load(), try expected.map { path throws(NumPyError) in try NPZ.readArgument(path) })
+      }
+    } catch let error as NumPyError {
+      throw ValidationError(error.message)
+    }
+    return options
+  }
+
+  func run() throws {
+    let options = try options()
+    let files = Verifier.expand(paths)
+    guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
+    let reports = Verifier.verify(files, options: options, progress: files.count > 1 && isatty(2) != 0 ? showProgress : nil)
+    let report = VerificationReport(files: reports)
+    print(report.render(format, color: useColor()), terminator: "")
+    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+  }
+}
+
+/// Progress on a terminal's stderr: one line, rewritten in place.
+@Sendable func showProgress(_ done: Int, _ total: Int, _ path: String) {
+  printError("\u{1B}[2K\r[\(done)/\(total)] \(path)", terminator: done == total ? "\n" : "")
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+func useColor() -> Bool {
+  let environment = ProcessInfo.processInfo.environment
+  let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
+  return isatty(1) != 0 && !noColor && environment["TERM"] != "dumb"
+}
