@@ -2,7 +2,7 @@
 SWIFT ?= swift
 FIXTURE_VENV ?= .venv-fixtures
 
-.PHONY: demo test build bench deps fixtures clean
+.PHONY: demo test build bench fuzz deps fixtures clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
@@ -22,6 +22,17 @@ build: deps
 bench: deps
 	$(SWIFT) build -c release --product keras-inspect-bench
 	.build/release/keras-inspect-bench
+
+## fuzz: libFuzzer with AddressSanitizer over the loaders for FUZZ_SECONDS (default 600), seeded
+## with the fixtures; new inputs go to Fuzz/corpus, crashes to Fuzz/crashes (not part of CI)
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	$(SWIFT) build -c release --product keras-inspect-fuzz --build-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p Fuzz/corpus Fuzz/crashes
+	.build-fuzz/release/keras-inspect-fuzz Fuzz/corpus Fixtures/keras2 Fixtures/keras3 Fixtures/broken Fixtures/hdf5 \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
+	  -artifact_prefix=Fuzz/crashes/ -print_final_stats=1
 
 deps:
 	@./scripts/install-deps.sh

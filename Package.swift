@@ -42,6 +42,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // `make fuzz`: the libFuzzer target (built with -sanitize=fuzzer,address -DFUZZING; not in CI).
+    .executableTarget(name: "keras-inspect-fuzz", dependencies: ["KerasInspect"], path: "Fuzz/KerasInspectFuzz"),
     // `make bench`: forward-pass timings (not a test).
     .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime"], path: "Benchmarks/ForwardBenchmark"),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),

@@ -415,6 +415,108 @@ def hdf5_repacks():
         f.attrs["model_config"] = np.bytes_(f.attrs["model_config"].encode() if isinstance(f.attrs["model_config"], str) else f.attrs["model_config"])
 
 
+def corrupt():
+    """The bad-file corpus: damaged and hostile variants of good fixtures, with what keras-inspect
+    must answer for each (`expected.json`: exit code and a part of the message, or `null` where the
+    damage may land in weight data and any non-signal answer is right)."""
+    import h5py
+    import zipfile
+    out_dir = os.path.join(HERE, "corrupt")
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    os.makedirs(out_dir)
+    expected = {}
+    src = os.path.join(HERE, "keras2", "lstm_worked_example.h5")
+    good = open(src, "rb").read()
+
+    def write(name, data, code, message):
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        expected[name] = {"exit": code, "message": message}
+
+    write("empty.h5", b"", 2, "not an HDF5 file")
+    write("text.h5", b"model_config = not really\n", 2, "not an HDF5 file")
+    write("hdf5_signature_only.h5", good[:8], 2, "")
+    for cut in [8, 48, 96, 512, 1024, 2048, 4096, len(good) // 2, len(good) - 1]:
+        write(f"truncated_at_{cut}.h5", good[:cut], 2, "")
+    # Bit flips across the file: some land in metadata (an error or a failed check), some in
+    # weight values (still a valid model); none may crash or hang.
+    step = max(1, len(good) // 48)
+    for offset in range(0, len(good), step):
+        data = bytearray(good)
+        data[offset] ^= 0xFF
+        write(f"flipped_at_{offset}.h5", bytes(data), None, "")
+
+    def variant(name, code, message, edit):
+        dst = os.path.join(out_dir, name)
+        shutil.copy(src, dst)
+        with h5py.File(dst, "r+") as f:
+            edit(f)
+        expected[name] = {"exit": code, "message": message}
+
+    def set_config(text):
+        return lambda f: f.attrs.__setitem__("model_config", text)
+
+    config = json.loads(h5py.File(src)["/"].attrs["model_config"])
+    variant("config_not_json.h5", 2, "model config is not valid JSON", set_config("{this is not json"))
+    variant("config_wrong_types.h5", 2, "has no layers list", set_config(json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": 5}})))
+    bad_units = json.loads(json.dumps(config))
+    bad_units["config"]["layers"][-1]["config"]["units"] = "ten"
+    variant("config_units_not_integer.h5", 1, "has units that is not an integer", set_config(json.dumps(bad_units)))
+    variant("config_nested_deep.h5", 2, "model config is not valid JSON", set_config('{"a": ' * 5000 + "1" + "}" * 5000))
+    deep_models = {"class_name": "Sequential", "config": {"name": "m", "layers": []}}
+    cursor = deep_models
+    for _ in range(100):
+        inner = {"class_name": "Sequential", "config": {"name": "m", "layers": []}}
+        cursor["config"]["layers"].append(inner)
+        cursor = inner
+    variant("config_models_nested_deep.h5", 2, "nested more than 32 models deep", set_config(json.dumps(deep_models)))
+    unknown = json.loads(json.dumps(config))
+    unknown["config"]["layers"][-1]["class_name"] = "FancyAttention"
+    variant("config_unknown_layer.h5", 1, "", set_config(json.dumps(unknown)))
+    variant("layer_names_missing_group.h5", 2, "has no group ghost",
+        lambda f: f["model_weights"].attrs.__setitem__("layer_names", np.array([b"lstm", b"ghost"])))
+    variant("weight_names_missing_dataset.h5", 2, "has no dataset",
+        lambda f: f["model_weights"]["lstm"].attrs.__setitem__("weight_names", np.array([b"lstm/lstm_cell/kernel:0", b"lstm/lstm_cell/nothing:0"])))
+
+    def replace_kernel(shape, **kwargs):
+        def edit(f):
+            group = f["model_weights"]["lstm"]
+            name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+            del group[name]
+            group.create_dataset(name, shape=shape, dtype="float32", **kwargs)
+        return edit
+
+    variant("dataset_1e12_elements.h5", 1, "", replace_kernel((1000000, 1000000), chunks=(1, 1)))
+    variant("dataset_zero_dimension.h5", 1, "has shape (0, 40)", replace_kernel((0, 40)))
+    variant("dataset_huge_dimension.h5", 1, "", replace_kernel((2 ** 40, 40), chunks=(1, 40)))
+    variant("dataset_1e9_elements_fill.h5", 1, "", replace_kernel((5, 200000000), chunks=(1, 1000)))
+
+    # Archives: a zip bomb (1 GiB of zeros, deflated), one whose entry lies about its size,
+    # a zip that is not a Keras archive.
+    archive = os.path.join(HERE, "keras3", "lstm_worked_example.keras")
+    with zipfile.ZipFile(archive) as z:
+        config_json, metadata = z.read("config.json"), z.read("metadata.json")
+    bomb = os.path.join(out_dir, "zip_bomb.keras")
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("metadata.json", metadata)
+        z.writestr("config.json", config_json)
+        with z.open("model.weights.h5", "w", force_zip64=True) as w:
+            chunk = bytes(1 << 20)
+            for _ in range(1024):
+                w.write(chunk)
+    expected["zip_bomb.keras"] = {"exit": 2, "message": "model.weights.h5"}
+    with zipfile.ZipFile(os.path.join(out_dir, "zip_not_keras.keras"), "w") as z:
+        z.writestr("hello.txt", "not a model")
+    expected["zip_not_keras.keras"] = {"exit": 2, "message": "not a Keras .keras archive"}
+    data = bytearray(open(archive, "rb").read())
+    write("zip_truncated.keras", bytes(data[: len(data) // 2]), 2, "")
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("corpus", len(expected), "files")
+
+
 def broken():
     """Damaged copies of good fixtures, for the checks that must fail."""
     import h5py
@@ -497,9 +599,11 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks"]
+    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt"]
     for flavour in what:
-        if flavour == "weights":
+        if flavour == "corrupt":
+            corrupt()
+        elif flavour == "weights":
             weights_only("keras2")
             weights_only("keras3")
         elif flavour == "dtypes":

@@ -91,6 +91,11 @@ public final class Dataset: Object {
     return values
   }
 
+  /// How many times larger than its stored bytes a dataset may declare itself. Compression of
+  /// real weights stays far below this; a dataset that declares 10^12 elements over a few stored
+  /// chunks (or none, relying on the fill value) is refused before anything is allocated.
+  public static let maxExpansion = 4096
+
   private func checkSize(elementSize: Int, maxBytes: Int) throws(HDF5Error) {
     H5.enter()
     defer { H5.lock.unlock() }
@@ -98,7 +103,13 @@ public final class Dataset: Object {
     if overflow || bytes > maxBytes {
       throw HDF5Error(operation: "read", path: path, message: "shape \(shape) needs more than the \(maxBytes) bytes allowed for one tensor")
     }
+    let stored = Int(clamping: H5Dget_storage_size(handle.id))
+    let (allowed, big) = max(stored, 1).multipliedReportingOverflow(by: Self.maxExpansion)
+    if bytes > 1 << 20 && !big && bytes > allowed {
+      throw HDF5Error(operation: "read", path: path, message: "shape \(shape) declares \(bytes) bytes but the file stores only \(stored) for it")
+    }
   }
+
 
   public func attributeNames() throws(HDF5Error) -> [String] {
     H5.enter()

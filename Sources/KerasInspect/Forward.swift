@@ -45,6 +45,17 @@ extension Inspection {
     } catch {
       return CheckResult(id: "forward-pass", passed: false, summary: "forward pass: the model cannot be run natively", details: [error.message])
     }
+    // The smoke batch is built from the config's input shapes: refuse absurd ones before allocating.
+    for shape in runtime.inputShapes {
+      var count = 2
+      for d in shape.dropFirst() {
+        let (p, overflow) = count.multipliedReportingOverflow(by: d ?? 4)
+        guard !overflow, p <= Runtime.maxActivationElements else {
+          return CheckResult(id: "forward-pass", passed: false, summary: "forward pass: the input shape \(pythonTuple(shape)) is too large for a smoke pass", details: [])
+        }
+        count = p
+      }
+    }
     let inputs = smokeInputs(runtime: runtime)
     do {
       let outputs = try runtime.predict(inputs)

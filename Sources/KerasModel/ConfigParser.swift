@@ -19,24 +19,34 @@ public enum ConfigParser {
     return try model(json)
   }
 
+  /// Models nested deeper than this are refused (Keras files nest two or three).
+  static let maxNesting = 32
+
   /// Parses `{"class_name": ..., "config": {...}}`.
   public static func model(_ json: JSONValue) throws(ModelError) -> ModelConfig {
+    try model(json, depth: 0)
+  }
+
+  static func model(_ json: JSONValue, depth: Int) throws(ModelError) -> ModelConfig {
+    guard depth <= maxNesting else {
+      throw ModelError(.badConfig, "model config has models nested more than \(maxNesting) models deep")
+    }
     guard let className = json["class_name"]?.string else {
       throw ModelError(.badConfig, "model config has no class_name")
     }
     guard let body = json["config"] else {
       throw ModelError(.badConfig, "model config of class \(className) has no config")
     }
-    if className == "Sequential" { return try sequential(body) }
+    if className == "Sequential" { return try sequential(body, depth: depth) }
     guard modelClasses.contains(className) else {
       throw ModelError(.badConfig, "model config has class \(className), not a Sequential or Functional model")
     }
-    return try functional(body, className: className)
+    return try functional(body, className: className, depth: depth)
   }
 
   // MARK: Sequential
 
-  static func sequential(_ body: JSONValue) throws(ModelError) -> ModelConfig {
+  static func sequential(_ body: JSONValue, depth: Int) throws(ModelError) -> ModelConfig {
     // Keras 2.0-2.2 wrote a Sequential config as the bare list of layers.
     let name = body["name"]?.string ?? "sequential"
     guard let items = body.array ?? body["layers"]?.array else {
@@ -45,7 +55,7 @@ public enum ConfigParser {
     var members: [(className: String, name: String, config: JSONValue, nested: ModelConfig?)] = []
     for (index, item) in items.enumerated() {
       let (className, layerName, config) = try layerHeader(item, index: index, model: name)
-      members.append((className, layerName, config, try nestedModel(item, className: className)))
+      members.append((className, layerName, config, try nestedModel(item, className: className, depth: depth)))
     }
     var layers: [LayerConfig] = []
     var previous: TensorRef
@@ -83,7 +93,7 @@ public enum ConfigParser {
 
   // MARK: Functional
 
-  static func functional(_ body: JSONValue, className: String) throws(ModelError) -> ModelConfig {
+  static func functional(_ body: JSONValue, className: String, depth: Int) throws(ModelError) -> ModelConfig {
     let name = body["name"]?.string ?? "model"
     guard let items = body["layers"]?.array else {
       throw ModelError(.badConfig, "\(className) model \(name) has no layers list")
@@ -92,7 +102,7 @@ public enum ConfigParser {
     for (index, item) in items.enumerated() {
       let (layerClass, layerName, config) = try layerHeader(item, index: index, model: name)
       let calls = try inboundNodes(item["inbound_nodes"], layer: layerName)
-      layers.append(LayerConfig(name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass)))
+      layers.append(LayerConfig(name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass, depth: depth)))
     }
     let inputs = try tensorList(body["input_layers"], what: "input_layers", model: name)
     let outputs = try tensorList(body["output_layers"], what: "output_layers", model: name)
@@ -112,9 +122,9 @@ public enum ConfigParser {
     return (className, name, config)
   }
 
-  static func nestedModel(_ item: JSONValue, className: String) throws(ModelError) -> ModelConfig? {
+  static func nestedModel(_ item: JSONValue, className: String, depth: Int) throws(ModelError) -> ModelConfig? {
     guard modelClasses.contains(className), let config = item["config"], config["layers"] != nil else { return nil }
-    return try model(.object(["class_name": .string(className), "config": config]))
+    return try model(.object(["class_name": .string(className), "config": config]), depth: depth + 1)
   }
 
   /// `input_layers` / `output_layers`: a list of `[name, node, tensor]`, or (Keras 3, one tensor) a single one.

@@ -158,6 +158,10 @@ public final class KerasFile {
       guard entry.uncompressedSize <= UInt64(limit) else {
         throw ModelError(.unreadable, "archive entry \(name) declares \(entry.uncompressedSize) bytes, over the \(limit)-byte limit")
       }
+      // Keras stores its entries uncompressed; one that inflates a thousandfold is a zip bomb.
+      if entry.uncompressedSize > 1 << 20, entry.uncompressedSize / max(entry.compressedSize, 1) > 1000 {
+        throw ModelError(.unreadable, "archive entry \(name) would inflate \(entry.compressedSize) bytes to \(entry.uncompressedSize): refused as a zip bomb")
+      }
       var data = Data()
       data.reserveCapacity(Int(entry.uncompressedSize))
       do {

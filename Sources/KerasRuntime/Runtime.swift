@@ -89,7 +89,29 @@ public final class Runtime {
         throw RuntimeError("input \(i) (\(inputNames[i])) has shape \(pythonTuple(x.shape.map { $0 })), the model expects \(pythonTuple(expected))")
       }
     }
+    try checkActivationSizes(batch: inputs.first?.shape.first ?? 1)
     return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "").map(\.tensor)
+  }
+
+  /// Largest tensor a layer may produce, in elements (1 GiB of float32).
+  public static let maxActivationElements = 1 << 28
+
+  /// Refuses, before computing anything, a model whose config makes some layer's output larger
+  /// than ``maxActivationElements`` (a hostile `RepeatVector(10**9)`, say).
+  func checkActivationSizes(batch: Int) throws(RuntimeError) {
+    for layer in analysis.layers {
+      for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) {
+        var count = max(batch, 1)
+        for d in shape.dropFirst() {
+          guard let d else { continue }
+          let (p, overflow) = count.multipliedReportingOverflow(by: d)
+          guard !overflow, p <= Self.maxActivationElements else {
+            throw RuntimeError("layer \(layer.name) would produce more than \(Self.maxActivationElements) values (shape \(pythonTuple(shape)))")
+          }
+          count = p
+        }
+      }
+    }
   }
 
   func run(_ model: ModelAnalysis, _ inputs: [Value], path: String) throws(RuntimeError) -> [Value] {
