@@ -15,9 +15,25 @@
     return "\(dir)/keras-inspect-fuzz-\(getpid())"
   }()
 
+  /// SwiftPM links an executable's entry point under the module's own name (its `main` is an
+  /// alias), so the entry hands control to libFuzzer's driver rather than relying on libFuzzer's `main`.
+  @_silgen_name("LLVMFuzzerRunDriver")
+  func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+  ) -> CInt
+
+  @_cdecl("keras_inspect_fuzz_main")
+  func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+  }
+
   @_cdecl("LLVMFuzzerTestOneInput")
-  public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FileManager.default.createFile(atPath: scratch, contents: Data(bytes: data, count: size))
+  public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    _ = FileManager.default.createFile(atPath: scratch, contents: Data(bytes: data, count: size))
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     guard let inspection = try? Inspection(path: scratch) else { return 0 }
     _ = inspection.summary().render()

@@ -66,6 +66,15 @@ struct Attributes {
     let type = Handle(try H5.check(H5Aget_type(attr.id), "read type of attribute", attrPath), .datatype)
     let space = Handle(try H5.check(H5Aget_space(attr.id), "read shape of attribute", attrPath), .dataspace)
     let count = try elementCount(space: space, path: attrPath)
+    // libhdf5 1.10 trusts an attribute's dataspace over its stored bytes and reads past its
+    // buffer when they disagree (found by fuzzing): check they agree before reading. A
+    // variable-length element is stored as a 16-byte heap reference.
+    let elementSize = H5Tis_variable_str(type.id) > 0 || H5Tget_class(type.id) == H5T_VLEN ? 16 : H5Tget_size(type.id)
+    let stored = Int(clamping: H5Aget_storage_size(attr.id))
+    let (needed, overflow) = count.multipliedReportingOverflow(by: elementSize)
+    if overflow || needed > stored {
+      throw HDF5Error(operation: "read attribute", path: attrPath, message: "declares \(count) elements of \(elementSize) bytes but stores \(stored) bytes: the file is corrupt")
+    }
     return try AttributeReader(attribute: attr, type: type, count: count, path: attrPath).read()
   }
 }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import KerasInspect
 
-@main
 struct KerasInspectCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "keras-inspect",
-    abstract: "Inspect and validate Keras model files (.h5) without Python.",
+    abstract: "Inspect and validate Keras model files (.h5, .keras, weights-only) without Python.",
     discussion: """
       With just a model file, prints the model's summary as Keras prints it, then runs every check.
       Exit codes: 0 all checks passed, 1 a check failed, 2 the file could not be read as a Keras

@@ -1,0 +1,85 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Runs the command in a child process, so that a crash or a hang inside libhdf5 (which trusts
+/// the file it reads) becomes a clear error, exit 2, instead of a signal or a stuck CI job.
+///
+/// `fork()` is taken at start-up, before any thread exists; the child writes to the same stdout
+/// and stderr. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
+/// forever), and exits with the child's status. `KERAS_INSPECT_NO_CONTAINMENT=1` runs in-process.
+enum Containment {
+  static func run(_ body: () -> Void) -> Never {
+    let environment = ProcessInfo.processInfo.environment
+    #if canImport(Glibc)
+      if environment["KERAS_INSPECT_NO_CONTAINMENT"].map({ $0.isEmpty || $0 == "0" }) ?? true {
+        let pid = fork()
+        if pid == 0 {
+          // Die of a crash at once: the Swift runtime's backtracer would print pages to stderr
+          // and take its time; the parent reports the crash in one line.
+          for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+          body()
+          fflush(nil)
+          exit(0)
+        }
+        if pid > 0 {
+          let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30
+          exit(supervise(pid, timeout: timeout))
+        }
+        // fork failed: run unprotected rather than not at all.
+      }
+    #endif
+    body()
+    exit(0)
+  }
+
+  #if canImport(Glibc)
+    /// Waits for the child; returns the exit code to leave with.
+    static func supervise(_ pid: pid_t, timeout: Double) -> Int32 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      var pause: UInt32 = 50
+      var status: Int32 = 0
+      while true {
+        let done = waitpid(pid, &status, WNOHANG)
+        if done == pid { break }
+        if done < 0 && errno != EINTR { return 2 }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if timeout > 0 && elapsed > timeout {
+          kill(pid, SIGKILL)
+          _ = waitpid(pid, &status, 0)
+          report("reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)")
+          return 2
+        }
+        usleep(pause)
+        pause = min(pause * 2, 10_000)
+      }
+      let signal = status & 0x7F
+      if signal == 0 { return (status >> 8) & 0xFF }
+      report("reading crashed with signal \(signal) (\(String(cString: strsignal(signal)))) inside the HDF5 library: the file is corrupt")
+      return 2
+    }
+  #endif
+
+  static func formatted(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+  }
+
+  /// One line on stderr naming the model files of the command line.
+  static func report(_ problem: String) {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    let models = arguments.filter { argument in
+      !argument.hasPrefix("-") && [".h5", ".hdf5", ".keras"].contains { argument.lowercased().hasSuffix($0) }
+    }
+    let named = models.isEmpty ? arguments.filter { FileManager.default.fileExists(atPath: $0) } : models
+    printError("keras-inspect: \(named.isEmpty ? "input" : named.joined(separator: ", ")): \(problem)")
+  }
+}
+
+@main
+enum Entry {
+  static func main() {
+    Containment.run { KerasInspectCommand.main() }
+  }
+}
