@@ -522,34 +522,35 @@ def broken():
     import h5py
     out_dir = os.path.join(HERE, "broken")
     os.makedirs(out_dir, exist_ok=True)
-    for flavour in ("keras2", "keras3"):
-        src = os.path.join(HERE, flavour, "lstm_worked_example.h5")
-        dst = os.path.join(out_dir, f"lstm_wrong_kernel_shape_{flavour}.h5")
-        shutil.copy(src, dst)
+    def edit_lstm(flavour, name, edit):
+        """A copy of the worked example with its LSTM's weights edited: edit(group, weight_names)."""
+        dst = os.path.join(out_dir, name)
+        shutil.copy(os.path.join(HERE, flavour, "lstm_worked_example.h5"), dst)
         with h5py.File(dst, "r+") as f:
             group = f["model_weights"]["lstm"]
-            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-            kernel = names[0]
-            del group[kernel]
-            group.create_dataset(kernel, data=np.zeros((6, 40), dtype="float32"))
+            edit(group, [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]])
+
+    def wrong_kernel(group, names):
+        del group[names[0]]
+        group.create_dataset(names[0], data=np.zeros((6, 40), dtype="float32"))
+
+    def change_value(index, delta):
+        def edit(group, names):
+            data = group[names[index[0]]][()]
+            data[index[1:]] += delta
+            group[names[index[0]]][...] = data
+        return edit
+
+    for flavour in ("keras2", "keras3"):
+        edit_lstm(flavour, f"lstm_wrong_kernel_shape_{flavour}.h5", wrong_kernel)
     # A valid model that differs from the worked example in one value of one tensor (for diff).
-    dst = os.path.join(out_dir, "lstm_one_weight_changed_keras2.h5")
-    shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
-    with h5py.File(dst, "r+") as f:
-        group = f["model_weights"]["lstm"]
-        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-        data = group[names[1]][()]
-        data[2, 7] += 0.25
-        group[names[1]][...] = data
-    dst = os.path.join(out_dir, "lstm_nan_weight_keras2.h5")
-    shutil.copy(os.path.join(HERE, "keras2", "lstm_worked_example.h5"), dst)
-    with h5py.File(dst, "r+") as f:
-        group = f["model_weights"]["lstm"]
-        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
-        data = group[names[2]][()]
-        data[3] = np.nan
-        data[7] = np.inf
-        group[names[2]][...] = data
+    edit_lstm("keras2", "lstm_one_weight_changed_keras2.h5", change_value((1, 2, 7), 0.25))
+
+    def nan_and_inf(group, names):
+        change_value((2, 3), np.nan)(group, names)
+        change_value((2, 7), np.inf)(group, names)
+
+    edit_lstm("keras2", "lstm_nan_weight_keras2.h5", nan_and_inf)
     # A model with a layer the native runtime has no kernel for (Conv1DTranspose), and an input for it.
     import keras as K3
     K3.backend.clear_session()
