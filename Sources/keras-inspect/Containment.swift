@@ -36,25 +36,26 @@ enum Containment {
   }
 
   #if canImport(Glibc)
-    /// Waits for the child; returns the exit code to leave with.
+    /// Waits for the child (a thread blocks in waitpid, so the parent wakes the moment it ends);
+    /// returns the exit code to leave with.
     static func supervise(_ pid: pid_t, timeout: Double) -> Int32 {
-      let start = DispatchTime.now().uptimeNanoseconds
-      var pause: UInt32 = 50
-      var status: Int32 = 0
-      while true {
-        let done = waitpid(pid, &status, WNOHANG)
-        if done == pid { break }
-        if done < 0 && errno != EINTR { return 2 }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if timeout > 0 && elapsed > timeout {
-          kill(pid, SIGKILL)
-          _ = waitpid(pid, &status, 0)
-          report("reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)")
-          return 2
-        }
-        usleep(pause)
-        pause = min(pause * 2, 10_000)
+      final class Outcome: @unchecked Sendable { var status: Int32 = 0 }
+      let outcome = Outcome()
+      let finished = DispatchSemaphore(value: 0)
+      Thread.detachNewThread {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        outcome.status = status
+        finished.signal()
       }
+      let deadline: DispatchTime = timeout > 0 ? .now() + timeout : .distantFuture
+      if finished.wait(timeout: deadline) == .timedOut {
+        kill(pid, SIGKILL)
+        finished.wait()
+        report("reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)")
+        return 2
+      }
+      let status = outcome.status
       let signal = status & 0x7F
       if signal == 0 { return (status >> 8) & 0xFF }
       report("reading crashed with signal \(signal) (\(String(cString: strsignal(signal)))) inside the HDF5 library: the file is corrupt")
