@@ -1,4 +1,5 @@
 import Foundation
+import KerasModel
 
 /// How verification results are written.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -173,5 +174,25 @@ public struct VerificationReport: Sendable {
     }
     lines.append("keras-inspect: \(files.count) file(s): \(passed) passed, \(failed) failed, \(errors) could not be read")
     return lines.map { $0 + "\n" }.joined()
+  }
+}
+
+extension FileReport {
+  /// The files of a `verify --format json` report (schema version 1).
+  public static func parse(json text: String) -> [FileReport] {
+    guard let json = try? JSONValue.parse(text), json["schema"]?.string == VerificationReport.schema,
+      let files = json["files"]?.array
+    else { return [] }
+    return files.compactMap { file in
+      guard let path = file["file"]?.string else { return nil }
+      let checks = (file["checks"]?.array ?? []).map { check in
+        CheckResult(
+          id: check["id"]?.string ?? "", passed: check["passed"]?.bool ?? false, summary: check["summary"]?.string ?? "",
+          details: (check["details"]?.array ?? []).compactMap(\.string))
+      }
+      return FileReport(
+        path: path, format: file["format"]?.string, kerasVersion: file["keras_version"]?.string, error: file["error"]?.string,
+        checks: checks, weightsSHA256: file["weights_sha256"]?.string, totalParams: file["total_params"]?.int)
+    }
   }
 }

@@ -34,6 +34,16 @@ public struct FileReport: Sendable {
   public let weightsSHA256: String?
   public let totalParams: Int?
 
+  public init(path: String, format: String?, kerasVersion: String?, error: String?, checks: [CheckResult], weightsSHA256: String?, totalParams: Int?) {
+    self.path = path
+    self.format = format
+    self.kerasVersion = kerasVersion
+    self.error = error
+    self.checks = checks
+    self.weightsSHA256 = weightsSHA256
+    self.totalParams = totalParams
+  }
+
   public var status: Status {
     if error != nil { return .error }
     return checks.allSatisfy(\.passed) ? .passed : .failed

@@ -11,7 +11,9 @@ import Foundation
 /// and stderr. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
 /// forever), and exits with the child's status. `KERAS_INSPECT_NO_CONTAINMENT=1` runs in-process.
 enum Containment {
-  static func run(_ body: () -> Void) -> Never {
+  /// `recover` is asked, in the parent, what to do after the child crashed or hung: it returns
+  /// an exit code once it has handled the failure itself, or nil for the one-line report.
+  static func run(_ body: () -> Void, recover: (String) -> Int32? = { _ in nil }) -> Never {
     let environment = ProcessInfo.processInfo.environment
     #if canImport(Glibc)
       if environment["KERAS_INSPECT_NO_CONTAINMENT"].map({ $0.isEmpty || $0 == "0" }) ?? true {
@@ -26,7 +28,7 @@ enum Containment {
         }
         if pid > 0 {
           let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30
-          exit(supervise(pid, timeout: timeout))
+          exit(supervise(pid, timeout: timeout, recover: recover))
         }
         // fork failed: run unprotected rather than not at all.
       }
@@ -38,7 +40,7 @@ enum Containment {
   #if canImport(Glibc)
     /// Waits for the child (a thread blocks in waitpid, so the parent wakes the moment it ends);
     /// returns the exit code to leave with.
-    static func supervise(_ pid: pid_t, timeout: Double) -> Int32 {
+    static func supervise(_ pid: pid_t, timeout: Double, recover: (String) -> Int32?) -> Int32 {
       final class Outcome: @unchecked Sendable { var status: Int32 = 0 }
       let outcome = Outcome()
       let finished = DispatchSemaphore(value: 0)
@@ -52,13 +54,17 @@ enum Containment {
       if finished.wait(timeout: deadline) == .timedOut {
         kill(pid, SIGKILL)
         finished.wait()
-        report("reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)")
+        let problem = "reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)"
+        if let code = recover(problem) { return code }
+        report(problem)
         return 2
       }
       let status = outcome.status
       let signal = status & 0x7F
       if signal == 0 { return (status >> 8) & 0xFF }
-      report("reading crashed with signal \(signal) (\(String(cString: strsignal(signal)))) inside the HDF5 library: the file is corrupt")
+      let problem = "reading crashed with signal \(signal) (\(String(cString: strsignal(signal)))) inside the HDF5 library: the file is corrupt"
+      if let code = recover(problem) { return code }
+      report(problem)
       return 2
     }
   #endif
@@ -81,6 +87,6 @@ enum Containment {
 @main
 enum Entry {
   static func main() {
-    Containment.run { KerasInspectCommand.main() }
+    Containment.run({ KerasInspectCommand.main() }, recover: VerifyCommand.isolateFiles)
   }
 }

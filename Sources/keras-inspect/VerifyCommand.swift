@@ -122,3 +122,59 @@ func useColor() -> Bool {
   let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
   return isatty(1) != 0 && !noColor && environment["TERM"] != "dumb"
 }
+
+extension VerifyCommand {
+  /// After a crash or hang of a `verify` over several files: verify each file in its own process
+  /// (itself contained), so the bad file is named and every other file still reported. Runs in
+  /// the parent, which has not touched libhdf5. Nil when the command was not such a `verify`.
+  static func isolateFiles(_ problem: String) -> Int32? {
+    guard let command = try? KerasInspectCommand.parseAsRoot() as? VerifyCommand else { return nil }
+    let files = Verifier.expand(command.paths)
+    guard files.count > 1 else { return nil }
+    final class Results: @unchecked Sendable {
+      let lock = NSLock()
+      var reports: [FileReport?]
+      init(_ n: Int) { reports = Array(repeating: nil, count: n) }
+    }
+    let results = Results(files.count)
+    DispatchQueue.concurrentPerform(iterations: files.count) { i in
+      let report = command.verifyInOwnProcess(files[i], problem: problem)
+      results.lock.lock()
+      results.reports[i] = report
+      results.lock.unlock()
+    }
+    let report = VerificationReport(files: results.reports.map { $0! })
+    print(report.render(command.format, color: useColor()), terminator: "")
+    fflush(nil)
+    return report.exitCode
+  }
+
+  /// This command's options for one file, with a JSON report.
+  func arguments(for file: String) -> [String] {
+    var arguments = ["verify", file, "--format", "json", "--atol", String(atol), "--rtol", String(rtol)]
+    if let configPath { arguments += ["--config", configPath] }
+    if let expectParams { arguments += ["--expect-params", String(expectParams)] }
+    if let expectSummary { arguments += ["--expect-summary", expectSummary] }
+    if let expectWeightsSha256 { arguments += ["--expect-weights-sha256", expectWeightsSha256] }
+    return arguments
+  }
+
+  func verifyInOwnProcess(_ file: String, problem: String) -> FileReport {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    process.arguments = arguments(for: file)
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let failed = FileReport(path: file, format: nil, kerasVersion: nil, error: problem, checks: [], weightsSHA256: nil, totalParams: nil)
+    guard (try? process.run()) != nil else { return failed }
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if let report = FileReport.parse(json: String(decoding: stdout, as: UTF8.self)).first { return report }
+    // The file's own process reported it unreadable (crash, hang or error) on stderr.
+    let prefix = "keras-inspect: \(file): "
+    let message = stderr.split(separator: "\n").first.map { String($0.hasPrefix(prefix) ? $0.dropFirst(prefix.count) : $0) }
+    return FileReport(path: file, format: nil, kerasVersion: nil, error: message ?? problem, checks: [], weightsSHA256: nil, totalParams: nil)
+  }
+}

@@ -86,6 +86,25 @@ struct CorpusTests {
     #expect(usage.ru_maxrss < 200 * 1024, "peak \(usage.ru_maxrss / 1024) MB")
   }
 
+  @Test("verify over many files: a file that crashes or hangs libhdf5 is named, the others still reported")
+  func verifyIsolatesCrashes() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-crashes-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for source in ["keras2/lstm_worked_example.h5", "keras3/multi_io.keras", "fuzz-found/global_heap_segv.h5", "fuzz-found/global_heap_reference_hang.h5"] {
+      try FileManager.default.copyItem(atPath: fixture(source), toPath: dir.appendingPathComponent(URL(fileURLWithPath: source).lastPathComponent).path)
+    }
+    let (result, _) = try run(["verify", dir.path, "--format", "json"], timeout: "1.5")
+    #expect(result.status == 2)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let files = try #require(json["files"] as? [[String: Any]])
+    let status = Dictionary(uniqueKeysWithValues: files.map { (URL(fileURLWithPath: $0["file"] as! String).lastPathComponent, $0["status"] as! String) })
+    #expect(status == ["lstm_worked_example.h5": "passed", "multi_io.keras": "passed", "global_heap_segv.h5": "error", "global_heap_reference_hang.h5": "error"])
+    let errors = files.compactMap { $0["error"] as? String }
+    #expect(errors.contains { $0.contains("reading crashed with signal 11") })
+    #expect(errors.contains { $0.contains("reading took longer than 1.5 s") })
+  }
+
   @Test("a process killed by a signal while reading is reported as a corrupt file, exit 2")
   func signalContained() throws {
     let hang = fixtures.appendingPathComponent("fuzz-found/global_heap_reference_hang.h5").path
