@@ -31,7 +31,7 @@ fuzz: deps
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 	mkdir -p Fuzz/corpus Fuzz/crashes
 	.build-fuzz/release/keras-inspect-fuzz Fuzz/corpus Fixtures/keras2 Fixtures/keras3 Fixtures/broken Fixtures/hdf5 Fixtures/corrupt \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=3 \
 	  -artifact_prefix=Fuzz/crashes/ -print_final_stats=1 -detect_leaks=0 -fork=1 -ignore_timeouts=1 -ignore_crashes=1
 
 deps:
