@@ -516,6 +516,36 @@ def corrupt():
         f.write("\n")
     print("corpus", len(expected), "files")
 
+    # Input arrays for `predict` on the worked example (13 steps × 5 features).
+    npy_dir = os.path.join(out_dir, "npy")
+    os.makedirs(npy_dir)
+    arrays = {}
+    good_x = np.zeros((2, 13, 5), dtype="float32")
+
+    def npy(name, data, code, message):
+        with open(os.path.join(npy_dir, name), "wb") as f:
+            f.write(data)
+        arrays[name] = {"exit": code, "message": message}
+
+    def saved(array):
+        import io
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        return buffer.getvalue()
+
+    npy("bad_magic.npy", b"NUMPY" + saved(good_x)[6:], 2, "not a .npy file (bad magic)")
+    npy("empty.npy", b"", 2, "not a .npy file")
+    npy("header_truncated.npy", saved(good_x)[:40], 2, "truncated .npy header")
+    npy("fortran_order.npy", saved(np.asfortranarray(np.zeros((2, 13, 5), dtype="float32"))), 2, "Fortran-order arrays are not supported")
+    npy("big_endian.npy", saved(good_x.astype(">f4")), 2, "dtype >f4 is not supported")
+    npy("complex.npy", saved(good_x.astype("complex64")), 2, "dtype <c8 is not supported")
+    npy("data_short.npy", saved(good_x)[:-100], 2, "data ends early")
+    npy("huge_shape.npy", saved(good_x).replace(b"(2, 13, 5)", b"(9999999999999, 13, 5)"), 2, "too large")
+    npy("wrong_shape.npy", saved(np.zeros((2, 6, 3), dtype="float32")), 64, "has shape (2, 6, 3), the model expects (None, 13, 5)")
+    with open(os.path.join(npy_dir, "expected.json"), "w") as f:
+        json.dump(arrays, f, indent=1, sort_keys=True)
+        f.write("\n")
+
 
 def broken():
     """Damaged copies of good fixtures, for the checks that must fail."""

@@ -9,11 +9,17 @@ struct ArrayInputs: ParsableArguments {
   var inputs: [String] = []
 
   func load() throws -> [NDArray] {
-    do {
-      return try inputs.map { path throws(NumPyError) in try NPZ.readArgument(path) }
-    } catch {
-      throw ValidationError(error.message)
-    }
+    try inputs.map(readArray)
+  }
+}
+
+/// Reads an array argument; a file that cannot be read as one exits 2 with one line naming it.
+func readArray(_ argument: String) throws -> NDArray {
+  do {
+    return try NPZ.readArgument(argument)
+  } catch {
+    printError("keras-inspect: \(error.message)")
+    throw ExitCode(2)
   }
 }
 

@@ -92,10 +92,11 @@ struct VerifyCommand: ParsableCommand {
         }
         options.reference = (ordered("input"), ordered("output"))
       } else if !arrays.inputs.isEmpty {
-        options.reference = (try arrays.load(), try expected.map { path throws(NumPyError) in try NPZ.readArgument(path) })
+        options.reference = (try arrays.load(), try expected.map(readArray))
       }
     } catch let error as NumPyError {
-      throw ValidationError(error.message)
+      printError("keras-inspect: \(error.message)")
+      throw ExitCode(2)
     }
     return options
   }

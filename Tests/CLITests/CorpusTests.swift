@@ -25,6 +25,19 @@ let corpus: [CorpusEntry] = ["corrupt", "fuzz-found"].flatMap { folder -> [Corpu
   }
 }
 
+/// `Fixtures/corrupt/npy`: damaged input arrays.
+let npyCorpus: [CorpusEntry] = {
+  let dir = fixtures.appendingPathComponent("corrupt/npy")
+  guard let data = try? Data(contentsOf: dir.appendingPathComponent("expected.json")),
+    let entries = try? JSONDecoder().decode([String: CorpusEntry].self, from: data)
+  else { return [] }
+  return entries.sorted { $0.key < $1.key }.map { name, entry in
+    var e = entry
+    e.file = dir.appendingPathComponent(name).path
+    return e
+  }
+}()
+
 func run(_ arguments: [String], timeout: String) throws -> (Run, Double) {
   var environment = ProcessInfo.processInfo.environment
   environment["KERAS_INSPECT_TIMEOUT"] = timeout
@@ -59,6 +72,18 @@ struct CorpusTests {
     }
   }
 
+  @Test("damaged input arrays for predict: exit 2 naming the file (64 for a readable array of the wrong shape)", arguments: npyCorpus)
+  func arrays(_ entry: CorpusEntry) throws {
+    let (result, seconds) = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", entry.file, "--output", "/dev/null"], timeout: "1.5")
+    #expect(seconds < 2.0)
+    #expect(result.status == entry.exit)
+    #expect(result.stderr.contains(entry.message), "\(result.stderr)")
+    if entry.exit == 2 {
+      #expect(result.stderr.split(separator: "\n").count == 1)
+      #expect(result.stderr.hasPrefix("keras-inspect: \(entry.file): "))
+    }
+  }
+
   @Test("no corpus run needed more than 200 MB, and the files were left untouched")
   func memoryAndReadOnly() throws {
     let manager = FileManager.default
@@ -67,6 +92,8 @@ struct CorpusTests {
       var result: [String: (Data, Date?)] = [:]
       for name in try manager.contentsOfDirectory(atPath: dir.path) {
         let path = dir.appendingPathComponent(name).path
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { continue }
         result[name] = (try Data(contentsOf: URL(fileURLWithPath: path)), try manager.attributesOfItem(atPath: path)[.modificationDate] as? Date)
       }
       return result
