@@ -547,6 +547,41 @@ def corrupt():
         f.write("\n")
 
 
+STATS_MODELS = [("keras2", "lstm_worked_example"), ("keras3", "gru_reset_after"), ("keras2", "batch_norm"), ("keras3", "bidirectional_concat")]
+
+
+def weight_stats():
+    """What NumPy says about stored weights (min, max, mean, population std, NaN/Inf counts, and
+    per-gate slices for LSTM/GRU), for `keras-inspect weights` to agree with."""
+    import h5py
+    report = {}
+    for flavour, name in STATS_MODELS + [("broken", "lstm_nan_weight_keras2")]:
+        path = os.path.join(HERE, flavour, name + ".h5")
+        entries = []
+        with h5py.File(path) as f:
+            weights = f["model_weights"]
+            for layer in weights.attrs["layer_names"]:
+                layer = layer.decode() if isinstance(layer, bytes) else layer
+                group = weights[layer]
+                for weight in group.attrs["weight_names"]:
+                    weight = weight.decode() if isinstance(weight, bytes) else weight
+                    values = group[weight][()].astype("float64")
+                    def stats(v):
+                        finite = v[np.isfinite(v)]
+                        return {"min": float(finite.min()), "max": float(finite.max()), "mean": float(finite.mean()),
+                                "std": float(finite.std()), "nan": int(np.isnan(v).sum()), "inf": int(np.isinf(v).sum())}
+                    entry = {"layer": layer, "name": weight, **stats(values)}
+                    gates = {"lstm": "ifco", "gru": "zrh"}.get(layer.split("_")[0]) or ({"bidirectional": "ifco"}.get(layer))
+                    if gates and values.shape[-1] % len(gates) == 0:
+                        units = values.shape[-1] // len(gates)
+                        entry["gates"] = [{"gate": g, **stats(values[..., i * units:(i + 1) * units])} for i, g in enumerate(gates)]
+                    entries.append(entry)
+        report[f"{flavour}/{name}"] = entries
+    with open(os.path.join(HERE, "weight_stats.json"), "w") as f:
+        json.dump(report, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def broken():
     """Damaged copies of good fixtures, for the checks that must fail."""
     import h5py
@@ -630,9 +665,11 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt"]
+    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
-        if flavour == "corrupt":
+        if flavour == "stats":
+            weight_stats()
+        elif flavour == "corrupt":
             corrupt()
         elif flavour == "weights":
             weights_only("keras2")

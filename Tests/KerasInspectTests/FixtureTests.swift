@@ -197,3 +197,58 @@ struct ExpectedSummaryTests {
     ])
   }
 }
+
+@Suite("Weight statistics agree with NumPy")
+struct WeightStatsTests {
+  struct Stats: Decodable {
+    let min: Double, max: Double, mean: Double, std: Double
+    let nan: Int, inf: Int
+  }
+  struct Gate: Decodable {
+    let gate: String
+    let min: Double, max: Double, mean: Double, std: Double
+  }
+  struct Entry: Decodable {
+    let layer: String
+    let name: String
+    let min: Double, max: Double, mean: Double, std: Double
+    let nan: Int, inf: Int
+    let gates: [Gate]?
+  }
+
+  static let reference: [String: [Entry]] = {
+    guard let data = try? Data(contentsOf: fixtures.appendingPathComponent("weight_stats.json")) else { return [:] }
+    do {
+      return try JSONDecoder().decode([String: [Entry]].self, from: data)
+    } catch {
+      print("weight_stats.json: \(error)")
+      return [:]
+    }
+  }()
+
+  static func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 + 1e-6 * abs(b) }
+
+  @Test("NumPy's figures are there for five models")
+  func present() {
+    #expect(Self.reference.count == 5)
+  }
+
+  @Test("min, max, mean, std, NaN and Inf counts, and gate slices", arguments: reference.keys.sorted())
+  func stats(_ model: String) throws {
+    let report = try WeightsReport(inspection: try Inspection(path: fixtures.appendingPathComponent(model + ".h5").path))
+    let expected = try #require(Self.reference[model])
+    #expect(report.entries.count == expected.count)
+    for want in expected {
+      let got = try #require(report.entries.first { $0.layer == want.layer && $0.weight.name == want.name })
+      let s = got.stats
+      #expect(Self.close(s.min, want.min) && Self.close(s.max, want.max) && Self.close(s.mean, want.mean) && Self.close(s.std, want.std), "\(want.name)")
+      #expect(s.nan == want.nan && s.inf == want.inf)
+      if let gates = want.gates {
+        #expect(got.gates.map(\.name) == gates.map(\.gate))
+        for (g, w) in zip(got.gates, gates) {
+          #expect(Self.close(g.stats.mean, w.mean) && Self.close(g.stats.std, w.std) && Self.close(g.stats.min, w.min), "\(want.name) gate \(w.gate)")
+        }
+      }
+    }
+  }
+}
