@@ -65,7 +65,12 @@ public enum Verifier {
       let found = (FileManager.default.enumerator(atPath: argument)?.allObjects as? [String] ?? [])
         .filter { name in [".h5", ".hdf5", ".keras"].contains { name.lowercased().hasSuffix($0) } }
         .sorted()
-      files += found.map { argument.hasSuffix("/") ? argument + $0 : base.appendingPathComponent($0).relativePath }
+        .map { argument.hasSuffix("/") ? argument + $0 : base.appendingPathComponent($0).relativePath }
+      // Only files: a directory may be named like one (`model.h5/`).
+      files += found.filter { path in
+        var nested: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &nested) && !nested.boolValue
+      }
     }
     return files
   }

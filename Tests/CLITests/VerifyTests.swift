@@ -78,13 +78,18 @@ struct VerifyCLITests {
     for name in names {
       try FileManager.default.copyItem(atPath: fixture("keras2/\(name)"), toPath: dir.appendingPathComponent(name).path)
     }
+    // A directory named like a model file is searched, not verified.
+    let folder = dir.appendingPathComponent("archive.h5")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: fixture("keras3/lstm_worked_example.keras"), toPath: folder.appendingPathComponent("model.keras").path)
     let good = try Data(contentsOf: URL(fileURLWithPath: fixture("keras2/multi_io.h5")))
     try good.prefix(3000).write(to: dir.appendingPathComponent("truncated.h5"))
     let result = try run(["verify", dir.path])
     #expect(result.status == 2)
     for name in names { #expect(result.stdout.contains("PASS  \(dir.appendingPathComponent(name).path)")) }
     #expect(result.stdout.contains("ERROR \(dir.appendingPathComponent("truncated.h5").path): "))
-    #expect(result.stdout.contains("5 file(s): 4 passed, 0 failed, 1 could not be read"))
+    #expect(result.stdout.contains("PASS  \(folder.appendingPathComponent("model.keras").path)"))
+    #expect(result.stdout.contains("6 file(s): 5 passed, 0 failed, 1 could not be read"))
     #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
   }
 
