@@ -271,9 +271,17 @@ def capture_summary(model, keras3):
 
 
 def generate(flavour):
+    """Fixtures of one Keras: keras2 (tf_keras 2.21), keras3 (Keras 3), or keras213 (the Keras of
+    TensorFlow 2.13, whose .keras archives use the early `_layer_checkpoint_dependencies` layout;
+    run with tensorflow-cpu==2.13.1 installed instead of the pinned versions)."""
     keras3 = flavour == "keras3"
+    early_archive = flavour == "keras213"
     if keras3:
         import keras as K
+    elif early_archive:
+        import tensorflow
+        K = tensorflow.keras
+        K.__version__ = tensorflow.__version__
     else:
         import tf_keras as K
     out_dir = os.path.join(HERE, flavour)
@@ -287,7 +295,7 @@ def generate(flavour):
         K.utils.set_random_seed(0)
         model = build()
         randomize_weights(model)
-        path = os.path.join(out_dir, name + ".h5")
+        path = os.path.join(out_dir, name + (".keras" if early_archive else ".h5"))
         model.save(path)
         if keras3:
             # The native archive of the same model (weights identical to the .h5 twin).

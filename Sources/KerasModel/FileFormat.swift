@@ -6,7 +6,8 @@ public enum FileFormat: String, Sendable {
   case h5 = "h5"
   /// Legacy HDF5 weights only (`save_weights("w.h5")`): `layer_names` on the root, no architecture.
   case h5Weights = "h5-weights"
-  /// Keras 3 archive (`model.save("m.keras")`): a zip of `config.json`, `metadata.json`, `model.weights.h5`.
+  /// `.keras` archive (`model.save("m.keras")`, Keras 3 and Keras 2.13-2.15): a zip of `config.json`,
+  /// `metadata.json` and `model.weights.h5`.
   case keras = "keras"
   /// Keras 3 weights only (`save_weights("m.weights.h5")`): the archive's weights layout, no architecture.
   case kerasWeights = "keras-weights"
@@ -16,7 +17,7 @@ public enum FileFormat: String, Sendable {
     switch self {
     case .h5: "legacy HDF5 model"
     case .h5Weights: "legacy HDF5 weights-only file"
-    case .keras: "Keras 3 .keras archive"
+    case .keras: ".keras archive"
     case .kerasWeights: "Keras 3 .weights.h5 weights-only file"
     }
   }

@@ -7,7 +7,39 @@ import HDF5
 /// plus a counter among siblings (`dense`, `dense_1`), not the layer's name. Sub-objects nest: an RNN's
 /// `cell`, Bidirectional's `forward_layer` and `backward_layer`, TimeDistributed's `layer`, a nested
 /// model's `layers/...`. A Functional model lists its InputLayers too; a Sequential model does not.
+///
+/// The early `.keras` archives of Keras 2.13-2.15 name the container `_layer_checkpoint_dependencies`
+/// and their counters can skip numbers (`dense`, `dense_2`): layers of a class take that class's
+/// groups in counter order.
 enum Keras3Layout {
+  /// The group holding a model's layers: Keras 3's name, then Keras 2.13-2.15's.
+  static let containers = ["layers", "_layer_checkpoint_dependencies"]
+
+  static func container(in group: Group) throws -> Group? {
+    for name in containers where try group.kind(of: name) == .group { return try group.group(name) }
+    return nil
+  }
+
+  /// Each saved layer with its group among `members`: per class, the groups named after it
+  /// (`dense`, `dense_1`, ... or with gaps) in counter order.
+  static func assign(_ model: ModelConfig, members: [String]) -> [(LayerConfig, String)] {
+    func counter(_ member: String, base: String) -> Int? {
+      if member == base { return 0 }
+      guard member.hasPrefix(base + "_"), let n = Int(member.dropFirst(base.count + 1)) else { return nil }
+      return n
+    }
+    var taken: [String: Int] = [:]
+    var result: [(LayerConfig, String)] = []
+    for layer in savedLayers(model) {
+      let base = snakeCase(layer.className)
+      let groups = members.compactMap { m in counter(m, base: base).map { (m, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
+      let index = taken[base, default: 0]
+      taken[base] = index + 1
+      if index < groups.count { result.append((layer, groups[index])) }
+    }
+    return result
+  }
+
   /// Keras's `naming.to_snake_case`.
   static func snakeCase(_ name: String) -> String {
     var s = name.replacingOccurrences(of: "\\W+", with: "", options: .regularExpression)
@@ -16,36 +48,18 @@ enum Keras3Layout {
     return s.lowercased()
   }
 
-  /// The group name of each layer a model saves, in order: `dense`, `dense_1`, ...
-  static func groupNames(_ model: ModelConfig) -> [(LayerConfig, String)] {
-    var used: [String: Int] = [:]
-    var result: [(LayerConfig, String)] = []
-    for layer in model.layers {
-      if model.isSequential && layer.className == "InputLayer" { continue }
-      let base = snakeCase(layer.className)
-      var name = base
-      if let n = used[base] {
-        used[base] = n + 1
-        name = "\(base)_\(n + 1)"
-      } else {
-        used[base] = 0
-      }
-      result.append((layer, name))
-    }
-    return result
+  /// The layers a model saves, in order: a Sequential model's InputLayer is not among them.
+  static func savedLayers(_ model: ModelConfig) -> [LayerConfig] {
+    model.layers.filter { !(model.isSequential && $0.className == "InputLayer") }
   }
 
   /// Stored weights per top-level layer name, in Keras's weight order.
   static func weights(root: Group, model: ModelConfig) throws(ModelError) -> [String: [StoredWeight]] {
     var result: [String: [StoredWeight]] = [:]
     do {
-      guard try root.kind(of: "layers") == .group else { return [:] }
-      let layers = try root.group("layers")
-      for (layer, name) in groupNames(model) {
-        guard try layers.kind(of: name) == .group else {
-          result[layer.name] = []
-          continue
-        }
+      guard let layers = try container(in: root) else { return [:] }
+      for layer in model.layers { result[layer.name] = [] }
+      for (layer, name) in assign(model, members: try layers.memberNames()) {
         result[layer.name] = try collect(try layers.group(name), layer: layer, depth: 0)
       }
     } catch let error as ModelError {
@@ -59,8 +73,7 @@ enum Keras3Layout {
   /// Every top-level group's datasets when no config says which layer is which.
   static func unmappedWeights(root: Group) throws(ModelError) -> [(String, [StoredWeight])] {
     do {
-      guard try root.kind(of: "layers") == .group else { return [] }
-      let layers = try root.group("layers")
+      guard let layers = try container(in: root) else { return [] }
       return try layers.memberNames().map { name in (name, try collect(try layers.group(name), layer: nil, depth: 0)) }
     } catch let error as ModelError {
       throw error
@@ -82,12 +95,11 @@ enum Keras3Layout {
       }
     }
     var children = try group.memberNames().filter { $0 != "vars" }
-    if let nested = layer?.nested, children.contains("layers") {
-      let inner = try group.group("layers")
-      for (innerLayer, name) in groupNames(nested) where try inner.kind(of: name) == .group {
+    if let nested = layer?.nested, let inner = try container(in: group) {
+      for (innerLayer, name) in assign(nested, members: try inner.memberNames()) {
         weights += try collect(try inner.group(name), layer: innerLayer, depth: depth + 1)
       }
-      children.removeAll { $0 == "layers" }
+      children.removeAll { containers.contains($0) }
     }
     let preferred = ["cell", "forward_layer", "backward_layer", "layer"]
     children.sort { a, b in

@@ -50,7 +50,7 @@ public final class KerasFile {
       backend = nil
       let root = try Self.root(file)
       weights = try Keras3Layout.weights(root: root, model: opened.config)
-      weightLayers = Keras3Layout.groupNames(opened.config).map(\.0.name)
+      weightLayers = Keras3Layout.savedLayers(opened.config).map(\.name)
     case .hdf5:
       do {
         file = try File(path: path)
@@ -77,7 +77,7 @@ public final class KerasFile {
           config = given?.config
           if let model = given?.config {
             weights = try Keras3Layout.weights(root: root, model: model)
-            weightLayers = Keras3Layout.groupNames(model).map(\.0.name)
+            weightLayers = Keras3Layout.savedLayers(model).map(\.name)
           } else {
             let groups = try Keras3Layout.unmappedWeights(root: root)
             weights = Dictionary(groups, uniquingKeysWith: { first, _ in first })

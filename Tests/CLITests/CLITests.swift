@@ -191,7 +191,7 @@ struct CLITests {
     let model = fixture("keras3/lstm_worked_example.keras")
     let check = try run([model])
     #expect(check.status == 0)
-    #expect(check.stdout.contains("[PASS] file opens: Keras 3 .keras archive written by Keras 3.15.1"))
+    #expect(check.stdout.contains("[PASS] file opens: .keras archive written by Keras 3.15.1"))
     let bundle = fixture("keras3/lstm_worked_example.npz")
     #expect(try run(["verify", model, "--input", bundle + ":input_0", "--expect", bundle + ":output_0"]).status == 0)
   }

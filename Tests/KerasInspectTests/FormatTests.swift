@@ -194,3 +194,41 @@ struct RepackTests {
     for result in fixed.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
   }
 }
+
+/// `.keras` archives written by the Keras of TensorFlow 2.13 (early layout).
+let earlyArchives: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent("keras213").path)) ?? [])
+  .filter { $0.hasSuffix(".keras") }.sorted().map { "keras213/\($0.dropLast(6))" }
+
+@Suite("Early .keras archives (Keras 2.13, _layer_checkpoint_dependencies)")
+struct EarlyArchiveTests {
+  @Test("there is one for every fixture model")
+  func present() {
+    #expect(earlyArchives.count == fixtureModels.filter { $0.hasPrefix("keras2/") }.count)
+  }
+
+  @Test("summary, per-layer numbers, checks and outputs equal Keras 2.13's", arguments: earlyArchives)
+  func matchesKeras(_ name: String) throws {
+    let inspection = try Inspection(path: fixturePath(name, ".keras"))
+    #expect(inspection.file.format == .keras)
+    #expect(inspection.file.kerasVersion == "2.13.1")
+    #expect(inspection.summary().render() == (try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)))
+    let keras = try JSONDecoder().decode(KerasReport.self, from: Data(contentsOf: URL(fileURLWithPath: fixturePath(name, ".json"))))
+    #expect(inspection.analysis.summaryRows.map(\.params) == keras.layers.map(\.params))
+    #expect(inspection.analysis.summaryRows.map(\.trainableParams) == keras.layers.map(\.trainable_params))
+    for result in inspection.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+    let (inputs, outputs) = try ForwardTests.reference(name)
+    for (i, (y, reference)) in zip(try nativeOutputs(inspection, inputs), outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+  }
+
+  @Test("counters with gaps: layers of a class take that class's groups in counter order")
+  func gaps() throws {
+    let file = try Inspection(path: fixturePath("keras213/nested_sequential", ".keras")).file
+    #expect(file.weights.values.flatMap { $0 }.count == 6)
+    #expect(file.weights["dense_2"]?.map(\.shape) == [[4, 2], [2]])
+    // Inside the nested model the groups are `dense` and `dense_2`.
+    #expect(file.weights["inner"]?.map(\.name).last == "_layer_checkpoint_dependencies/sequential/_layer_checkpoint_dependencies/dense_2/vars/1")
+    #expect(file.weights["inner"]?.map(\.shape) == [[8, 6], [6], [6, 4], [4]])
+  }
+}
