@@ -18,9 +18,9 @@ struct Run {
   let stderr: String
 }
 
-func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+func run(_ arguments: [String], environment: [String: String]? = nil, executable: URL = binary) throws -> Run {
   let process = Process()
-  process.executableURL = binary
+  process.executableURL = executable
   process.arguments = arguments
   if let environment { process.environment = environment }
   let out = Pipe(), err = Pipe()

@@ -93,6 +93,21 @@ struct VerifyCLITests {
     #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
   }
 
+  @Test("colour on a terminal only, and never with NO_COLOR", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+  func colour() throws {
+    // util-linux's `script` gives the command a pseudo-terminal.
+    func onTerminal(_ environment: [String: String]) throws -> String {
+      var env = ProcessInfo.processInfo.environment
+      env.merge(environment) { $1 }
+      env["NO_COLOR"] = environment["NO_COLOR"]
+      env["TERM"] = "xterm"
+      let result = try run(["-qc", "\(binary.path) verify \(model)", "/dev/null"], environment: env, executable: URL(fileURLWithPath: "/usr/bin/script"))
+      return result.stdout
+    }
+    #expect(try onTerminal([:]).contains("\u{1B}[32;1mPASS\u{1B}[0m"))
+    #expect(!(try onTerminal(["NO_COLOR": "1"]).contains("\u{1B}[")))
+  }
+
   @Test("JUnit XML: one test case per check per file, failures and errors, well-formed")
   func junit() throws {
     let result = try run(["verify", model, fixture("broken/lstm_wrong_kernel_shape_keras2.h5"), fixture("broken/text_file.h5"), "--format", "junit"])
