@@ -120,15 +120,15 @@ public struct Totals: Sendable, Equatable {
   public let trainableBytes: Int
   public let nonTrainableBytes: Int
 
-  public var total: Int { trainable + nonTrainable }
-  public var totalBytes: Int { trainableBytes + nonTrainableBytes }
+  public var total: Int { saturatingSum(trainable, nonTrainable) }
+  public var totalBytes: Int { saturatingSum(trainableBytes, nonTrainableBytes) }
 
   init(_ layers: [LayerInfo]) {
     let trained = layers.map { $0.footprint(trainable: true) }
     let frozen = layers.map { $0.footprint(trainable: false) }
-    trainable = trained.reduce(0) { $0 + $1.params }
-    trainableBytes = trained.reduce(0) { $0 + $1.bytes }
-    nonTrainable = frozen.reduce(0) { $0 + $1.params }
-    nonTrainableBytes = frozen.reduce(0) { $0 + $1.bytes }
+    trainable = trained.reduce(0) { saturatingSum($0, $1.params) }
+    trainableBytes = trained.reduce(0) { saturatingSum($0, $1.bytes) }
+    nonTrainable = frozen.reduce(0) { saturatingSum($0, $1.params) }
+    nonTrainableBytes = frozen.reduce(0) { saturatingSum($0, $1.bytes) }
   }
 }

@@ -37,19 +37,19 @@ public struct LayerInfo: Sendable {
   /// of the trainable or the non-trainable weights.
   public func footprint(trainable: Bool) -> (params: Int, bytes: Int) {
     if stored.isEmpty, let expected {
-      let count = expected.filter { $0.trainable == trainable }.reduce(0) { $0 + $1.count }
-      return (count, 4 * count)
+      let count = expected.filter { $0.trainable == trainable }.reduce(0) { saturatingSum($0, $1.count) }
+      return (count, saturatingProduct([4, count]))
     }
     var result = (params: 0, bytes: 0)
     for (weight, isTrainable) in zip(stored, storedTrainable) where isTrainable == trainable {
-      result.params += weight.count
-      result.bytes += weight.count * weight.elementSize
+      result.params = saturatingSum(result.params, weight.count)
+      result.bytes = saturatingSum(result.bytes, saturatingProduct([weight.count, weight.elementSize]))
     }
     return result
   }
 
   /// Parameters implied by the config alone.
-  public var expectedParams: Int? { expected?.reduce(0) { $0 + $1.count } }
+  public var expectedParams: Int? { expected?.reduce(0) { saturatingSum($0, $1.count) } }
 }
 
 /// A model analysed: every layer with its shapes, expected and stored weights.

@@ -49,7 +49,8 @@ enum LayerSignatures {
     case "UpSampling1D":
       let x = try layer.single(inputs, rank: 3)
       let size = try layer.int("size", default: 2)
-      return LayerSignature(outputs: [[x[0], x[1].map { $0 * size }, x[2]]])
+      let length = try x[1].map { n throws(ModelError) in try checkedProduct([n, size], layer) }
+      return LayerSignature(outputs: [[x[0], length, x[2]]])
     case "Concatenate": return try concatenate(layer, inputs)
     case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum": return try elementwiseMerge(layer, inputs)
     default: return nil
@@ -183,7 +184,7 @@ enum LayerSignatures {
     guard let target = layer.config["target_shape"]?.intList else { throw layer.error("has no target_shape") }
     var out: Shape = target.map { $0 }
     if let unknown = target.firstIndex(of: -1) {
-      let known = target.filter { $0 != -1 }.reduce(1, *)
+      let known = try checkedProduct(target.filter { $0 != -1 }, layer)
       let rest = x.dropFirst()
       if known > 0, !rest.contains(where: { $0 == nil }) {
         out[unknown] = try checkedProduct(rest.map { $0! }, layer) / known
@@ -284,7 +285,7 @@ enum LayerSignatures {
     let axes = try axes(layer, rank: x.count)
     var shape: [Int] = []
     for a in axes { shape.append(try layer.known(x[a], "normalized dimension")) }
-    let d = shape.reduce(1, *)
+    let d = saturatingProduct(shape)
     var weights: [WeightSpec] = []
     if layer.bool("scale", default: true) { weights.append(WeightSpec("gamma", shape)) }
     if layer.bool("center", default: true) { weights.append(WeightSpec("beta", shape)) }
@@ -303,7 +304,7 @@ enum LayerSignatures {
     let rms = layer.bool("rms_scaling", default: false)
     if layer.bool("scale", default: true) || rms { weights.append(WeightSpec("gamma", shape)) }
     if layer.bool("center", default: true) && !rms { weights.append(WeightSpec("beta", shape)) }
-    let d = shape.reduce(1, *)
+    let d = saturatingProduct(shape)
     return LayerSignature(outputs: [x], weights: weights, formula: weights.isEmpty ? nil : "\(weights.count) × \(d)")
   }
 

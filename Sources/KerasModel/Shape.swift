@@ -15,7 +15,8 @@ public struct WeightSpec: Sendable, Equatable {
     self.trainable = trainable
   }
 
-  public var count: Int { shape.reduce(1, *) }
+  /// Element count, saturating at Int.max for absurd shapes (a config can declare any size).
+  public var count: Int { saturatingProduct(shape) }
 }
 
 /// What the config says about one call of a layer: output shapes, weights, and the formula.
@@ -36,4 +37,22 @@ public struct LayerSignature: Sendable {
 public func pythonTuple(_ shape: Shape) -> String {
   let items = shape.map { $0.map(String.init) ?? "None" }
   return items.count == 1 ? "(\(items[0]),)" : "(\(items.joined(separator: ", ")))"
+}
+
+/// The product of `values`, saturating at Int.max instead of trapping: sizes read from a file or a
+/// config can be absurd, and a count must never crash the tool.
+public func saturatingProduct(_ values: [Int]) -> Int {
+  var product = 1
+  for v in values {
+    let (p, overflow) = product.multipliedReportingOverflow(by: v)
+    if overflow { return Int.max }
+    product = p
+  }
+  return product
+}
+
+/// `a + b`, saturating at Int.max.
+public func saturatingSum(_ a: Int, _ b: Int) -> Int {
+  let (s, overflow) = a.addingReportingOverflow(b)
+  return overflow ? Int.max : s
 }

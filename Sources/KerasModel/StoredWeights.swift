@@ -12,7 +12,8 @@ public struct StoredWeight: Sendable, Equatable {
   /// Bytes per element of the stored dtype.
   public let elementSize: Int
 
-  public var count: Int { shape.reduce(1, *) }
+  /// Element count, saturating at Int.max for absurd declared shapes.
+  public var count: Int { saturatingProduct(shape) }
 
   /// Keras's short name: the last path component without the `:0` suffix (`kernel`).
   public var shortName: String {

@@ -118,10 +118,10 @@ enum Kernels {
       guard var target = config["target_shape"]?.intList else { throw RuntimeError("no target_shape") }
       let batch = x.tensor.shape[0]
       if let unknown = target.firstIndex(of: -1) {
-        let known = target.filter { $0 != -1 }.reduce(1, *)
+        let known = saturatingProduct(target.filter { $0 != -1 })
         target[unknown] = known == 0 ? 0 : x.tensor.count / max(1, batch) / known
       }
-      guard target.reduce(1, *) * batch == x.tensor.count else { throw RuntimeError("cannot reshape \(x.tensor.shape) to \(target)") }
+      guard saturatingProduct(target + [batch]) == x.tensor.count else { throw RuntimeError("cannot reshape \(x.tensor.shape) to \(target)") }
       return one(x.tensor.reshaped([batch] + target))
     case "Permute":
       guard let dims = config["dims"]?.intList else { throw RuntimeError("no dims") }

@@ -62,7 +62,12 @@ enum Containment {
       let status = outcome.status
       let signal = status & 0x7F
       if signal == 0 { return (status >> 8) & 0xFF }
-      let problem = "reading crashed with signal \(signal) (\(String(cString: strsignal(signal)))) inside the HDF5 library: the file is corrupt"
+      // SIGILL and SIGTRAP are Swift's own traps; the others come from memory errors, in practice
+      // inside libhdf5, which trusts the file it reads.
+      let trap = signal == SIGILL || signal == SIGTRAP
+      let problem = "reading crashed with signal \(signal) (\(String(cString: strsignal(signal))))" + (trap
+        ? ", on a check inside keras-inspect: the file is corrupt (and this is a keras-inspect bug worth reporting)"
+        : ", most likely inside the HDF5 library: the file is corrupt")
       if let code = recover(problem) { return code }
       report(problem)
       return 2

@@ -169,6 +169,6 @@ struct CorpusTests {
     process.waitUntilExit()
     #expect(process.terminationReason == .exit)
     #expect(process.terminationStatus == 2)
-    #expect(String(decoding: stderr, as: UTF8.self) == "keras-inspect: \(hang): reading crashed with signal 11 (Segmentation fault) inside the HDF5 library: the file is corrupt\n")
+    #expect(String(decoding: stderr, as: UTF8.self) == "keras-inspect: \(hang): reading crashed with signal 11 (Segmentation fault), most likely inside the HDF5 library: the file is corrupt\n")
   }
 }

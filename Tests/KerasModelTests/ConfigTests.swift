@@ -91,6 +91,16 @@ struct FormulaTests {
     #expect(conv.expectedParams == 3 * 2 * 4 + 4)
   }
 
+  @Test("absurd sizes in a config saturate or fail, never trap")
+  func absurdSizes() throws {
+    let dense = try analyse(#"{"class_name": "Dense", "config": {"name": "d", "units": 1099511627775}}"#, input: "[null, 400000000000000]")
+    #expect(dense.expectedParams == Int.max)
+    let upsample = try analyse(#"{"class_name": "UpSampling1D", "config": {"name": "u", "size": 1099511627775}}"#, input: "[null, 400000000000000, 2]")
+    #expect(upsample.problem?.contains("overflows") == true)
+    let reshape = try analyse(#"{"class_name": "Reshape", "config": {"name": "r", "target_shape": [-1, 400000000000000, 400000000000000]}}"#, input: "[null, 4]")
+    #expect(reshape.problem?.contains("overflows") == true)
+  }
+
   @Test("a layer keras-inspect does not know is flagged, not fatal")
   func unknownLayer() throws {
     let lambda = try analyse(#"{"class_name": "Lambda", "config": {"name": "f"}}"#, input: "[null, 3]")
