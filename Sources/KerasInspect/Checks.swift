@@ -11,6 +11,16 @@ public struct CheckResult: Sendable, Equatable {
   public let details: [String]
 }
 
+extension CheckResult {
+  /// The check as text lines: `  [PASS] summary`, then each detail indented beneath it.
+  /// `color` paints the verdict with ANSI colours.
+  public func textLines(color: Bool = false) -> [String] {
+    let verdict = passed ? "PASS" : "FAIL"
+    let painted = color ? "\u{1B}[\(passed ? "32" : "31")m\(verdict)\u{1B}[0m" : verdict
+    return ["  [\(painted)] \(summary)"] + details.map { "         \($0)" }
+  }
+}
+
 extension Inspection {
   /// Every check that applies to an opened file: config understood, recomputed parameters equal
   /// the stored weights, no NaN/Inf in any weight.

@@ -46,10 +46,7 @@ public struct VerificationReport: Sendable {
         let head = file.status == .passed ? paint("PASS", "32;1") : paint("FAIL", "31;1")
         let about = [file.format, file.kerasVersion.map { "Keras \($0)" }, file.totalParams.map { "\($0) params" }].compactMap { $0 }.joined(separator: ", ")
         lines.append("\(head)  \(file.path) (\(about))")
-        for check in file.checks {
-          lines.append("  [\(check.passed ? paint("PASS", "32") : paint("FAIL", "31"))] \(check.summary)")
-          for detail in check.details { lines.append("         \(detail)") }
-        }
+        for check in file.checks { lines += check.textLines(color: color) }
         if let sha = file.weightsSHA256 { lines.append("  weights SHA-256: \(sha)") }
       }
     }

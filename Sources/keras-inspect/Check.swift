@@ -19,8 +19,7 @@ struct Check: ParsableCommand {
     let results = inspection.runChecks()
     print("Checks:")
     for result in results {
-      print("  [\(result.passed ? "PASS" : "FAIL")] \(result.summary)")
-      for detail in result.details { print("         \(detail)") }
+      for line in result.textLines(color: useColor()) { print(line) }
     }
     let failed = results.filter { !$0.passed }.count
     print(failed == 0 ? "All \(results.count) checks passed." : "\(failed) of \(results.count) checks failed.")
