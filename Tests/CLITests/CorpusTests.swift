@@ -11,9 +11,8 @@ struct CorpusEntry: Decodable, CustomStringConvertible, Sendable {
   var description: String { file }
 }
 
-/// `Fixtures/corrupt` (generated) and `Fixtures/fuzz-found` (inputs the fuzzer found), each with
-/// its `expected.json`.
-let corpus: [CorpusEntry] = ["corrupt", "fuzz-found"].flatMap { folder -> [CorpusEntry] in
+/// The entries of a corpus folder's `expected.json`, with their file paths, in name order.
+func corpusEntries(_ folder: String) -> [CorpusEntry] {
   let dir = fixtures.appendingPathComponent(folder)
   guard let data = try? Data(contentsOf: dir.appendingPathComponent("expected.json")),
     let entries = try? JSONDecoder().decode([String: CorpusEntry].self, from: data)
@@ -25,18 +24,11 @@ let corpus: [CorpusEntry] = ["corrupt", "fuzz-found"].flatMap { folder -> [Corpu
   }
 }
 
+/// `Fixtures/corrupt` (generated) and `Fixtures/fuzz-found` (inputs the fuzzer found).
+let corpus: [CorpusEntry] = corpusEntries("corrupt") + corpusEntries("fuzz-found")
+
 /// `Fixtures/corrupt/npy`: damaged input arrays.
-let npyCorpus: [CorpusEntry] = {
-  let dir = fixtures.appendingPathComponent("corrupt/npy")
-  guard let data = try? Data(contentsOf: dir.appendingPathComponent("expected.json")),
-    let entries = try? JSONDecoder().decode([String: CorpusEntry].self, from: data)
-  else { return [] }
-  return entries.sorted { $0.key < $1.key }.map { name, entry in
-    var e = entry
-    e.file = dir.appendingPathComponent(name).path
-    return e
-  }
-}()
+let npyCorpus: [CorpusEntry] = corpusEntries("corrupt/npy")
 
 func run(_ arguments: [String], timeout: String) throws -> (Run, Double) {
   var environment = ProcessInfo.processInfo.environment
