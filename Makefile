@@ -2,7 +2,7 @@
 SWIFT ?= swift
 FIXTURE_VENV ?= .venv-fixtures
 
-.PHONY: demo test build bench fuzz deps fixtures clean
+.PHONY: demo test build bench compare fuzz deps fixtures clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
@@ -18,10 +18,25 @@ test: deps
 build: deps
 	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
 
-## bench: forward-pass timings of the native LSTM at three sizes (not part of the tests)
-bench: deps
-	$(SWIFT) build -c release --product keras-inspect-bench
-	.build/release/keras-inspect-bench
+## bench: the benchmark suite (not part of the tests): forward passes, loading a ~490 MB model,
+## whole-process inspection. The models are made once with real Keras (BENCH_VENV, from PyPI).
+BENCH_DIR ?= .bench
+BENCH_VENV ?= .venv-bench
+bench: deps $(BENCH_DIR)/manifest.json
+	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
+	$(SWIFT) build -c release --product keras-inspect-bench --static-swift-stdlib
+	.build/release/keras-inspect-bench --models $(BENCH_DIR)
+
+## compare: the same cases timed side by side with Keras/TensorFlow and h5py, with ratios
+compare: deps $(BENCH_DIR)/manifest.json
+	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
+	$(SWIFT) build -c release --product keras-inspect-bench --static-swift-stdlib
+	$(BENCH_VENV)/bin/python Benchmarks/compare.py --models $(BENCH_DIR)
+
+$(BENCH_DIR)/manifest.json: Benchmarks/models.py
+	test -d $(BENCH_VENV) || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r Benchmarks/requirements.txt
+	$(BENCH_VENV)/bin/python Benchmarks/models.py $(BENCH_DIR)
 
 ## fuzz: libFuzzer with AddressSanitizer over the loaders for FUZZ_SECONDS (default 600), seeded
 ## with the fixtures; new inputs go to Fuzz/corpus, crashes to Fuzz/crashes (not part of CI)

@@ -44,8 +44,8 @@ let package = Package(
     ),
     // `make fuzz`: the libFuzzer target (built with -sanitize=fuzzer,address -DFUZZING; not in CI).
     .executableTarget(name: "keras-inspect-fuzz", dependencies: ["KerasInspect"], path: "Fuzz/KerasInspectFuzz"),
-    // `make bench`: forward-pass timings (not a test).
-    .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime"], path: "Benchmarks/ForwardBenchmark"),
+    // `make bench`: forward passes, weight loading and whole-process timings (not a test).
+    .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime", "NumPy"], path: "Benchmarks/KerasInspectBench"),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),
