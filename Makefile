@@ -2,6 +2,11 @@
 SWIFT ?= swift
 FIXTURE_VENV ?= .venv-fixtures
 
+# Release builds link libhdf5 statically (see Package.swift): the folders come from pkg-config.
+STATIC_HDF5 = KERAS_INSPECT_HDF5_STATIC_LIBDIR="$$(pkg-config --libs-only-L hdf5 | sed 's/^ *-L//; s/ .*//')" \
+  KERAS_INSPECT_HDF5_INCLUDEDIR="$$(pkg-config --cflags-only-I hdf5 | sed 's/^ *-I//; s/ .*//')"
+RELEASE = $(STATIC_HDF5) $(SWIFT) build -c release --static-swift-stdlib
+
 .PHONY: demo test build bench compare fuzz deps fixtures clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
@@ -16,21 +21,21 @@ test: deps
 	$(SWIFT) test
 
 build: deps
-	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
+	$(RELEASE) --product keras-inspect
 
 ## bench: the benchmark suite (not part of the tests): forward passes, loading a ~490 MB model,
 ## whole-process inspection. The models are made once with real Keras (BENCH_VENV, from PyPI).
 BENCH_DIR ?= .bench
 BENCH_VENV ?= .venv-bench
 bench: deps $(BENCH_DIR)/manifest.json
-	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
-	$(SWIFT) build -c release --product keras-inspect-bench --static-swift-stdlib
+	$(RELEASE) --product keras-inspect
+	$(RELEASE) --product keras-inspect-bench
 	.build/release/keras-inspect-bench --models $(BENCH_DIR)
 
 ## compare: the same cases timed side by side with Keras/TensorFlow and h5py, with ratios
 compare: deps $(BENCH_DIR)/manifest.json
-	$(SWIFT) build -c release --product keras-inspect --static-swift-stdlib
-	$(SWIFT) build -c release --product keras-inspect-bench --static-swift-stdlib
+	$(RELEASE) --product keras-inspect
+	$(RELEASE) --product keras-inspect-bench
 	$(BENCH_VENV)/bin/python Benchmarks/compare.py --models $(BENCH_DIR)
 
 $(BENCH_DIR)/manifest.json: Benchmarks/models.py

@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Release builds of the CLI may link libhdf5 statically: `make build` sets these two variables
+// from pkg-config (the folders of hdf5.h and libhdf5.a). Start-up then skips loading the ~35
+// shared libraries Debian's libhdf5 depends on (curl, TLS, Kerberos, LDAP...), none of which
+// reading a local file needs. Without them, libhdf5 is found through pkg-config and linked dynamically.
+let staticHDF5 = Context.environment["KERAS_INSPECT_HDF5_STATIC_LIBDIR"].flatMap { libdir in
+  libdir.isEmpty ? nil : libdir
+}.flatMap { libdir in
+  Context.environment["KERAS_INSPECT_HDF5_INCLUDEDIR"].flatMap { $0.isEmpty ? nil : (libdir: libdir, includedir: $0) }
+}
+
 let package = Package(
   name: "keras-inspect",
   platforms: [.macOS(.v13)],
@@ -19,11 +29,18 @@ let package = Package(
     // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5`).
     .systemLibrary(
       name: "CHDF5",
-      pkgConfig: "hdf5",
+      pkgConfig: staticHDF5 == nil ? "hdf5" : nil,
       providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
     ),
     // Safe Swift over libhdf5; the only module that imports CHDF5.
-    .target(name: "HDF5", dependencies: ["CHDF5"]),
+    .target(
+      name: "HDF5",
+      dependencies: ["CHDF5"],
+      swiftSettings: staticHDF5.map { [.unsafeFlags(["-Xcc", "-I\($0.includedir)"])] } ?? [],
+      linkerSettings: staticHDF5.map {
+        [.unsafeFlags(["-L\($0.libdir)"]), .linkedLibrary(":libhdf5.a"), .linkedLibrary("sz"), .linkedLibrary("z"), .linkedLibrary("m"), .linkedLibrary("dl")]
+      } ?? []
+    ),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
     .target(name: "KerasModel", dependencies: ["HDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Matrix-product kernels in C: an AVX2/FMA path chosen at run time, portable C otherwise.

@@ -112,7 +112,7 @@ enum LoadBenchmark {
 
 /// The whole keras-inspect process, as a CI job runs it.
 enum ProcessBenchmark {
-  static let workedExample = "Fixtures/keras2/lstm_worked_example.h5"
+  static let workedExample = "Fixtures/keras3/lstm_worked_example.h5"
 
   static func run(manifest: Manifest, folder: String, runs: Int) throws -> [Measurement] {
     let tool = sibling("keras-inspect")

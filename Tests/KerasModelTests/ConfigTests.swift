@@ -1,4 +1,4 @@
-import KerasModel
+@testable import KerasModel
 import Testing
 
 @Suite("Model configs")
@@ -39,6 +39,36 @@ struct ConfigTests {
   func escapesAndNaN() throws {
     #expect(try JSONValue.parse(#"["a\u0000b"]"#) == .array([.string("a\u{0}b")]))
     #expect(try JSONValue.parse(#"{"mask_value": NaN}"#)["mask_value"]?.double?.isNaN == true)
+  }
+
+  @Test("JSON as Python writes it: escapes, surrogate pairs, numbers, non-finite floats")
+  func pythonJSON() throws {
+    let text = #" {"a": [1, -2.5e-3, 0, 1E2, Infinity, -Infinity, true, false, null], "s": "\"\/\b\f\n\r\t\u00e9\ud83d\ude00é", "": {}} "#
+    let value = try JSONValue.parse(text)
+    #expect(value["a"] == .array([.number(1), .number(-0.0025), .number(0), .number(100), .number(.infinity), .number(-.infinity), .bool(true), .bool(false), .null]))
+    #expect(value["s"]?.string == "\"/\u{8}\u{C}\n\r\té😀é")
+    #expect(value[""] == .object([:]))
+    #expect(try JSONValue.parse("0.1").double == 0.1)
+    #expect(try JSONValue.parse("[1e400]") == .array([.number(.infinity)]))
+  }
+
+  @Test("malformed JSON is an error naming the byte", arguments: [
+    "", "{", "[1,]", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "\"abc", #""a\u12""#, #""\x""#, "01x", "-", "1.", "1e",
+    "nul", "[Infinit]", "{} {}", "\"tab\tinside\"", "{1: 2}",
+    String(repeating: "[", count: JSONParser.maxDepth + 1) + String(repeating: "]", count: JSONParser.maxDepth + 1),
+  ])
+  func malformed(_ text: String) {
+    #expect(throws: JSONError.self) { try JSONValue.parse(text) }
+  }
+
+  @Test("nesting up to the limit parses")
+  func deepButAllowed() throws {
+    let depth = JSONParser.maxDepth
+    let value = try JSONValue.parse(String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
+    var level = 0
+    var current = value
+    while case .array(let items) = current, let first = items.first { current = first; level += 1 }
+    #expect(level == depth - 1)
   }
 
   @Test("bad configs are errors, not crashes", arguments: [

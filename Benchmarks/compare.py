@@ -1,0 +1,208 @@
+"""keras-inspect side by side with Keras/TensorFlow and h5py, on the same files and inputs, in one run.
+
+    make compare                                  # builds, makes the models, runs this
+    python Benchmarks/compare.py [--models DIR] [--bench PATH] [--json OUT]
+
+Needs Benchmarks/requirements.txt (TensorFlow 2.21, Keras 3.15, h5py) and the models from
+Benchmarks/models.py. It runs keras-inspect-bench --json, then times the Python side of each case:
+
+  summary / check   a fresh `python` process that imports Keras, loads the file and prints the
+                    summary (what a CI job would otherwise run), against the whole keras-inspect process
+  load              a fresh process that reads every weight dataset of large.h5 into NumPy with h5py,
+                    against keras-inspect-bench's load (also a fresh process); peak RSS of each
+  forward           TensorFlow's eager `model(x)` on the model loaded by Keras, against the native pass
+
+Each row prints both medians and the ratio (how many times faster keras-inspect is; above 1 is
+faster), then the issue's target and whether it is met.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+WORKED_EXAMPLE = "Fixtures/keras3/lstm_worked_example.h5"
+
+SUMMARY_SNIPPET = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+keras.models.load_model(sys.argv[1], compile=False).summary()
+"""
+
+H5PY_SNIPPET = """
+import sys, time
+import h5py, numpy as np
+start = time.perf_counter()
+arrays = []
+with h5py.File(sys.argv[1], "r") as f:
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.dtype.kind == "f":
+            arrays.append(obj[()])
+    f["model_weights"].visititems(visit)
+elapsed = time.perf_counter() - start
+print(elapsed, sum(a.nbytes for a in arrays))
+"""
+
+
+def run_child(argv, capture=False):
+    """Runs argv; returns (wall seconds, peak RSS bytes, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read().decode() if capture else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv)} failed with status {status}")
+    return elapsed, usage.ru_maxrss * 1024, out
+
+
+def warm(path):
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
+
+
+def evict(path):
+    fd = os.open(path, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+
+
+def timed_processes(argv, runs, path, cold=False):
+    warm(path)
+    run_child(argv)
+    times, peaks = [], []
+    for _ in range(runs):
+        if cold:
+            evict(path)
+        t, peak, _ = run_child(argv)
+        times.append(t)
+        peaks.append(peak)
+    return statistics.median(times), max(peaks)
+
+
+def eager_forward(model_path, npz_path, budget):
+    import numpy as np
+    import keras
+    model = keras.models.load_model(model_path, compile=False)
+    data = np.load(npz_path)
+    x, expected = data["input_0"], data["output_0"]
+    y = np.asarray(model(x))
+    assert np.allclose(y, expected, atol=1e-4, rtol=1e-4), f"Keras's output for {model_path} changed"
+    times, spent = [], 0.0
+    while len(times) < 5 or (spent < budget and len(times) < 2000):
+        start = time.perf_counter()
+        model(x)
+        t = time.perf_counter() - start
+        times.append(t)
+        spent += t
+    return statistics.median(times)
+
+
+def fmt(seconds):
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default=".bench")
+    parser.add_argument("--bench", default=".build/release/keras-inspect-bench")
+    parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 5
+    budget = 0.5 if args.quick else 2.0
+
+    bench = subprocess.run([args.bench, "--json", "--models", args.models] + (["--quick"] if args.quick else []),
+                           check=True, capture_output=True, text=True)
+    ours = {(r["group"], r["name"], r["detail"]): r for r in json.loads(bench.stdout)["results"]}
+    manifest = json.load(open(os.path.join(args.models, "manifest.json")))
+    large = os.path.join(args.models, manifest["large"]["model"])
+    weight_bytes = manifest["large"]["bytes"]
+
+    def find(group, name, detail=None):
+        for (g, n, d), r in ours.items():
+            if g == group and n == name and (detail is None or d == detail):
+                return r
+        sys.exit(f"keras-inspect-bench printed no {group}/{name}/{detail}")
+
+    rows = []  # (case, ours, theirs, who, ratio, target, met)
+
+    def add(case, ours_s, theirs_s, who, target=None, met=None, note=""):
+        rows.append({"case": case, "keras_inspect_s": ours_s, "other_s": theirs_s, "other": who,
+                     "ratio": theirs_s / ours_s, "target": target or "", "met": met, "note": note})
+
+    py = [sys.executable, "-c", SUMMARY_SNIPPET]
+    t_sum, _ = timed_processes(py + [WORKED_EXAMPLE], runs, WORKED_EXAMPLE)
+    r = find("inspect", "summary worked example")
+    ratio = t_sum / r["median_seconds"]
+    add("summary, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()",
+        "≥300× and <10 ms", ratio >= 300 and r["median_seconds"] < 0.010)
+    r = find("inspect", "check worked example", "all checks, warm cache")
+    add("all checks, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()")
+    t_large, _ = timed_processes(py + [large], max(3, runs // 2), large)
+    r = find("inspect", "summary large")
+    add("summary, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
+    r = find("inspect", "check large", "all checks, warm cache")
+    add("all checks + forward, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
+
+    h5 = [sys.executable, "-c", H5PY_SNIPPET, large]
+    warm(large)
+    loads = []
+    for cold in (False, True):
+        times, peaks = [], []
+        warm(large)
+        for _ in range(runs):
+            if cold:
+                evict(large)
+            _, peak, out = run_child(h5, capture=True)
+            elapsed, nbytes = out.split()
+            assert int(nbytes) == weight_bytes, f"h5py read {nbytes} bytes, expected {weight_bytes}"
+            times.append(float(elapsed))
+            peaks.append(peak)
+        loads.append((statistics.median(times), max(peaks)))
+    for (t_h5, peak_h5), label in zip(loads, ("warm", "cold")):
+        r = find("load", f"large ({label} cache)")
+        gbs = weight_bytes / r["median_seconds"] / 1e9
+        limit = 1.1 * weight_bytes + 30e6
+        ok = r["median_seconds"] <= t_h5 and r["peak_bytes"] <= limit and (label == "cold" or gbs >= 2)
+        target = "≥2 GB/s, ≥ h5py, peak ≤1.1×+30 MB" if label == "warm" else "≥ h5py, peak ≤1.1×+30 MB"
+        add(f"load 486 MB of weights, {label} cache", r["median_seconds"], t_h5, "h5py into NumPy", target, ok,
+            f"{gbs:.2f} vs {weight_bytes / t_h5 / 1e9:.2f} GB/s; peak {r['peak_bytes'] / 1e6:.0f} vs {peak_h5 / 1e6:.0f} MB")
+
+    targets = {"small": 100, "medium": 20, "large": 1}
+    for case in manifest["cases"]:
+        t_tf = eager_forward(os.path.join(args.models, case["model"]), os.path.join(args.models, case["input"]), budget)
+        r = find("forward", case["name"])
+        need = targets[case["size"]]
+        gflops = case["flops"] / r["median_seconds"] / 1e9
+        add(f"forward {case['name']}", r["median_seconds"], t_tf, "TensorFlow eager model(x)", f"≥{need}×",
+            t_tf / r["median_seconds"] >= need,
+            f"{gflops:.1f} vs {case['flops'] / t_tf / 1e9:.1f} GFLOP/s")
+
+    import tensorflow as tf
+    print(f"keras-inspect vs Keras {__import__('keras').__version__} / TensorFlow {tf.__version__} / "
+          f"h5py {__import__('h5py').__version__}, {os.cpu_count()} cores, medians\n")
+    print("| case | keras-inspect | other | other side | × faster | target | met | rates |")
+    print("|---|---:|---:|---|---:|---|---|---|")
+    for row in rows:
+        met = "" if row["met"] is None else ("yes" if row["met"] else "**no**")
+        print(f"| {row['case']} | {fmt(row['keras_inspect_s'])} | {fmt(row['other_s'])} | {row['other']} | "
+              f"{row['ratio']:.1f} | {row['target']} | {met} | {row['note']} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "keras_inspect": list(ours.values())}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
