@@ -82,10 +82,70 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
   if (j < n) sgemm_generic(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
 }
 
-/// AVX-512: 8×32 register block, 16 accumulators; the k×32 panel of b is packed (k ≤ 512 per chunk).
+/// AVX-512 micro-kernel over one k×32 panel of b (rows 32 floats apart, 64-byte aligned):
+/// c[m×32] += a[m×k] · panel. 8×32 register block, 16 accumulators; per step of k two loads of
+/// the panel and eight broadcasts of a.
+__attribute__((target("avx512f,fma")))
+static void panel_avx512(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k) {
+  long i = 0;
+  for (; i + 8 <= m; i += 8) {
+    float *c0 = c + i * ldc;
+    __m512 acc[8][2];
+    for (int r = 0; r < 8; r++) {
+      acc[r][0] = _mm512_loadu_ps(c0 + r * ldc);
+      acc[r][1] = _mm512_loadu_ps(c0 + r * ldc + 16);
+    }
+    const float *a0 = a + i * lda;
+    for (long p = 0; p < k; p++) {
+      const __m512 b0 = _mm512_load_ps(panel + 32 * p);
+      const __m512 b1 = _mm512_load_ps(panel + 32 * p + 16);
+      for (int r = 0; r < 8; r++) {
+        const __m512 s = _mm512_set1_ps(a0[r * lda + p]);
+        acc[r][0] = _mm512_fmadd_ps(s, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(s, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < 8; r++) {
+      _mm512_storeu_ps(c0 + r * ldc, acc[r][0]);
+      _mm512_storeu_ps(c0 + r * ldc + 16, acc[r][1]);
+    }
+  }
+  for (; i < m; i++) {
+    // One row: four independent accumulator pairs over k, so the FMAs do not wait on each other.
+    float *c0 = c + i * ldc;
+    const float *ai = a + i * lda;
+    __m512 x0 = _mm512_loadu_ps(c0), x1 = _mm512_loadu_ps(c0 + 16);
+    __m512 y0 = _mm512_setzero_ps(), y1 = _mm512_setzero_ps();
+    __m512 z0 = _mm512_setzero_ps(), z1 = _mm512_setzero_ps();
+    __m512 w0 = _mm512_setzero_ps(), w1 = _mm512_setzero_ps();
+    long p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const float *q = panel + 32 * p;
+      x0 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p]), _mm512_load_ps(q), x0);
+      x1 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p]), _mm512_load_ps(q + 16), x1);
+      y0 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 1]), _mm512_load_ps(q + 32), y0);
+      y1 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 1]), _mm512_load_ps(q + 48), y1);
+      z0 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 2]), _mm512_load_ps(q + 64), z0);
+      z1 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 2]), _mm512_load_ps(q + 80), z1);
+      w0 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 3]), _mm512_load_ps(q + 96), w0);
+      w1 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p + 3]), _mm512_load_ps(q + 112), w1);
+    }
+    for (; p < k; p++) {
+      x0 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p]), _mm512_load_ps(panel + 32 * p), x0);
+      x1 = _mm512_fmadd_ps(_mm512_set1_ps(ai[p]), _mm512_load_ps(panel + 32 * p + 16), x1);
+    }
+    x0 = _mm512_add_ps(_mm512_add_ps(x0, y0), _mm512_add_ps(z0, w0));
+    x1 = _mm512_add_ps(_mm512_add_ps(x1, y1), _mm512_add_ps(z1, w1));
+    _mm512_storeu_ps(c0, x0);
+    _mm512_storeu_ps(c0 + 16, x1);
+  }
+}
+
+/// AVX-512: each k×32 panel of b is packed into a stack buffer (k ≤ 512 per chunk), then run
+/// through the micro-kernel for every row of a.
 __attribute__((target("avx512f,fma")))
 static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, long k, long n, long lda, long ldbFull, long ldc) {
-  enum { max_k = 512 };
+  enum { max_k = 256 };
   if (k > max_k) {
     for (long p0 = 0; p0 < k; p0 += max_k) {
       long kk = k - p0 < max_k ? k - p0 : max_k;
@@ -97,40 +157,7 @@ static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, l
   long j = 0;
   for (; j + 32 <= n; j += 32) {
     for (long p = 0; p < k; p++) memcpy(panel + 32 * p, bFull + p * ldbFull + j, 32 * sizeof(float));
-    long i = 0;
-    for (; i + 8 <= m; i += 8) {
-      float *c0 = c + i * ldc + j;
-      __m512 acc[8][2];
-      for (int r = 0; r < 8; r++) {
-        acc[r][0] = _mm512_loadu_ps(c0 + r * ldc);
-        acc[r][1] = _mm512_loadu_ps(c0 + r * ldc + 16);
-      }
-      const float *a0 = a + i * lda;
-      for (long p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_load_ps(panel + 32 * p);
-        const __m512 b1 = _mm512_load_ps(panel + 32 * p + 16);
-        for (int r = 0; r < 8; r++) {
-          const __m512 s = _mm512_set1_ps(a0[r * lda + p]);
-          acc[r][0] = _mm512_fmadd_ps(s, b0, acc[r][0]);
-          acc[r][1] = _mm512_fmadd_ps(s, b1, acc[r][1]);
-        }
-      }
-      for (int r = 0; r < 8; r++) {
-        _mm512_storeu_ps(c0 + r * ldc, acc[r][0]);
-        _mm512_storeu_ps(c0 + r * ldc + 16, acc[r][1]);
-      }
-    }
-    for (; i < m; i++) {
-      float *c0 = c + i * ldc + j;
-      __m512 x0 = _mm512_loadu_ps(c0), x1 = _mm512_loadu_ps(c0 + 16);
-      for (long p = 0; p < k; p++) {
-        const __m512 s = _mm512_set1_ps(a[i * lda + p]);
-        x0 = _mm512_fmadd_ps(s, _mm512_load_ps(panel + 32 * p), x0);
-        x1 = _mm512_fmadd_ps(s, _mm512_load_ps(panel + 32 * p + 16), x1);
-      }
-      _mm512_storeu_ps(c0, x0);
-      _mm512_storeu_ps(c0 + 16, x1);
-    }
+    panel_avx512(a, lda, panel, c + j, ldc, m, k);
   }
   if (j < n) sgemm_avx2(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
 }
@@ -174,4 +201,41 @@ void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, lo
   }
 #endif
   sgemm_generic(a, b, c, m, k, n, lda, ldb, ldc);
+}
+
+long ckernels_packed_floats(long k, long n) {
+#ifdef CKERNELS_X86
+  if (ckernels_has_avx2() && force_level == 0 && has_avx512()) return (n / 32) * 32 * k;
+#endif
+  return 0;
+}
+
+void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
+  long panels = ckernels_packed_floats(k, n) / (32 * (k > 0 ? k : 1));
+  for (long jp = 0; jp < panels; jp++) {
+    float *panel = packed + jp * 32 * k;
+    for (long p = 0; p < k; p++) memcpy(panel + 32 * p, b + p * ldb + 32 * jp, 32 * sizeof(float));
+  }
+}
+
+void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,
+                           long col0, long cols, long lda, long ldb, long ldc) {
+#ifdef CKERNELS_X86
+  if (ckernels_packed_floats(k, n) > 0 && col0 % 32 == 0) {
+    // Chunks of k keep the rows of a being broadcast within L1 across a panel.
+    enum { chunk = 256 };
+    long full = (n / 32) * 32;
+    long end = col0 + cols < full ? col0 + cols : full;
+    for (long j = col0; j < end; j += 32) {
+      const float *panel = packed + (j / 32) * 32 * k;
+      for (long p0 = 0; p0 < k; p0 += chunk) {
+        long kk = k - p0 < chunk ? k - p0 : chunk;
+        panel_avx512(a + p0, lda, panel + 32 * p0, c + j, ldc, m, kk);
+      }
+    }
+    if (end < col0 + cols) ckernels_sgemm(a, b + end, c + end, m, k, col0 + cols - end, lda, ldb, ldc);
+    return;
+  }
+#endif
+  ckernels_sgemm(a, b + col0, c + col0, m, k, cols, lda, ldb, ldc);
 }

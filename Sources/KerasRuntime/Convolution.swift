@@ -47,7 +47,81 @@ enum Convolution {
   }
 
   /// Convolution with kernel (kh, kw, C/groups, F) and optional bias.
+  ///
+  /// Ungrouped convolutions run as matrix products: each output position's window, (kh·kw·C)
+  /// values in the kernel's own order, times the kernel viewed as (kh·kw·C, F). A 1-D window with
+  /// dilation 1 is already contiguous in the (zero-padded) input, so its rows are read in place
+  /// (`lda` = stride·C, rows overlapping); other windows are gathered a block of rows at a time.
   static func conv(_ input: Tensor, kernel: Tensor, bias: Tensor?, geometry g: Geometry, groups: Int) -> Tensor {
+    guard groups == 1 else { return groupedConv(input, kernel: kernel, bias: bias, geometry: g, groups: groups) }
+    let oneD = input.rank == 3
+    let x = as2D(input)
+    let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let filters = kernel.shape.last!
+    let (kh, kw) = (oneD ? 1 : kernel.shape[0], oneD ? kernel.shape[0] : kernel.shape[1])
+    let (oh, padTop) = oneD ? (1, 0) : g.axis(0, length: height)
+    let (ow, padLeft) = g.axis(1, length: width)
+    let depth = kh * kw * channels
+    var out = [Float](repeating: 0, count: batch * oh * ow * filters)
+    guard !out.isEmpty else { return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out) }
+    if let bias {
+      for p in 0..<(batch * oh * ow) { for f in 0..<filters { out[p * filters + f] = bias.data[f] } }
+    }
+    let weights = PackedMatrix(kernel.data, k: depth, n: filters)
+    x.data.withUnsafeBufferPointer { xp in
+    out.withUnsafeMutableBufferPointer { op in
+      let (xs, os) = (xp.baseAddress!, op.baseAddress!)
+      if oneD && g.dilation[1] == 1 {
+        // The input of one sample, zero-padded to cover every window: (padded length, C).
+        let stride = g.strides[1]
+        let padded = max(width + padLeft, (ow - 1) * stride + kw)
+        var buffer = [Float](repeating: 0, count: padded * channels)
+        buffer.withUnsafeMutableBufferPointer { bp in
+          for b in 0..<batch {
+            (bp.baseAddress! + padLeft * channels).update(from: xs + b * width * channels, count: width * channels)
+            Linear.matmul(bp.baseAddress!, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: stride * channels)
+          }
+        }
+        return
+      }
+      // General case: gather windows for a block of output rows, then one product per block.
+      let rowsPerBlock = max(1, min(oh, (1 << 20) / max(1, ow * depth)))
+      var patches = [Float](repeating: 0, count: rowsPerBlock * ow * depth)
+      patches.withUnsafeMutableBufferPointer { pp in
+        let ps = pp.baseAddress!
+        for b in 0..<batch {
+          var i0 = 0
+          while i0 < oh {
+            let rows = min(rowsPerBlock, oh - i0)
+            for r in 0..<rows {
+              let i = i0 + r
+              for j in 0..<ow {
+                let patch = ps + (r * ow + j) * depth
+                for di in 0..<kh {
+                  let y = i * g.strides[0] - padTop + di * g.dilation[0]
+                  for dj in 0..<kw {
+                    let xx = j * g.strides[1] - padLeft + dj * g.dilation[1]
+                    let dst = patch + (di * kw + dj) * channels
+                    if y < 0 || y >= height || xx < 0 || xx >= width {
+                      dst.update(repeating: 0, count: channels)
+                    } else {
+                      dst.update(from: xs + ((b * height + y) * width + xx) * channels, count: channels)
+                    }
+                  }
+                }
+              }
+            }
+            Linear.matmul(ps, packed: weights, os + ((b * oh + i0) * ow) * filters, m: rows * ow, accumulate: true)
+            i0 += rows
+          }
+        }
+      }
+    }}
+    return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out)
+  }
+
+  /// Grouped convolution (`groups` > 1): each group's input channels meet only its own filters.
+  static func groupedConv(_ input: Tensor, kernel: Tensor, bias: Tensor?, geometry g: Geometry, groups: Int) -> Tensor {
     let oneD = input.rank == 3
     let x = as2D(input)
     let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])

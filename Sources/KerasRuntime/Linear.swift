@@ -10,22 +10,25 @@ enum Linear {
   static let parallelThreshold = 1 << 21
 
   /// `c[m×n] = a[m×k] · b[k×n]` (+ `c` when `accumulate`), all row-major, without allocating.
+  /// Rows of `a` are `lda` apart (default `k`; less than `k` lets rows overlap, as the windows of
+  /// a convolution do).
   ///
   /// Large products split their columns (in multiples of 16, the kernel's block) over the cores.
   static func matmul(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-    m: Int, k: Int, n: Int, accumulate: Bool = false, ldb: Int? = nil, columns: Int? = nil
+    m: Int, k: Int, n: Int, accumulate: Bool = false, lda: Int? = nil, ldb: Int? = nil, columns: Int? = nil
   ) {
     if !accumulate { c.update(repeating: 0, count: m * n) }
+    let lda = lda ?? k
     // A sub-block: only the first `columns` columns of b (row stride `ldb`) into c (row stride n).
     if let columns {
-      ckernels_sgemm(a, b, c, m, k, columns, k, ldb ?? n, n)
+      ckernels_sgemm(a, b, c, m, k, columns, lda, ldb ?? n, n)
       return
     }
     let work = m * k * n
     let cores = ProcessInfoCores.count
     guard cores > 1, work >= parallelThreshold, n >= 32 else {
-      ckernels_sgemm(a, b, c, m, k, n, k, n, n)
+      ckernels_sgemm(a, b, c, m, k, n, lda, n, n)
       return
     }
     let parts = min(cores, n / 16)
@@ -36,7 +39,38 @@ enum Linear {
       let end = min(n, start + width)
       guard start < end else { return }
       let a = UnsafePointer<Float>(bitPattern: sa)!, b = UnsafePointer<Float>(bitPattern: sb)!, c = UnsafeMutablePointer<Float>(bitPattern: sc)!
-      ckernels_sgemm(a, b + start, c + start, m, k, end - start, k, n, n)
+      ckernels_sgemm(a, b + start, c + start, m, k, end - start, lda, n, n)
+    }
+  }
+
+  /// `c[m×n] (+)= a[m×k] · b`, with `b` packed once beforehand: the products of recurrent steps
+  /// and convolution windows reuse one weight matrix many times, and packing it on every call
+  /// would copy it as often. Columns split over the cores in whole 32-column panels.
+  static func matmul(
+    _ a: UnsafePointer<Float>, packed b: PackedMatrix, _ c: UnsafeMutablePointer<Float>,
+    m: Int, accumulate: Bool = false, lda: Int? = nil
+  ) {
+    let (k, n) = (b.k, b.n)
+    if !accumulate { c.update(repeating: 0, count: m * n) }
+    let lda = lda ?? k
+    b.values.withUnsafeBufferPointer { bv in
+      let bp = bv.baseAddress!
+      let cores = ProcessInfoCores.count
+      guard cores > 1, m * k * n >= parallelThreshold, n >= 64 else {
+        ckernels_sgemm_packed(a, bp, b.packed, c, m, k, n, 0, n, lda, n, n)
+        return
+      }
+      let parts = min(cores, n / 32)
+      let width = ((n / parts + 31) / 32) * 32
+      let (sa, sb, sc, sp) = (UInt(bitPattern: a), UInt(bitPattern: bp), UInt(bitPattern: c), UInt(bitPattern: b.packed))
+      DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let start = part * width
+        let end = min(n, start + width)
+        guard start < end else { return }
+        ckernels_sgemm_packed(
+          UnsafePointer(bitPattern: sa)!, UnsafePointer(bitPattern: sb)!, UnsafePointer(bitPattern: sp),
+          UnsafeMutablePointer(bitPattern: sc)!, m, k, n, start, end - start, lda, n, n)
+      }
     }
   }
 
@@ -57,6 +91,34 @@ enum Linear {
     }
     return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out)
   }
+}
+
+/// A k×n weight matrix with its panels packed for the matrix-product kernel (when the kernel
+/// in use has a packed layout); the values are kept for the columns outside full panels.
+final class PackedMatrix {
+  let k: Int
+  let n: Int
+  let values: [Float]
+  /// 64-byte aligned; nil when the kernel in use packs nothing.
+  let packed: UnsafeMutablePointer<Float>?
+
+  init(_ values: [Float], k: Int, n: Int) {
+    precondition(values.count == k * n, "a \(k)×\(n) matrix needs \(k * n) values, not \(values.count)")
+    self.k = k
+    self.n = n
+    self.values = values
+    let floats = ckernels_packed_floats(k, n)
+    if floats > 0 {
+      let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
+      let packed = raw.bindMemory(to: Float.self, capacity: floats)
+      values.withUnsafeBufferPointer { ckernels_pack($0.baseAddress!, k, n, n, packed) }
+      self.packed = packed
+    } else {
+      packed = nil
+    }
+  }
+
+  deinit { packed?.deallocate() }
 }
 
 /// The number of cores the products may use.

@@ -87,6 +87,7 @@ struct RecurrentLayer {
     var output = [Float](repeating: 0, count: batch * u)  // last output, carried through masked steps
     var sequence = [Float](repeating: 0, count: returnSequences ? batch * steps * u : 0)
     let resetBefore = kind == .gru && !resetAfter
+    let packedU = PackedMatrix(recurrentKernel.data, k: u, n: width)
 
     projected.withUnsafeMutableBufferPointer { P in
     h.withUnsafeMutableBufferPointer { H in
@@ -103,7 +104,7 @@ struct RecurrentLayer {
         if resetBefore {
           Linear.matmul(hp, up, zp, m: batch, k: u, n: width, accumulate: true, ldb: width, columns: 2 * u)
         } else {
-          Linear.matmul(hp, up, zp, m: batch, k: u, n: width, accumulate: true)
+          Linear.matmul(hp, packed: packedU, zp, m: batch, accumulate: true)
         }
         for b in 0..<batch {
           let x = p + (b * steps + t) * width

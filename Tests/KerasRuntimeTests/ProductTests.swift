@@ -1,0 +1,72 @@
+import KerasModel
+@testable import KerasRuntime
+import Testing
+
+/// Deterministic values in [-1, 1) (a linear congruential sequence), so failures reproduce.
+private func values(_ count: Int, seed: UInt64) -> [Float] {
+  var state = seed
+  return (0..<count).map { _ in
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    return Float(state >> 40) / Float(1 << 23) - 1
+  }
+}
+
+@Suite("Matrix products and convolution windows")
+struct ProductTests {
+  /// Double-precision reference for c = a · b.
+  func reference(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int, lda: Int) -> [Float] {
+    var c = [Float](repeating: 0, count: m * n)
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = 0.0
+        for p in 0..<k { sum += Double(a[i * lda + p]) * Double(b[p * n + j]) }
+        c[i * n + j] = Float(sum)
+      }
+    }
+    return c
+  }
+
+  @Test("a packed weight matrix gives the plain product, across panel edges, row tails and both cores",
+        arguments: [(1, 5, 10), (7, 64, 32), (9, 33, 70), (33, 300, 96), (32, 512, 2048), (8, 600, 64)])
+  func packedProduct(_ shape: (Int, Int, Int)) {
+    let (m, k, n) = shape
+    for lda in [k, k + 3] {
+      let a = values(m * lda, seed: 1), b = values(k * n, seed: 2)
+      let packed = PackedMatrix(b, k: k, n: n)
+      var c = [Float](repeating: 0.5, count: m * n)
+      a.withUnsafeBufferPointer { ap in
+        c.withUnsafeMutableBufferPointer { cp in
+          Linear.matmul(ap.baseAddress!, packed: packed, cp.baseAddress!, m: m, accumulate: true, lda: lda)
+        }
+      }
+      let want = reference(a, b, m: m, k: k, n: n, lda: lda)
+      let worst = zip(c, want).map { abs($0 - 0.5 - $1) }.max() ?? 0
+      #expect(worst < 1e-4 * Float(k), "m \(m) k \(k) n \(n) lda \(lda): worst error \(worst)")
+    }
+  }
+
+  @Test("convolution as matrix products equals the direct window loop",
+        arguments: [
+          ([1, 40, 6], [3, 6, 70], [1], [1], "valid"),
+          ([2, 40, 6], [3, 6, 33], [2], [1], "same"),
+          ([2, 17, 4], [4, 4, 40], [1], [2], "causal"),
+          ([1, 9, 8, 3], [3, 3, 3, 36], [1, 1], [1, 1], "same"),
+          ([2, 10, 9, 2], [2, 3, 2, 64], [2, 1], [1, 1], "valid"),
+          ([1, 11, 11, 2], [3, 3, 2, 32], [1, 1], [2, 2], "valid"),
+        ] as [([Int], [Int], [Int], [Int], String)])
+  func convolution(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) {
+    let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 3))
+    let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 4))
+    let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 5))
+    let oneD = input.count == 3
+    let spatial = Array(kernel.dropLast(2))
+    let g = Convolution.Geometry(
+      kernel: oneD ? [1] + spatial : spatial, strides: oneD ? [1] + strides : strides,
+      dilation: oneD ? [1] + dilation : dilation, padding: padding)
+    let fast = Convolution.conv(x, kernel: w, bias: bias, geometry: g, groups: 1)
+    let direct = Convolution.groupedConv(x, kernel: w, bias: bias, geometry: g, groups: 1)
+    #expect(fast.shape == direct.shape)
+    let worst = zip(fast.data, direct.data).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst < 1e-4, "worst difference \(worst)")
+  }
+}
