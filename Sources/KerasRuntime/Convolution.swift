@@ -1,3 +1,4 @@
+import Dispatch
 import KerasModel
 
 /// Conv1D/Conv2D and pooling over channels-last inputs. A 1-D layer runs as 2-D with height 1.
@@ -73,13 +74,20 @@ enum Convolution {
       let (xs, os) = (xp.baseAddress!, op.baseAddress!)
       if oneD && g.dilation[1] == 1 {
         // The input of one sample, zero-padded to cover every window: (padded length, C).
-        let stride = g.strides[1]
-        let padded = max(width + padLeft, (ow - 1) * stride + kw)
-        var buffer = [Float](repeating: 0, count: padded * channels)
-        buffer.withUnsafeMutableBufferPointer { bp in
-          for b in 0..<batch {
-            (bp.baseAddress! + padLeft * channels).update(from: xs + b * width * channels, count: width * channels)
-            Linear.matmul(bp.baseAddress!, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: stride * channels)
+        let step = g.strides[1]
+        let padded = max(width + padLeft, (ow - 1) * step + kw)
+        // A batch splits over the cores by sample (each core keeps the whole packed kernel in
+        // its cache, one dispatch per call); a single sample splits its product by columns.
+        let cores = batch > 1 && ow * depth * filters * batch >= Linear.parallelThreshold ? min(ProcessInfoCores.count, batch) : 1
+        let (sx, so) = (UInt(bitPattern: xs), UInt(bitPattern: os))
+        DispatchQueue.concurrentPerform(iterations: cores) { part in
+          let xs = UnsafePointer<Float>(bitPattern: sx)!, os = UnsafeMutablePointer<Float>(bitPattern: so)!
+          let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
+          defer { buffer.deallocate() }
+          buffer.initialize(repeating: 0, count: padded * channels)
+          for b in stride(from: part, to: batch, by: cores) {
+            (buffer + padLeft * channels).update(from: xs + b * width * channels, count: width * channels)
+            Linear.matmul(buffer, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: step * channels, parallel: cores == 1)
           }
         }
         return

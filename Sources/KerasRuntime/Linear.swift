@@ -48,7 +48,7 @@ enum Linear {
   /// would copy it as often. Columns split over the cores in whole 32-column panels.
   static func matmul(
     _ a: UnsafePointer<Float>, packed b: PackedMatrix, _ c: UnsafeMutablePointer<Float>,
-    m: Int, accumulate: Bool = false, lda: Int? = nil
+    m: Int, accumulate: Bool = false, lda: Int? = nil, parallel: Bool = true
   ) {
     let (k, n) = (b.k, b.n)
     if !accumulate { c.update(repeating: 0, count: m * n) }
@@ -56,7 +56,7 @@ enum Linear {
     b.values.withUnsafeBufferPointer { bv in
       let bp = bv.baseAddress!
       let cores = ProcessInfoCores.count
-      guard cores > 1, m * k * n >= parallelThreshold, n >= 64 else {
+      guard parallel, cores > 1, m * k * n >= parallelThreshold, n >= 64 else {
         ckernels_sgemm_packed(a, bp, b.packed, c, m, k, n, 0, n, lda, n, n)
         return
       }
@@ -95,7 +95,8 @@ enum Linear {
 
 /// A k×n weight matrix with its panels packed for the matrix-product kernel (when the kernel
 /// in use has a packed layout); the values are kept for the columns outside full panels.
-final class PackedMatrix {
+/// Immutable after init (the packed copy is only read), so it is shared across cores as is.
+final class PackedMatrix: @unchecked Sendable {
   let k: Int
   let n: Int
   let values: [Float]
