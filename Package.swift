@@ -42,9 +42,9 @@ let package = Package(
       } ?? []
     ),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
-    .target(name: "KerasModel", dependencies: ["HDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    .target(name: "KerasModel", dependencies: ["HDF5", "CKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Matrix-product kernels in C: an AVX2/FMA path chosen at run time, portable C otherwise.
-    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("z")]),
     // The forward pass: float32 tensors and one kernel per layer family.
     .target(name: "KerasRuntime", dependencies: ["KerasModel", "CKernels"]),
     // NumPy .npy / .npz arrays in and out.

@@ -4,7 +4,7 @@
 
 Writes, for each of LSTM, GRU and Conv1D at three sizes, `<layer>_<size>.h5` (Keras 3 legacy
 HDF5) and `<layer>_<size>.npz` (`input_0`: the input every benchmark feeds it, `output_0`: what
-Keras computed for it), plus `large.h5`, a ~490 MB Dense stack for the load and inspect cases,
+Keras computed for it), plus `large.h5` and `large.keras`, a ~490 MB Dense stack for the load and inspect cases,
 and `manifest.json` listing the cases with their FLOPs per forward pass.
 
 Sizes, from the speed issue (batch × steps × features -> units):
@@ -74,10 +74,11 @@ def main():
                              [keras.layers.Dense(LARGE_WIDTH, activation="relu") for _ in range(LARGE_DEPTH)] +
                              [keras.layers.Dense(1000)], name="large")
     large.save(os.path.join(out, "large.h5"))
+    large.save(os.path.join(out, "large.keras"))
     params = large.count_params()
     print("large", params, "params", 4 * params, "bytes")
     with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump({"cases": cases, "large": {"model": "large.h5", "params": params, "bytes": 4 * params}}, f, indent=1)
+        json.dump({"cases": cases, "large": {"model": "large.h5", "archive": "large.keras", "params": params, "bytes": 4 * params}}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ and a few hand-made damaged copies under Fixtures/broken.
 import json
 import os
 import shutil
+import struct
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -519,6 +520,14 @@ def corrupt():
     expected["zip_not_keras.keras"] = {"exit": 2, "message": "not a Keras .keras archive"}
     data = bytearray(open(archive, "rb").read())
     write("zip_truncated.keras", bytes(data[: len(data) // 2]), 2, "")
+    # One flipped bit inside the stored weights entry: only the zip's CRC-32 can tell.
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo("model.weights.h5")
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    flipped = bytearray(data)
+    flipped[start + info.file_size // 2] ^= 0x10
+    write("zip_weights_crc.keras", bytes(flipped), 2, "is corrupt: CRC-32")
     with open(os.path.join(out_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -85,26 +85,29 @@ enum LoadBenchmark {
   }
 
   static func run(_ large: Manifest.Large, folder: String, runs: Int) throws -> [Measurement] {
-    let path = folder + "/" + large.model
     let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
     var results: [Measurement] = []
-    for cold in [false, true] {
-      warmPageCache(path)
-      var times: [Double] = [], peaks: [Int] = []
-      for _ in 0..<runs {
-        if cold { evictFromPageCache(path) }
-        let child = try spawn([me, "--load-once", path], capture: true)
-        guard let t = Double(child.output.split(separator: " ").first ?? "") else { throw BenchError("load child printed \(child.output)") }
-        times.append(t)
-        peaks.append(child.peakBytes)
+    let files = [(large.model, "large"), (large.archive, "large.keras")].compactMap { file, name in file.map { ($0, name) } }
+    for (file, name) in files {
+      let path = folder + "/" + file
+      for cold in [false, true] {
+        warmPageCache(path)
+        var times: [Double] = [], peaks: [Int] = []
+        for _ in 0..<runs {
+          if cold { evictFromPageCache(path) }
+          let child = try spawn([me, "--load-once", path], capture: true)
+          guard let t = Double(child.output.split(separator: " ").first ?? "") else { throw BenchError("load child printed \(child.output)") }
+          times.append(t)
+          peaks.append(child.peakBytes)
+        }
+        let m = median(times)
+        let mb = Double(large.bytes) / 1e6
+        results.append(Measurement(
+          group: "load", name: "\(name) (\(cold ? "cold" : "warm") cache)",
+          detail: String(format: "%.0f MB of float32 weights", mb), runs: runs, medianSeconds: m,
+          minSeconds: times.min() ?? m, rate: Double(large.bytes) / m / 1e9, rateUnit: "GB/s",
+          peakBytes: peaks.max(), work: Double(large.bytes)))
       }
-      let m = median(times)
-      let mb = Double(large.bytes) / 1e6
-      results.append(Measurement(
-        group: "load", name: cold ? "large (cold cache)" : "large (warm cache)",
-        detail: String(format: "%.0f MB of float32 weights", mb), runs: runs, medianSeconds: m,
-        minSeconds: times.min() ?? m, rate: Double(large.bytes) / m / 1e9, rateUnit: "GB/s",
-        peakBytes: peaks.max(), work: Double(large.bytes)))
     }
     return results
   }

@@ -72,6 +72,8 @@ struct Manifest: Decodable {
   }
   struct Large: Decodable {
     let model: String
+    /// The same model as a Keras 3 `.keras` archive.
+    let archive: String?
     let params: Int
     let bytes: Int
   }

@@ -26,19 +26,25 @@ public final class File {
     }
     let id = try H5.check(H5Fopen(path, chdf5_f_acc_rdonly(), chdf5_p_default()), "open", path)
     handle = Handle(id, .file)
+    image = nil
   }
 
+  /// The image this file reads from, kept alive as long as the file (nil for a file on disk).
+  private let image: FileImage?
+
   /// Opens an HDF5 file image held in memory, read-only, with libhdf5's core driver and no
-  /// backing store: nothing is written to disk. `name` is used in messages only.
-  public init(image: [UInt8], name: String) throws(HDF5Error) {
+  /// backing store: nothing is written to disk. The image is lent, not copied: libhdf5 reads
+  /// from its buffer directly. `name` is used in messages only.
+  public init(image: FileImage, name: String) throws(HDF5Error) {
     H5.enter()
     defer { H5.lock.unlock() }
+    _ = H5.ready
     self.path = name
-    guard !image.isEmpty else { throw HDF5Error(operation: "open", path: name, message: "empty HDF5 image") }
+    self.image = image
+    guard image.count > 0 else { throw HDF5Error(operation: "open", path: name, message: "empty HDF5 image") }
     let fapl = Handle(try H5.check(H5Pcreate(chdf5_p_file_access()), "open", name), .propertyList)
     try H5.check(H5Pset_fapl_core(fapl.id, 1 << 16, false), "open", name)
-    let status = image.withUnsafeBytes { raw in H5Pset_file_image(fapl.id, UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count) }
-    try H5.check(status, "open", name)
+    try H5.check(chdf5_set_lent_image(fapl.id, image.lent), "open", name)
     let id = H5Fopen(name, chdf5_f_acc_rdonly(), fapl.id)
     guard id >= 0 else {
       let detail = H5.drainErrorStack()
@@ -47,11 +53,41 @@ public final class File {
     handle = Handle(id, .file)
   }
 
+  /// Opens a copy of `bytes` as an in-memory HDF5 file (see ``init(image:name:)``).
+  public convenience init(bytes: [UInt8], name: String) throws(HDF5Error) {
+    let image = FileImage(count: bytes.count)
+    bytes.withUnsafeBytes { image.bytes.copyMemory(from: $0) }
+    try self.init(image: image, name: name)
+  }
+
   /// The root group `/`.
   public func root() throws(HDF5Error) -> Group {
     H5.enter()
     defer { H5.lock.unlock() }
     let id = try H5.check(H5Gopen2(handle.id, "/", chdf5_p_default()), "open group", "/")
     return Group(Handle(id, .group), path: "/", file: self)
+  }
+}
+
+/// A buffer that holds an HDF5 file in memory (the weights file of a `.keras` archive), filled
+/// by the caller and then lent to ``File/init(image:name:)`` without a copy.
+public final class FileImage: @unchecked Sendable {
+  /// The buffer, `count` bytes, uninitialized until the caller fills it.
+  public let bytes: UnsafeMutableRawBufferPointer
+  let lent: UnsafeMutablePointer<chdf5_lent_image>
+
+  public var count: Int { bytes.count }
+
+  /// Allocates `count` bytes (huge pages requested when large).
+  public init(count: Int) {
+    bytes = .allocate(byteCount: count, alignment: 64)
+    if let base = bytes.baseAddress { adviseHugePages(base, bytes: count) }
+    lent = .allocate(capacity: 1)
+    lent.initialize(to: chdf5_lent_image(buffer: bytes.baseAddress, size: count))
+  }
+
+  deinit {
+    lent.deallocate()
+    bytes.deallocate()
   }
 }
