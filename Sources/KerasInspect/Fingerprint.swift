@@ -15,14 +15,18 @@ extension Inspection {
       for weight in layer.stored {
         let values: [Float]
         do {
-          values = try file.values(of: weight, maxBytes: maxTensorBytes)
+          values = try self.values(of: weight, maxBytes: maxTensorBytes)
         } catch {
           throw InspectionError(path: file.path, message: error.message)
         }
         add(weight.shape.count)
         for d in weight.shape { add(d) }
-        let words = values.map { $0.bitPattern.littleEndian }
-        words.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        #if _endian(little)
+          values.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        #else
+          let words = values.map { $0.bitPattern.littleEndian }
+          words.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        #endif
       }
     }
     return hasher.finalize().map { byte in

@@ -6,7 +6,7 @@ import NumPy
 extension Inspection {
   /// A runtime for this model with its weights bound, or the reason it cannot run.
   public func runtime() throws(RuntimeError) -> Runtime {
-    try Runtime(file: file, analysis: analysis)
+    try Runtime(file: file, analysis: analysis) { weight throws(ModelError) in try self.values(of: weight) }
   }
 
   /// Converts arrays given by the user to the model's inputs, checking each against the model.

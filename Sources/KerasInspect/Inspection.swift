@@ -1,5 +1,6 @@
 import Foundation
 import KerasModel
+import KerasRuntime
 
 /// A file that could not be read as a Keras model (exit code 2 in the CLI).
 public struct InspectionError: Error, CustomStringConvertible, Sendable {
@@ -13,6 +14,11 @@ public struct InspectionError: Error, CustomStringConvertible, Sendable {
 public final class Inspection {
   public let file: KerasFile
   public let analysis: ModelAnalysis
+  /// Weight values already read, by dataset path, kept only when the model can run natively:
+  /// the runtime will hold every weight anyway, so the checks, the fingerprint and the forward
+  /// pass share one read of each tensor instead of reading the file two or three times.
+  private var readValues: [String: [Float]] = [:]
+  private lazy var retainsValues = Runtime.unsupportedLayers(analysis).isEmpty
 
   /// Opens and analyses `path`. `configPath` gives the architecture of a weights-only file.
   /// Throws ``InspectionError`` naming the file and the problem.
@@ -44,6 +50,14 @@ public final class Inspection {
     } catch {
       throw InspectionError(path: path, message: error.message)
     }
+  }
+
+  /// One weight's values as Float, read from the file once (see `readValues`).
+  public func values(of weight: StoredWeight, maxBytes: Int = 4 << 30) throws(ModelError) -> [Float] {
+    if let values = readValues[weight.path] { return values }
+    let values = try file.values(of: weight, maxBytes: maxBytes)
+    if retainsValues { readValues[weight.path] = values }
+    return values
   }
 
   /// The summary in the given style (default: that of the Keras that wrote the file).

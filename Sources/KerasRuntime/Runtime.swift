@@ -11,8 +11,12 @@ public final class Runtime {
 
   public var keras3: Bool { analysis.keras3 }
 
-  /// Binds the model's stored weights, reading them from `file`.
-  public init(file: KerasFile, analysis: ModelAnalysis, maxTensorBytes: Int = 4 << 30) throws(RuntimeError) {
+  /// Binds the model's stored weights, reading them from `file`, or through `values` when given
+  /// (a caller that already read some weights passes them on instead of reading them again).
+  public init(
+    file: KerasFile, analysis: ModelAnalysis, maxTensorBytes: Int = 4 << 30,
+    values: ((StoredWeight) throws(ModelError) -> [Float])? = nil
+  ) throws(RuntimeError) {
     let unsupported = Self.unsupportedLayers(analysis)
     guard unsupported.isEmpty else {
       throw RuntimeError("cannot run this model: " + unsupported.joined(separator: "; "))
@@ -24,8 +28,10 @@ public final class Runtime {
       for (path, stored) in assignments {
         var tensors: [Tensor] = []
         for weight in stored {
-          do {
-            tensors.append(Tensor(shape: weight.shape, data: try file.values(of: weight, maxBytes: maxTensorBytes)))
+          do throws(ModelError) {
+            let data: [Float]
+            if let values { data = try values(weight) } else { data = try file.values(of: weight, maxBytes: maxTensorBytes) }
+            tensors.append(Tensor(shape: weight.shape, data: data))
           } catch {
             throw RuntimeError("layer \(layer.name): \(error.message)")
           }

@@ -1,5 +1,5 @@
 import Foundation
-import KerasInspect
+@testable import KerasInspect
 import KerasModel
 import KerasRuntime
 import NumPy
@@ -230,5 +230,16 @@ struct EarlyArchiveTests {
     // Inside the nested model the groups are `dense` and `dense_2`.
     #expect(file.weights["inner"]?.map(\.name).last == "_layer_checkpoint_dependencies/sequential/_layer_checkpoint_dependencies/dense_2/vars/1")
     #expect(file.weights["inner"]?.map(\.shape) == [[8, 6], [6], [6, 4], [4]])
+  }
+}
+
+@Suite("Non-finite weights")
+struct NonFiniteTests {
+  @Test("NaN and Inf are counted apart; zeros, subnormals and the largest float are finite")
+  func counts() {
+    let values: [Float] = [1, .nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.nan, 3]
+    #expect(Inspection.countNonFinite(values) == (nan: 2, inf: 2))
+    #expect(Inspection.countNonFinite([Float](repeating: 0.5, count: 1000)) == (nan: 0, inf: 0))
+    #expect(Inspection.countNonFinite([]) == (nan: 0, inf: 0))
   }
 }
