@@ -35,7 +35,7 @@ enum Activations {
   }
 
   /// Element-wise activations.
-  static func scalar(_ name: String, keras3: Bool) -> ((Float) -> Float)? {
+  static func scalar(_ name: String, keras3: Bool) -> (@Sendable (Float) -> Float)? {
     switch name {
     case "linear": return { $0 }
     case "relu": return { max($0, 0) }
@@ -43,7 +43,7 @@ enum Activations {
     case "sigmoid": return sigmoid
     case "tanh": return { Foundation.tanh($0) }
     // Keras 2: clip(0.2·x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 = clip(x/6 + 0.5, 0, 1).
-    case "hard_sigmoid": return keras3 ? { min(max($0 / 6 + 0.5, 0), 1) } : { min(max(0.2 * $0 + 0.5, 0), 1) }
+    case "hard_sigmoid": if keras3 { return { min(max($0 / 6 + 0.5, 0), 1) } } else { return { min(max(0.2 * $0 + 0.5, 0), 1) } }
     case "hard_silu", "hard_swish": return { $0 * min(max($0 / 6 + 0.5, 0), 1) }
     case "elu": return { $0 > 0 ? $0 : Foundation.expm1($0) }
     case "selu":
@@ -62,9 +62,9 @@ enum Activations {
   }
 
   /// An element-wise activation applied in bulk: sigmoid and tanh use vectorised kernels.
-  struct Elementwise {
+  struct Elementwise: Sendable {
     let name: String
-    let scalar: (Float) -> Float
+    let scalar: @Sendable (Float) -> Float
 
     init?(_ name: String, keras3: Bool) {
       guard let f = Activations.scalar(name, keras3: keras3) else { return nil }

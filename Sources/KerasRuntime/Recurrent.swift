@@ -1,3 +1,4 @@
+import Dispatch
 import KerasModel
 
 /// LSTM, GRU and SimpleRNN over a (batch, time, features) input.
@@ -5,7 +6,7 @@ import KerasModel
 /// Weights are in Keras's layout: kernel (n, G·u), recurrent_kernel (u, G·u), bias; gates along the
 /// last axis in Keras order: LSTM i, f, c, o; GRU z, r, h. The input projection of all time steps
 /// is one matrix product; each step adds one recurrent product into preallocated buffers.
-struct RecurrentLayer {
+struct RecurrentLayer: Sendable {
   enum Kind { case lstm, gru, simple }
 
   let kind: Kind
@@ -89,76 +90,99 @@ struct RecurrentLayer {
     let resetBefore = kind == .gru && !resetAfter
     let packedU = PackedMatrix(recurrentKernel.data, k: u, n: width)
 
+    // Batch rows recur independently: with a large enough batch, each core runs the whole time
+    // loop over its share of the rows (no synchronisation per step, gates computed in parallel);
+    // otherwise one loop runs and its products split by columns.
+    let cores = batch >= 2 && batch * u * width >= Linear.parallelThreshold / 8 ? min(ProcessInfoCores.count, batch) : 1
+    let share = (batch + cores - 1) / cores
+    let biasU = recurrentBias
+    let withInput = kind == .gru ? 2 * u : width  // columns that take x_t before the activations
     projected.withUnsafeMutableBufferPointer { P in
     h.withUnsafeMutableBufferPointer { H in
     c.withUnsafeMutableBufferPointer { C in
     z.withUnsafeMutableBufferPointer { Z in
     next.withUnsafeMutableBufferPointer { N in
+    output.withUnsafeMutableBufferPointer { O in
+    sequence.withUnsafeMutableBufferPointer { S in
     recurrentKernel.data.withUnsafeBufferPointer { U in
-      let (p, hp, cp, zp, np, up) = (P.baseAddress!, H.baseAddress!, C.baseAddress!, Z.baseAddress!, N.baseAddress!, U.baseAddress!)
-      let hNew = np, cNew = np + batch * u
-      for step in 0..<steps {
-        let t = goBackwards ? steps - 1 - step : step
-        // z = h · U + recurrent bias (for GRU reset_after=false, only the z and r columns use h).
-        for b in 0..<batch { for j in 0..<width { zp[b * width + j] = recurrentBias[j] } }
-        if resetBefore {
-          Linear.matmul(hp, up, zp, m: batch, k: u, n: width, accumulate: true, ldb: width, columns: 2 * u)
-        } else {
-          Linear.matmul(hp, packed: packedU, zp, m: batch, accumulate: true)
-        }
-        for b in 0..<batch {
-          let x = p + (b * steps + t) * width
-          let g = zp + b * width
-          let hb = hp + b * u, cb = cp + b * u
-          switch kind {
-          case .lstm:
-            // i, f, c, o = σ(x_i + h·U_i), σ(...f), tanh(...c), σ(...o)
-            for j in 0..<width { g[j] += x[j] }
-            recurrentActivation.apply(g, 2 * u)
-            activation.apply(g + 2 * u, u)
-            recurrentActivation.apply(g + 3 * u, u)
-            for j in 0..<u { cNew[b * u + j] = g[u + j] * cb[j] + g[j] * g[2 * u + j] }
-            for j in 0..<u { hNew[b * u + j] = cNew[b * u + j] }
-            activation.apply(hNew + b * u, u)
-            for j in 0..<u { hNew[b * u + j] *= g[3 * u + j] }
-          case .gru where resetAfter:
-            // z, r = σ(x_z + h·U_z + b), σ(x_r + ...); candidate = tanh(x_h + r ⊙ (h·U_h + b_rh))
-            for j in 0..<(2 * u) { g[j] += x[j] }
-            recurrentActivation.apply(g, 2 * u)
-            for j in 0..<u { g[2 * u + j] = x[2 * u + j] + g[u + j] * g[2 * u + j] }
-            activation.apply(g + 2 * u, u)
-            for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
-          case .gru:
-            // reset_after=false: candidate = tanh(x_h + (r ⊙ h) · U_h)
-            for j in 0..<(2 * u) { g[j] += x[j] }
-            recurrentActivation.apply(g, 2 * u)
-            let gated = cNew + b * u  // scratch: c is unused by GRU
-            for j in 0..<u { gated[j] = g[u + j] * hb[j] }
-            for j in 0..<u { g[2 * u + j] = x[2 * u + j] }
-            Linear.matmul(gated, up + 2 * u, g + 2 * u, m: 1, k: u, n: u, accumulate: true, ldb: width, columns: u)
-            activation.apply(g + 2 * u, u)
-            for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
-          case .simple:
-            for j in 0..<u { g[j] += x[j] }
-            activation.apply(g, u)
-            for j in 0..<u { hNew[b * u + j] = g[j] }
+      let addresses = [P.baseAddress, H.baseAddress, C.baseAddress, Z.baseAddress, N.baseAddress, O.baseAddress, S.baseAddress]
+        .map { UInt(bitPattern: $0) }
+      let uAddress = UInt(bitPattern: U.baseAddress)
+      let mask = input.mask
+      DispatchQueue.concurrentPerform(iterations: cores) { part in
+        let rows = (part * share)..<min(batch, (part + 1) * share)
+        guard !rows.isEmpty else { return }
+        let pointer = { (i: Int) in UnsafeMutablePointer<Float>(bitPattern: addresses[i])! }
+        let (p, hp, cp, zp, np) = (pointer(0), pointer(1), pointer(2), pointer(3), pointer(4))
+        let outp = pointer(5)
+        let seqp = UnsafeMutablePointer<Float>(bitPattern: addresses[6])
+        let up = UnsafePointer<Float>(bitPattern: uAddress)!
+        let hNew = np, cNew = np + batch * u
+        let (lo, count) = (rows.lowerBound, rows.count)
+        for step in 0..<steps {
+          let t = goBackwards ? steps - 1 - step : step
+          // z = x_t + recurrent bias + h · U. The GRU's candidate columns take x_t later, after
+          // the reset gate (and for reset_after=false only the z and r columns use h · U here).
+          for b in rows {
+            let x = p + (b * steps + t) * width, g = zp + b * width
+            for j in 0..<withInput { g[j] = x[j] + biasU[j] }
+            for j in withInput..<width { g[j] = biasU[j] }
           }
-        }
-        // Masked steps keep the previous state and output (or output zeros).
-        for b in 0..<batch {
-          let keep = input.mask.map { $0[b * steps + t] } ?? true
-          if keep {
-            for j in 0..<u { hp[b * u + j] = hNew[b * u + j] }
-            if kind == .lstm { for j in 0..<u { cp[b * u + j] = cNew[b * u + j] } }
-            for j in 0..<u { output[b * u + j] = hNew[b * u + j] }
+          if resetBefore {
+            Linear.matmul(hp + lo * u, up, zp + lo * width, m: count, k: u, n: width, accumulate: true, ldb: width, columns: 2 * u)
+          } else {
+            Linear.matmul(hp + lo * u, packed: packedU, zp + lo * width, m: count, accumulate: true, parallel: cores == 1)
           }
-          if returnSequences {
-            let o = (b * steps + step) * u
-            for j in 0..<u { sequence[o + j] = keep || !zeroOutputForMask ? output[b * u + j] : 0 }
+          for b in rows {
+            let x = p + (b * steps + t) * width
+            let g = zp + b * width
+            let hb = hp + b * u, cb = cp + b * u
+            switch kind {
+            case .lstm:
+              // i, f, c, o = σ(x_i + h·U_i), σ(...f), tanh(...c), σ(...o)
+              recurrentActivation.apply(g, 2 * u)
+              activation.apply(g + 2 * u, u)
+              recurrentActivation.apply(g + 3 * u, u)
+              for j in 0..<u { cNew[b * u + j] = g[u + j] * cb[j] + g[j] * g[2 * u + j] }
+              for j in 0..<u { hNew[b * u + j] = cNew[b * u + j] }
+              activation.apply(hNew + b * u, u)
+              for j in 0..<u { hNew[b * u + j] *= g[3 * u + j] }
+            case .gru where resetAfter:
+              // z, r = σ(x_z + h·U_z + b), σ(x_r + ...); candidate = tanh(x_h + r ⊙ (h·U_h + b_rh))
+              recurrentActivation.apply(g, 2 * u)
+              for j in 0..<u { g[2 * u + j] = x[2 * u + j] + g[u + j] * g[2 * u + j] }
+              activation.apply(g + 2 * u, u)
+              for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
+            case .gru:
+              // reset_after=false: candidate = tanh(x_h + (r ⊙ h) · U_h)
+              recurrentActivation.apply(g, 2 * u)
+              let gated = cNew + b * u  // scratch: c is unused by GRU
+              for j in 0..<u { gated[j] = g[u + j] * hb[j] }
+              for j in 0..<u { g[2 * u + j] = x[2 * u + j] }
+              Linear.matmul(gated, up + 2 * u, g + 2 * u, m: 1, k: u, n: u, accumulate: true, ldb: width, columns: u)
+              activation.apply(g + 2 * u, u)
+              for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
+            case .simple:
+              activation.apply(g, u)
+              for j in 0..<u { hNew[b * u + j] = g[j] }
+            }
+          }
+          // Masked steps keep the previous state and output (or output zeros).
+          for b in rows {
+            let keep = mask.map { $0[b * steps + t] } ?? true
+            if keep {
+              for j in 0..<u { hp[b * u + j] = hNew[b * u + j] }
+              if kind == .lstm { for j in 0..<u { cp[b * u + j] = cNew[b * u + j] } }
+              for j in 0..<u { outp[b * u + j] = hNew[b * u + j] }
+            }
+            if returnSequences, let seqp {
+              let o = (b * steps + step) * u
+              for j in 0..<u { seqp[o + j] = keep || !zeroOutputForMask ? outp[b * u + j] : 0 }
+            }
           }
         }
       }
-    }}}}}}
+    }}}}}}}}
     projected.removeAll()
     var results = [returnSequences ? Tensor(shape: [batch, steps, u], data: sequence) : Tensor(shape: [batch, u], data: output)]
     if returnState {
