@@ -29,8 +29,10 @@ enum Activations {
     case "softmax": return softmax(x, log: false)
     case "log_softmax": return softmax(x, log: true)
     default:
-      guard let f = scalar(name, keras3: keras3) else { throw RuntimeError("activation \(name) is not supported") }
-      return x.map(f)
+      guard let f = Elementwise(name, keras3: keras3) else { throw RuntimeError("activation \(name) is not supported") }
+      var y = x
+      y.data.withUnsafeMutableBufferPointer { f.apply($0.baseAddress!, $0.count) }
+      return y
     }
   }
 
@@ -77,6 +79,7 @@ enum Activations {
       case "linear": return
       case "sigmoid": ckernels_sigmoid(p, count)
       case "tanh": ckernels_tanh(p, count)
+      case "relu": for i in 0..<count { p[i] = Swift.max(p[i], 0) }  // vectorises; NaN stays NaN, as in TensorFlow
       default: for i in 0..<count { p[i] = scalar(p[i]) }
       }
     }

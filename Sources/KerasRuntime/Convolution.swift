@@ -66,7 +66,7 @@ enum Convolution {
     var out = [Float](repeating: 0, count: batch * oh * ow * filters)
     guard !out.isEmpty else { return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out) }
     if let bias {
-      for p in 0..<(batch * oh * ow) { for f in 0..<filters { out[p * filters + f] = bias.data[f] } }
+      fillRows(&out, rows: batch * oh * ow, with: bias.data)
     }
     let weights = PackedMatrix(kernel.data, k: depth, n: filters)
     x.data.withUnsafeBufferPointer { xp in

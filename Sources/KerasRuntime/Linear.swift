@@ -83,7 +83,9 @@ enum Linear {
       kernel.data.withUnsafeBufferPointer { wp in
         out.withUnsafeMutableBufferPointer { op in
           if let bias {
-            for i in 0..<m { for j in 0..<n { op[i * n + j] = bias.data[j] } }
+            bias.data.withUnsafeBufferPointer { b in
+              for i in 0..<m { (op.baseAddress! + i * n).update(from: b.baseAddress!, count: n) }
+            }
           }
           matmul(xp.baseAddress!, wp.baseAddress!, op.baseAddress!, m: m, k: k, n: n, accumulate: bias != nil)
         }
@@ -120,6 +122,16 @@ final class PackedMatrix: @unchecked Sendable {
   }
 
   deinit { packed?.deallocate() }
+}
+
+/// Sets each of the `rows` rows of `out` (row length `row.count`) to `row`: the bias under a product.
+func fillRows(_ out: inout [Float], rows: Int, with row: [Float]) {
+  guard !row.isEmpty else { return }
+  out.withUnsafeMutableBufferPointer { o in
+    row.withUnsafeBufferPointer { r in
+      for i in 0..<rows { (o.baseAddress! + i * r.count).update(from: r.baseAddress!, count: r.count) }
+    }
+  }
 }
 
 /// The number of cores the products may use.
