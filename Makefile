@@ -39,6 +39,7 @@ compare: deps $(BENCH_DIR)/manifest.json
 	$(BENCH_VENV)/bin/python Benchmarks/compare.py --models $(BENCH_DIR)
 
 $(BENCH_DIR)/manifest.json: Benchmarks/models.py
+	@./scripts/install-deps.sh --python
 	test -d $(BENCH_VENV) || python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q -r Benchmarks/requirements.txt
 	$(BENCH_VENV)/bin/python Benchmarks/models.py $(BENCH_DIR)
@@ -59,6 +60,7 @@ deps:
 
 ## fixtures: regenerate Fixtures/ with real Keras (needs PyPI; never run in CI)
 fixtures:
+	@./scripts/install-deps.sh --python
 	test -d $(FIXTURE_VENV) || python3 -m venv $(FIXTURE_VENV)
 	$(FIXTURE_VENV)/bin/pip install -q -r Fixtures/requirements.txt
 	$(FIXTURE_VENV)/bin/python Fixtures/generate.py

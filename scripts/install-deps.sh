@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs the system library keras-inspect builds against (libhdf5-dev, found with pkg-config),
+# Installs the system libraries keras-inspect builds against (libhdf5-dev and zlib, found with pkg-config),
 # when it is missing. Debian/Ubuntu: apt-get; macOS: Homebrew.
 set -euo pipefail
 
-if pkg-config --exists hdf5 2>/dev/null; then
+# `--python`: also Python's venv module, for the fixture and benchmark scripts (Debian ships it
+# separately as python3-venv).
+if [ "${1:-}" = "--python" ] && ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "Installing python3-venv with apt-get..." >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+  else
+    echo "the benchmark and fixture scripts need Python 3 with the venv module" >&2
+    exit 1
+  fi
+fi
+
+if pkg-config --exists hdf5 zlib 2>/dev/null; then
   exit 0
 fi
 
 if command -v apt-get >/dev/null 2>&1; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "Installing libhdf5-dev and pkg-config with apt-get..." >&2
+  echo "Installing libhdf5-dev, zlib1g-dev and pkg-config with apt-get..." >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libhdf5-dev pkg-config >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libhdf5-dev zlib1g-dev pkg-config >/dev/null
 elif command -v brew >/dev/null 2>&1; then
   brew install hdf5 pkg-config
 else
