@@ -67,7 +67,7 @@ let package = Package(
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),
     .testTarget(name: "NumPyTests", dependencies: ["NumPy"], path: "Tests/NumPyTests"),
-    .testTarget(name: "KerasInspectTests", dependencies: ["KerasInspect"], path: "Tests/KerasInspectTests"),
+    .testTarget(name: "KerasInspectTests", dependencies: ["KerasInspect", "HDF5"], path: "Tests/KerasInspectTests"),
     .testTarget(name: "CLITests", dependencies: ["keras-inspect"], path: "Tests/CLITests"),
   ]
 )

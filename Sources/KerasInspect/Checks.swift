@@ -29,7 +29,15 @@ extension Inspection {
     var results: [CheckResult] = []
     let version = file.kerasVersion.map { "Keras \($0)" } ?? "an unknown Keras version"
     results.append(CheckResult(id: "opens", passed: true, summary: "file opens: \(file.format.description) written by \(version)" + (file.backend.map { " (\($0))" } ?? ""), details: []))
-    results.append(CheckResult(id: "config", passed: true, summary: "config parses: \(analysis.config.className) model \"\(analysis.config.name)\" with \(analysis.summaryRows.count) layers", details: []))
+    var configNote = ""
+    if file.kerasVersion?.hasPrefix("1.") == true {
+      // Keras 1 arguments (output_dim, inner_activation, nb_filter...) are read under their Keras 2 names.
+      let renamed = analysis.layers.compactMap { layer in
+        layer.config.config["keras1_class_name"]?.string.map { "\($0) as \(layer.className)" }
+      }
+      configNote = "; Keras 1 config read with Keras 2 names" + (renamed.isEmpty ? "" : " (" + Array(Set(renamed)).sorted().joined(separator: ", ") + ")")
+    }
+    results.append(CheckResult(id: "config", passed: true, summary: "config parses: \(analysis.config.className) model \"\(analysis.config.name)\" with \(analysis.summaryRows.count) layers" + configNote, details: []))
 
     let unknown = Self.notUnderstood(analysis)
     results.append(CheckResult(

@@ -138,6 +138,9 @@ public struct WeightsReport {
       let shape = pythonTuple(entry.weight.shape.map { $0 })
       let label = entry.kerasName.map { "\(entry.weight.name) (\($0))" } ?? entry.weight.name
       lines.append("  \(label)  \(shape)  \(entry.weight.dtype)\(entry.trainable ? "" : "  non-trainable")")
+      if !entry.weight.parts.isEmpty {
+        lines.append("    fused from Keras 1's per-gate arrays " + entry.weight.parts.map(\.name).joined(separator: ", ") + ", as Keras 2 loads them")
+      }
       lines.append("    \(Self.statsText(entry.stats))")
       for gate in entry.gates {
         lines.append("    gate \(gate.name) [..., \(gate.columns.lowerBound):\(gate.columns.upperBound)]  \(Self.statsText(gate.stats))")
@@ -162,6 +165,7 @@ public struct WeightsReport {
           ("shape", .array(entry.weight.shape.map(OrderedJSON.int))),
           ("dtype", .string(entry.weight.dtype)),
           ("trainable", .bool(entry.trainable)),
+          ("fused_from", entry.weight.parts.isEmpty ? .null : .array(entry.weight.parts.map { .string($0.name) })),
         ] + stats(entry.stats) + [
           ("gates", .array(entry.gates.map { gate in
             .object([("gate", .string(gate.name)), ("columns", .array([.int(gate.columns.lowerBound), .int(gate.columns.upperBound)]))] + stats(gate.stats))

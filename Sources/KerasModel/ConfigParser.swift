@@ -119,7 +119,8 @@ public enum ConfigParser {
     guard let name = item["name"]?.string ?? config["name"]?.string else {
       throw ModelError(.badConfig, "layer \(index) (\(className)) of model \(model) has no name")
     }
-    return (className, name, config)
+    let (upgradedClass, upgradedConfig) = Keras1.upgrade(className: className, config: config)
+    return (upgradedClass, name, upgradedConfig)
   }
 
   static func nestedModel(_ item: JSONValue, className: String, depth: Int) throws(ModelError) -> ModelConfig? {

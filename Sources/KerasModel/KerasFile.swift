@@ -67,12 +67,17 @@ public final class KerasFile {
             throw ModelError(.badConfig, "model_config attribute is not a string")
           }
           format = .h5
-          config = try ConfigParser.parse(text)
-          (weightLayers, weights) = try Self.legacyWeights(root, group: "model_weights")
+          let parsed = try ConfigParser.parse(text)
+          config = parsed
+          let (layers, stored) = try Self.legacyWeights(root, group: "model_weights")
+          weightLayers = layers
+          weights = Keras1.fuseGates(stored, config: parsed)
         } else if try root.hasAttribute("layer_names") {
           format = .h5Weights
           config = given?.config
-          (weightLayers, weights) = try Self.legacyWeights(root, group: nil)
+          let (layers, stored) = try Self.legacyWeights(root, group: nil)
+          weightLayers = layers
+          weights = given.map { Keras1.fuseGates(stored, config: $0.config) } ?? stored
         } else if try root.kind(of: "layers") == .group {
           format = .kerasWeights
           config = given?.config
@@ -253,6 +258,17 @@ public final class KerasFile {
   /// Reads one weight's values as Float (float16/float64 converted by libhdf5, bfloat16 widened).
   /// Refuses tensors over `maxBytes` before allocating.
   public func values(of weight: StoredWeight, maxBytes: Int = 4 << 30) throws(ModelError) -> [Float] {
+    if !weight.parts.isEmpty {
+      // Concatenate the parts along the last axis, row by row.
+      let parts = try weight.parts.map { part throws(ModelError) in (try values(of: part, maxBytes: maxBytes), part.shape.last ?? 1) }
+      let rows = weight.shape.dropLast().reduce(1, *)
+      var out: [Float] = []
+      out.reserveCapacity(weight.count)
+      for r in 0..<rows {
+        for (data, width) in parts { out.append(contentsOf: data[(r * width)..<((r + 1) * width)]) }
+      }
+      return out
+    }
     do {
       let root = try file.root()
       let dataset = try root.dataset(String(weight.path.dropFirst()))

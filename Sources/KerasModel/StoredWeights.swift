@@ -11,6 +11,9 @@ public struct StoredWeight: Sendable, Equatable {
   public let dtype: String
   /// Bytes per element of the stored dtype.
   public let elementSize: Int
+  /// For a tensor assembled from several datasets (Keras 1's per-gate recurrent arrays, fused
+  /// as Keras 2 loads them): the parts, concatenated along the last axis. Empty otherwise.
+  public var parts: [StoredWeight] = []
 
   /// Element count, saturating at Int.max for absurd declared shapes.
   public var count: Int { saturatingProduct(shape) }

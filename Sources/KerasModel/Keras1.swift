@@ -1,0 +1,119 @@
+/// Files written by Keras 1.x: their layer configs and per-gate recurrent weights, mapped to the
+/// Keras 2 forms the rest of keras-inspect reads, as Keras 2's own legacy loader maps them
+/// (`preprocess_weights_for_loading` and the Keras 1 argument converters, Keras 2.0-2.3).
+enum Keras1 {
+  /// Keras 1 class names that Keras 2 renamed.
+  static let renamedClasses = [
+    "Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
+    "AtrousConvolution1D": "Conv1D", "AtrousConvolution2D": "Conv2D",
+  ]
+
+  /// Whether a layer config is in Keras 1's vocabulary (`output_dim` for a Dense or recurrent
+  /// layer, `nb_filter`, `border_mode`, `inner_activation`, `dim_ordering`...).
+  static func isKeras1(className: String, config: JSONValue) -> Bool {
+    guard let object = config.object else { return false }
+    if renamedClasses[className] != nil { return true }
+    if className != "Embedding", object["output_dim"] != nil, object["units"] == nil { return true }
+    return ["nb_filter", "border_mode", "inner_activation", "dim_ordering", "pool_length", "subsample"].contains { object[$0] != nil }
+  }
+
+  /// The Keras 2 class name and config of a Keras 1 layer; other layers are returned unchanged.
+  /// The original class is kept in the config as `keras1_class_name`.
+  static func upgrade(className: String, config: JSONValue) -> (String, JSONValue) {
+    // A wrapper (Bidirectional, TimeDistributed) holds its layer as {"class_name", "config"}.
+    if var wrapper = config.object, let inner = wrapper["layer"], let innerClass = inner["class_name"]?.string,
+      let innerConfig = inner["config"], isKeras1(className: innerClass, config: innerConfig)
+    {
+      let (newClass, newConfig) = upgrade(className: innerClass, config: innerConfig)
+      var layer = inner.object ?? [:]
+      layer["class_name"] = .string(newClass)
+      layer["config"] = newConfig
+      wrapper["layer"] = .object(layer)
+      return (className, .object(wrapper))
+    }
+    guard isKeras1(className: className, config: config), var c = config.object else { return (className, config) }
+    let newClass = renamedClasses[className] ?? className
+    func move(_ old: String, _ new: String) {
+      if let value = c.removeValue(forKey: old), c[new] == nil { c[new] = value }
+    }
+    if newClass != "Embedding" { move("output_dim", "units") }
+    move("inner_activation", "recurrent_activation")
+    move("nb_filter", "filters")
+    move("border_mode", "padding")
+    if let bias = c.removeValue(forKey: "bias") { c["use_bias"] = bias }
+    switch newClass {
+    case "Conv1D":
+      move("filter_length", "kernel_size")
+      move("subsample_length", "strides")
+      move("atrous_rate", "dilation_rate")
+    case "Conv2D", "Conv3D":
+      if let rows = c.removeValue(forKey: "nb_row"), let cols = c.removeValue(forKey: "nb_col") {
+        c["kernel_size"] = .array([rows, cols])
+      }
+      move("subsample", "strides")
+      move("atrous_rate", "dilation_rate")
+    case "MaxPooling1D", "AveragePooling1D":
+      move("pool_length", "pool_size")
+      move("stride", "strides")
+    case "GRU":
+      // Keras 1's GRU applies the reset gate before the recurrent product.
+      if c["reset_after"] == nil { c["reset_after"] = .bool(false) }
+    default:
+      break
+    }
+    if let ordering = c.removeValue(forKey: "dim_ordering")?.string, c["data_format"] == nil {
+      c["data_format"] = .string(ordering == "th" ? "channels_first" : "channels_last")
+    }
+    if className != newClass { c["keras1_class_name"] = .string(className) }
+    return (newClass, .object(c))
+  }
+
+  /// Gate order of Keras 1's per-gate arrays as Keras 2 fuses them: LSTM i, f, c, o; GRU z, r, h.
+  static let gates = ["LSTM": ["i", "f", "c", "o"], "GRU": ["z", "r", "h"]]
+
+  /// ``fuseGates(_:className:inner:)`` over every layer of `config` that holds weights.
+  static func fuseGates(_ weights: [String: [StoredWeight]], config: ModelConfig?) -> [String: [StoredWeight]] {
+    guard let config else { return weights }
+    var result = weights
+    for layer in config.layers {
+      guard let stored = weights[layer.name], !stored.isEmpty else { continue }
+      let inner = layer.config["layer"]?["class_name"]?.string
+      result[layer.name] = fuseGates(stored, className: layer.className, inner: inner)
+    }
+    return result
+  }
+
+  /// Replaces Keras 1's per-gate recurrent arrays (`lstm_1_W_i`, `lstm_1_U_i`, `lstm_1_b_i`, ...;
+  /// 12 for an LSTM, 9 for a GRU, twice that for a Bidirectional) by the fused kernel,
+  /// recurrent_kernel and bias Keras 2 reads, each concatenated along its last axis from its parts.
+  static func fuseGates(_ weights: [StoredWeight], className: String, inner: String?) -> [StoredWeight] {
+    if className == "Bidirectional", let inner, let gateNames = gates[inner] {
+      let half = weights.count / 2
+      guard weights.count == 2 * 3 * gateNames.count else { return weights }
+      return fuse(Array(weights[..<half]), gates: gateNames) + fuse(Array(weights[half...]), gates: gateNames)
+    }
+    guard let gateNames = gates[className], weights.count == 3 * gateNames.count else { return weights }
+    return fuse(weights, gates: gateNames)
+  }
+
+  private static func fuse(_ weights: [StoredWeight], gates: [String]) -> [StoredWeight] {
+    // Find each part by its name suffix (`_W_i`, `_U_f`, `_b_c`); a file whose names do not
+    // follow the pattern is left alone rather than guessed at.
+    func part(_ kind: String, _ gate: String) -> StoredWeight? {
+      weights.first { $0.shortName.hasSuffix("_\(kind)_\(gate)") }
+    }
+    var fused: [StoredWeight] = []
+    for (kind, name) in [("W", "kernel"), ("U", "recurrent_kernel"), ("b", "bias")] {
+      let parts = gates.compactMap { part(kind, $0) }
+      guard parts.count == gates.count, let first = parts.first, !first.shape.isEmpty else { return weights }
+      let rows = first.shape.dropLast()
+      guard parts.allSatisfy({ Array($0.shape.dropLast()) == Array(rows) && $0.dtype == first.dtype }) else { return weights }
+      let width = parts.reduce(0) { $0 + ($1.shape.last ?? 0) }
+      let prefix = first.name.split(separator: "/").dropLast().joined(separator: "/")
+      fused.append(StoredWeight(
+        name: (prefix.isEmpty ? "" : prefix + "/") + name, path: first.path, shape: Array(rows) + [width],
+        dtype: first.dtype, elementSize: first.elementSize, parts: parts))
+    }
+    return fused
+  }
+}

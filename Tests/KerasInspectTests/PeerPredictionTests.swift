@@ -1,0 +1,53 @@
+import Foundation
+import HDF5
+import KerasInspect
+import KerasRuntime
+import Testing
+
+/// Deeplearning4j's Keras-import cases beside the project (`../shared/peer-dl4j`, never copied
+/// in): each `model.h5` with `inputs_and_outputs.h5`, which holds the inputs and the
+/// `predictions` the original Keras (1.2.2 with TensorFlow or Theano, 2.x) computed. Cases
+/// without stored predictions (one holds only `outputs`, which are not the model's) are left out.
+let peerCases: [URL] = {
+  let dir = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("shared").appendingPathComponent("peer-dl4j")
+  let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+  return entries.sorted().map { dir.appendingPathComponent($0) }
+    .filter { folder in
+      let data = try? File(path: folder.appendingPathComponent("inputs_and_outputs.h5").path)
+      return (try? data?.root().kind(of: "predictions")) == .group
+    }
+}()
+
+/// The float datasets of one group of `inputs_and_outputs.h5`, by name.
+func peerArrays(_ file: File, _ group: String) throws -> [String: Tensor] {
+  let g = try file.root().group(group)
+  var arrays: [String: Tensor] = [:]
+  for name in try g.memberNames() {
+    let dataset = try g.dataset(name)
+    arrays[name] = Tensor(shape: dataset.shape, data: try dataset.readFloats(maxBytes: 1 << 28))
+  }
+  return arrays
+}
+
+@Suite("Predictions the original Keras computed (DL4J's import tests)")
+struct PeerPredictionTests {
+  @Test("the native forward pass reproduces the stored predictions within 1e-4", .enabled(if: !peerCases.isEmpty), arguments: peerCases)
+  func predictions(_ folder: URL) throws {
+    let data = try File(path: folder.appendingPathComponent("inputs_and_outputs.h5").path)
+    let inputs = try peerArrays(data, "inputs")
+    let predictions = try peerArrays(data, "predictions")
+    let inspection = try Inspection(path: folder.appendingPathComponent("model.h5").path)
+    let runtime = try inspection.runtime()
+    // The stored inputs are named after the model's input layers.
+    let ordered = try runtime.inputNames.map { name in
+      try #require(inputs[name] ?? (inputs.count == 1 ? inputs.first?.value : nil), "no stored input for \(name)")
+    }
+    let outputs = try runtime.predict(ordered)
+    let expected = try #require(predictions.count == 1 ? predictions.first?.value : nil)
+    let y = try #require(outputs.first)
+    #expect(y.shape == expected.shape)
+    let worst = zip(y.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(worst <= 1e-4, "\(folder.lastPathComponent): worst difference \(worst)")
+  }
+}
