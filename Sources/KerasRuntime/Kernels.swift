@@ -75,7 +75,8 @@ enum Kernels {
       return one(Activations.softmax(x.tensor, log: false), mask: x.mask)
     case "LSTM", "GRU", "SimpleRNN":
       let layer = try RecurrentLayer(className: className, config: config, weights: weights, keras3: keras3)
-      let outs = try layer.run(x)
+      // `layer(x, initial_state=[h, c])`: the states arrive as the call's further inputs.
+      let outs = try layer.run(x, initialState: inputs.dropFirst().map(\.tensor))
       return outs.enumerated().map { i, t in Value(tensor: t, mask: i == 0 && layer.returnSequences ? x.mask : nil) }
     case "Bidirectional":
       return try bidirectional(config, weights, x, keras3: keras3)

@@ -59,7 +59,9 @@ struct RecurrentLayer: Sendable {
   }
 
   /// Runs the layer; returns the output and, with `return_state`, the final states.
-  func run(_ input: Value) throws(RuntimeError) -> [Tensor] {
+  /// `initialState`: h (and c for an LSTM), each (batch, units), as `initial_state=` passes them;
+  /// zeros when empty.
+  func run(_ input: Value, initialState: [Tensor] = []) throws(RuntimeError) -> [Tensor] {
     let x = input.tensor
     guard x.rank == 3 else { throw RuntimeError("recurrent input must be (batch, time, features), got \(x.shape)") }
     let (batch, steps, n) = (x.shape[0], x.shape[1], x.shape[2])
@@ -83,6 +85,14 @@ struct RecurrentLayer: Sendable {
 
     var h = [Float](repeating: 0, count: batch * u)
     var c = [Float](repeating: 0, count: batch * u)
+    if !initialState.isEmpty {
+      let wanted = kind == .lstm ? 2 : 1
+      guard initialState.count == wanted, initialState.allSatisfy({ $0.shape == [batch, u] }) else {
+        throw RuntimeError("initial state \(initialState.map(\.shape)) does not fit \(wanted) state(s) of shape [\(batch), \(u)]")
+      }
+      h = initialState[0].data
+      if kind == .lstm { c = initialState[1].data }
+    }
     var z = [Float](repeating: 0, count: batch * width)  // gate pre-activations, then activations
     var next = [Float](repeating: 0, count: 2 * batch * u)  // candidate h and c of this step
     var output = [Float](repeating: 0, count: batch * u)  // last output, carried through masked steps
