@@ -9,14 +9,17 @@ public struct CheckResult: Sendable, Equatable {
   public let summary: String
   /// One line per problem found.
   public let details: [String]
+  /// The check could not be made on this file (a weights-only file has no architecture to
+  /// check); it does not fail the run.
+  public var skipped: Bool = false
 }
 
 extension CheckResult {
   /// The check as text lines: `  [PASS] summary`, then each detail indented beneath it.
   /// `color` paints the verdict with ANSI colours.
   public func textLines(color: Bool = false) -> [String] {
-    let verdict = passed ? "PASS" : "FAIL"
-    let painted = color ? "\u{1B}[\(passed ? "32" : "31")m\(verdict)\u{1B}[0m" : verdict
+    let verdict = skipped ? "SKIP" : passed ? "PASS" : "FAIL"
+    let painted = color ? "\u{1B}[\(skipped ? "33" : passed ? "32" : "31")m\(verdict)\u{1B}[0m" : verdict
     return ["  [\(painted)] \(summary)"] + details.map { "         \($0)" }
   }
 }
@@ -40,10 +43,12 @@ extension Inspection {
     results.append(CheckResult(id: "config", passed: true, summary: "config parses: \(analysis.config.className) model \"\(analysis.config.name)\" with \(analysis.summaryRows.count) layers" + configNote, details: []))
 
     let unknown = Self.notUnderstood(analysis)
+    // Lambda, custom and Keras 3 op layers are normal in real files: flagged and skipped, not
+    // failed (`check --strict` fails them).
     results.append(CheckResult(
-      id: "layers-understood", passed: unknown.isEmpty,
-      summary: unknown.isEmpty ? "every layer understood" : "\(unknown.count) layer(s) not understood; their params are counted from the stored weights",
-      details: unknown))
+      id: "layers-understood", passed: true,
+      summary: unknown.isEmpty ? "every layer understood" : "\(unknown.count) layer(s) keras-inspect cannot interpret, flagged; their params are counted from the stored weights",
+      details: unknown, skipped: !unknown.isEmpty))
 
     var mismatches: [String] = []
     var checked = 0

@@ -40,6 +40,12 @@ extension Inspection {
   /// The smoke check: run the model on `smokeInputs`; outputs must be finite and of the summary's shape.
   func smokeCheck() -> CheckResult {
     let runtime: Runtime
+    // Layers without a native kernel (Lambda, custom layers...) make the pass impossible, not
+    // wrong: skipped. A layer whose config or weights are inconsistent fails.
+    let missing = Runtime.unsupportedLayers(analysis, includeProblems: false)
+    if !missing.isEmpty, Runtime.unsupportedLayers(analysis).count == missing.count {
+      return CheckResult(id: "forward-pass", passed: true, summary: "forward pass: skipped, no native kernel for \(missing.count) layer(s)", details: missing, skipped: true)
+    }
     do {
       runtime = try self.runtime()
     } catch {

@@ -30,6 +30,12 @@ public final class Inspection {
     self.init(file: file, config: config)
   }
 
+  /// Analyses an opened file; nil for a weights-only file opened without an architecture.
+  public convenience init?(file: KerasFile) {
+    guard let config = file.config else { return nil }
+    self.init(file: file, config: config)
+  }
+
   init(file: KerasFile, config: ModelConfig) {
     self.file = file
     self.analysis = ModelAnalysis(file: file, config: config)

@@ -61,13 +61,15 @@ public final class Runtime {
   }
 
   /// The layers (as `name (Class): reason`) this runtime cannot run, recursing into nested models.
-  public static func unsupportedLayers(_ analysis: ModelAnalysis, prefix: String = "") -> [String] {
+  /// `includeProblems: false` lists only the layers with no native kernel, leaving out those
+  /// whose config or stored weights are inconsistent.
+  public static func unsupportedLayers(_ analysis: ModelAnalysis, prefix: String = "", includeProblems: Bool = true) -> [String] {
     analysis.layers.flatMap { layer -> [String] in
-      if let nested = layer.nested { return unsupportedLayers(nested, prefix: prefix + layer.name + "/") }
+      if let nested = layer.nested { return unsupportedLayers(nested, prefix: prefix + layer.name + "/", includeProblems: includeProblems) }
       if let reason = LayerSupport.reason(className: layer.className, config: layer.config.config) {
         return ["\(prefix)\(layer.name) (\(layer.className)): \(reason)"]
       }
-      if let problem = layer.problem { return ["\(prefix)\(layer.name) (\(layer.className)): \(problem)"] }
+      if includeProblems, let problem = layer.problem { return ["\(prefix)\(layer.name) (\(layer.className)): \(problem)"] }
       return []
     }
   }

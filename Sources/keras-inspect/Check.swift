@@ -13,16 +13,30 @@ struct Check: ParsableCommand {
   @Option(help: "Table layout: keras2 or keras3. Default: that of the Keras that saved the file.")
   var style: SummaryStyle?
 
+  @Flag(help: "Fail skipped checks too: layers keras-inspect cannot interpret or run (Lambda, custom layers), and the checks a weights-only file cannot have.")
+  var strict = false
+
   func run() throws {
-    let inspection = try model.open()
-    print(inspection.summary(style: style).render())
-    let results = inspection.runChecks()
+    let file = try model.openFile()
+    let results: [CheckResult]
+    if let inspection = Inspection(file: file) {
+      print(inspection.summary(style: style).render())
+      results = inspection.runChecks()
+    } else {
+      // A weights-only file without --config: what can be known, and the checks that apply.
+      let summary = WeightsOnlySummary(file: file)
+      print(summary.render())
+      results = summary.runChecks(file: file)
+    }
     print("Checks:")
     for result in results {
       for line in result.textLines(color: useColor()) { print(line) }
     }
-    let failed = results.filter { !$0.passed }.count
-    print(failed == 0 ? "All \(results.count) checks passed." : "\(failed) of \(results.count) checks failed.")
+    let failed = results.filter { !$0.passed || (strict && $0.skipped) }.count
+    let skipped = results.filter(\.skipped).count
+    let made = results.count - skipped
+    let skippedNote = skipped > 0 ? " (\(skipped) skipped)" : ""
+    print(failed == 0 ? "All \(made) checks passed\(skippedNote)." : "\(failed) of \(made) checks failed\(skippedNote).")
     if failed > 0 { throw ExitCode(1) }
   }
 }

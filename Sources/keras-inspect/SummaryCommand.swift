@@ -1,5 +1,6 @@
 import ArgumentParser
 import KerasInspect
+import KerasModel
 
 struct SummaryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -39,12 +40,24 @@ struct SummaryCommand: ParsableCommand {
     var unreadable = 0
     var objects: [OrderedJSON] = []
     for (index, path) in files.enumerated() {
-      let inspection: Inspection
+      let file: KerasFile
       do {
-        inspection = try Inspection(path: path, configPath: configPath)
+        file = try Inspection.open(path: path, configPath: configPath)
       } catch {
         printError("keras-inspect: \(error.description)")
         unreadable += 1
+        continue
+      }
+      guard let inspection = Inspection(file: file) else {
+        // A weights-only file without --config: its weight groups, tensors and params.
+        let summary = WeightsOnlySummary(file: file)
+        switch format {
+        case .text:
+          if files.count > 1 { print("\(index > 0 ? "\n" : "")==> \(path) <==") }
+          print(summary.render(), terminator: "")
+        case .json:
+          objects.append(summary.value())
+        }
         continue
       }
       switch format {

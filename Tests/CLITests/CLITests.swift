@@ -169,7 +169,7 @@ struct CLITests {
     #expect(badFile.stderr == "keras-inspect: \(fixture("keras2/lstm_worked_example.summary.txt")): not a .npy file (bad magic)\n")
   }
 
-  @Test("weights-only files: listed without an architecture, summarised with --config, refused without")
+  @Test("weights-only files: listed and summarised without an architecture, fully with --config")
   func weightsOnly() throws {
     let weights = fixture("weights/keras3/lstm_worked_example.weights.h5")
     let listing = try run(["weights", weights])
@@ -181,9 +181,27 @@ struct CLITests {
     #expect(summary.stdout.contains("\"total_params\": 640"))
     let named = try run(["weights", weights, "--config", fixture("weights/keras3/lstm_worked_example.model.json")])
     #expect(named.stdout.contains("layers/lstm/cell/vars/1 (recurrent_kernel)  (10, 40)  float32"))
-    let refused = try run([weights])
-    #expect(refused.status == 2)
-    #expect(refused.stderr.contains("holds no architecture; give one with --config"))
+    // Without --config: what can be known (groups, tensors, params), the checks that apply.
+    let known = try run([weights])
+    #expect(known.status == 0, "\(known.stderr)")
+    #expect(known.stdout.contains("No architecture is stored"))
+    #expect(known.stdout.contains("Total params: 640 "))
+    #expect(known.stdout.contains("[SKIP] config: none in a weights-only file"))
+    #expect(known.stdout.contains("[PASS] no NaN/Inf in 3 weight tensor(s)"))
+    #expect(try run(["check", "--strict", weights]).status == 1)
+    let json = try run(["summary", weights, "--format", "json"])
+    #expect(json.status == 0)
+    #expect(json.stdout.contains("\"weights_only\": true"))
+  }
+
+  @Test("layers keras-inspect cannot interpret are flagged and skipped; --strict fails them")
+  func unknownLayers() throws {
+    let model = fixture("corrupt/config_unknown_layer.h5")
+    let lenient = try run([model])
+    #expect(lenient.status == 0, "\(lenient.stderr)")
+    #expect(lenient.stdout.contains("[SKIP] 1 layer(s) keras-inspect cannot interpret, flagged"))
+    #expect(lenient.stdout.contains("[SKIP] forward pass: skipped"))
+    #expect(try run(["check", "--strict", model]).status == 1)
   }
 
   @Test("a .keras archive: summary, checks and verify as for its .h5 twin")
