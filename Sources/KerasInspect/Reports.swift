@@ -76,6 +76,7 @@ public struct VerificationReport: Sendable {
             .object([
               ("id", .string(check.id)),
               ("passed", .bool(check.passed)),
+              ("skipped", .bool(check.skipped)),
               ("summary", .string(check.summary)),
               ("details", .array(check.details.map(OrderedJSON.string))),
             ])
@@ -129,9 +130,14 @@ public struct VerificationReport: Sendable {
         lines.append("    </testcase>")
       } else {
         let failed = file.checks.filter { !$0.passed }.count
-        lines.append("  <testsuite name=\"\(name)\" tests=\"\(file.checks.count)\" failures=\"\(failed)\" errors=\"0\">")
+        let skipped = file.checks.filter(\.skipped).count
+        lines.append("  <testsuite name=\"\(name)\" tests=\"\(file.checks.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"\(skipped)\">")
         for check in file.checks {
-          if check.passed {
+          if check.skipped {
+            lines.append("    <testcase classname=\"\(name)\" name=\"\(Self.xml(check.id))\">")
+            lines.append("      <skipped message=\"\(Self.xml(check.summary))\"></skipped>")
+            lines.append("    </testcase>")
+          } else if check.passed {
             lines.append("    <testcase classname=\"\(name)\" name=\"\(Self.xml(check.id))\"></testcase>")
           } else {
             lines.append("    <testcase classname=\"\(name)\" name=\"\(Self.xml(check.id))\">")
@@ -185,7 +191,7 @@ extension FileReport {
       let checks = (file["checks"]?.array ?? []).map { check in
         CheckResult(
           id: check["id"]?.string ?? "", passed: check["passed"]?.bool ?? false, summary: check["summary"]?.string ?? "",
-          details: (check["details"]?.array ?? []).compactMap(\.string))
+          details: (check["details"]?.array ?? []).compactMap(\.string), skipped: check["skipped"]?.bool ?? false)
       }
       return FileReport(
         path: path, format: file["format"]?.string, kerasVersion: file["keras_version"]?.string, error: file["error"]?.string,
