@@ -122,10 +122,27 @@ def builders(K):
         g_out, g_h = L.GRU(3, return_state=True, name="gru")(seq_out)
         return K.Model(inp, [L.Dense(2, name="head")(g_out), h, c, g_h], name="recurrent_states")
 
+    def attention_self():
+        # A transformer block: self-attention, residual, layer normalization.
+        i = K.Input((6, 8), name="x")
+        a = L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(i, i)
+        x = L.LayerNormalization(name="norm")(L.Add(name="residual")([i, a]))
+        return K.Model(i, L.GlobalAveragePooling1D(name="pool")(x), name="attention_self")
+
+    def attention_cross():
+        # Cross-attention with a separate key, value_dim and output_shape, and a causal mask.
+        q = K.Input((5, 8), name="q")
+        v = K.Input((7, 6), name="v")
+        k = K.Input((7, 3), name="k")
+        a = L.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=5, output_shape=9, name="cross")(q, v, key=k, use_causal_mask=True)
+        return K.Model([q, v, k], a, name="attention_cross")
+
     def masking_bidirectional():
         return seq(K.Input((8, 3)), L.Masking(0.0), L.Bidirectional(L.GRU(4, return_sequences=True)), L.GRU(2, go_backwards=True))
 
     return {
+        "attention_self": attention_self,
+        "attention_cross": attention_cross,
         "lstm_worked_example": lambda: seq(K.Input((13, 5)), L.LSTM(10)),
         "lstm_options": lambda: seq(K.Input((6, 3)), L.LSTM(4, return_sequences=True, go_backwards=True, use_bias=False), L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid")),
         "gru_reset_after": lambda: seq(K.Input((6, 3)), L.GRU(5)),

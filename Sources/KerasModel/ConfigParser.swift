@@ -160,24 +160,48 @@ public enum ConfigParser {
     var calls: [LayerCall] = []
     for node in nodes {
       var inputs: [TensorRef] = []
+      var arguments: [String: JSONValue] = [:]
       if node.object != nil {
-        // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
+        // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside; keyword tensors
+        // in call order for attention (query, value, key), then by name.
         collectKerasTensors(node["args"], into: &inputs, depth: 0)
-        collectKerasTensors(node["kwargs"], into: &inputs, depth: 0)
+        let kwargs = node["kwargs"]?.object ?? [:]
+        for key in orderedKeywords(kwargs.keys) { collectKerasTensors(kwargs[key], into: &inputs, depth: 1) }
+        arguments = plainArguments(kwargs)
       } else if let refs = node.array {
-        // Keras 2: [["enc", 0, 0, {kwargs}], ...]
+        // Keras 2: [["enc", 0, 0, {kwargs}], ...]; attention's value and key tensors sit in kwargs.
         for entry in refs {
           guard let ref = tensorRef(entry) else {
             throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
           }
           inputs.append(ref)
+          if let kwargs = entry.array?.dropFirst(3).first?.object {
+            for key in ["value", "key"] { if let extra = kwargs[key].flatMap(tensorRef) { inputs.append(extra) } }
+            arguments.merge(plainArguments(kwargs)) { first, _ in first }
+          }
         }
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      calls.append(LayerCall(inputs: inputs))
+      calls.append(LayerCall(inputs: inputs, arguments: arguments))
     }
     return calls
+  }
+
+  /// Keyword names in the order their tensors are inputs: query, value, key first, then by name.
+  static func orderedKeywords(_ keys: Dictionary<String, JSONValue>.Keys) -> [String] {
+    let first = ["query", "value", "key"].filter { keys.contains($0) }
+    return first + keys.filter { !first.contains($0) }.sorted()
+  }
+
+  /// The keyword arguments that are plain booleans, numbers or strings.
+  static func plainArguments(_ kwargs: [String: JSONValue]) -> [String: JSONValue] {
+    kwargs.filter { _, value in
+      switch value {
+      case .bool, .number, .string: return true
+      default: return false
+      }
+    }
   }
 
   static func collectKerasTensors(_ json: JSONValue?, into refs: inout [TensorRef], depth: Int) {

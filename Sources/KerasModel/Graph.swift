@@ -17,9 +17,12 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
 /// One call of a layer inside a model: the tensors it was called on.
 public struct LayerCall: Sendable, Equatable {
   public let inputs: [TensorRef]
+  /// The call's other keyword arguments that are plain values (`use_causal_mask`, `training`...).
+  public let arguments: [String: JSONValue]
 
-  public init(inputs: [TensorRef]) {
+  public init(inputs: [TensorRef], arguments: [String: JSONValue] = [:]) {
     self.inputs = inputs
+    self.arguments = arguments
   }
 }
 

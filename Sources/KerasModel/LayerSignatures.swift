@@ -12,7 +12,7 @@ enum LayerSignatures {
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "UpSampling1D",
-    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "MultiHeadAttention",
   ]
 
   /// The signature of one call of a (non-model) layer, or nil when the class is not understood.
@@ -53,6 +53,7 @@ enum LayerSignatures {
       return LayerSignature(outputs: [[x[0], length, x[2]]])
     case "Concatenate": return try concatenate(layer, inputs)
     case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum": return try elementwiseMerge(layer, inputs)
+    case "MultiHeadAttention": return try multiHeadAttention(layer, inputs)
     default: return nil
     }
   }
@@ -69,6 +70,43 @@ enum LayerSignatures {
     if useBias { weights.append(WeightSpec("bias", [units])) }
     return LayerSignature(outputs: [Array(x.dropLast()) + [units]], weights: weights,
       formula: useBias ? "\(n) × \(units) + \(units)" : "\(n) × \(units)")
+  }
+
+  /// `MultiHeadAttention` called on (query, value[, key]): the query's shape with the output
+  /// width; weights in Keras's order, query/key/value projections (features, heads, key_dim or
+  /// value_dim) with biases (heads, dim), then the output projection (heads, value_dim, out).
+  static func multiHeadAttention(_ layer: LayerReader, _ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard inputs.count >= 2 && inputs.count <= 3 else { throw layer.error("expects query, value and optionally key, got \(inputs.count) inputs") }
+    let (query, value) = (inputs[0], inputs[1])
+    let key = inputs.count == 3 ? inputs[2] : value
+    guard query.count >= 3, value.count >= 3, key.count >= 3 else { throw layer.error("expects inputs of rank 3 or more") }
+    // Attention over the sequence axis only (Keras 3 writes the default for rank 3 as [1]).
+    if let axes = layer.config["attention_axes"], !axes.isNull, axes.intList != [1] || query.count != 3 {
+      throw layer.error("has attention_axes \(axes.intList.map { "\($0)" } ?? "?"), which keras-inspect does not read")
+    }
+    let heads = try layer.int("num_heads")
+    let keyDim = try layer.int("key_dim")
+    let valueDim = try layer.int("value_dim", default: keyDim)
+    let useBias = layer.bool("use_bias", default: true)
+    let dq = try layer.known(query.last!, "query feature dimension")
+    let dk = try layer.known(key.last!, "key feature dimension")
+    let dv = try layer.known(value.last!, "value feature dimension")
+    let out = try layer.config["output_shape"].flatMap { v throws(ModelError) -> Int? in
+      if v.isNull { return nil }
+      guard let list = v.intList, list.count == 1 else { throw layer.error("has an output_shape keras-inspect does not read") }
+      return list[0]
+    } ?? dq
+    var weights = [WeightSpec("kernel", [dq, heads, keyDim])]
+    if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
+    weights.append(WeightSpec("kernel", [dk, heads, keyDim]))
+    if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
+    weights.append(WeightSpec("kernel", [dv, heads, valueDim]))
+    if useBias { weights.append(WeightSpec("bias", [heads, valueDim])) }
+    weights.append(WeightSpec("kernel", [heads, valueDim, out]))
+    if useBias { weights.append(WeightSpec("bias", [out])) }
+    let b = useBias ? 1 : 0
+    let formula = "\(heads) × ((\(dq) + \(dk)) × \(keyDim) + \(dv) × \(valueDim) + \(b * 2) × \(keyDim) + \(b) × \(valueDim)) + \(heads) × \(valueDim) × \(out)" + (useBias ? " + \(out)" : "")
+    return LayerSignature(outputs: [Array(query.dropLast()) + [out]], weights: weights, formula: formula)
   }
 
   static func embedding(_ layer: LayerReader, _ inputs: [Shape]) throws(ModelError) -> LayerSignature {

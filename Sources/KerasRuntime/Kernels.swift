@@ -13,6 +13,7 @@ enum LayerSupport {
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "UpSampling1D", "Concatenate", "InputLayer",
+    "MultiHeadAttention",
   ]
 
   /// Nil when the runtime can run this layer; otherwise the reason.
@@ -170,6 +171,8 @@ enum Kernels {
         }
       }
       return one(Tensor(shape: [batch, steps * size, features], data: out))
+    case "MultiHeadAttention":
+      return one(try Attention.multiHead(config: config, weights: weights, inputs: inputs), mask: x.mask)
     case "Concatenate":
       return one(try Elementwise.concatenate(inputs.map(\.tensor), axis: config["axis"]?.int ?? -1), mask: mergedMask(inputs))
     case _ where LayerSupport.merges.contains(className):

@@ -137,7 +137,7 @@ public final class Runtime {
           guard ins.count == call.inputs.count else { continue }
           done.insert("\(layer.name)#\(k)")
           progress = true
-          let outs = try apply(layer, ins, path: path + layer.name)
+          let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments)
           let node = model.nodeIndex(of: layer.config, call: k)
           for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: node, tensor: i)] = v }
         }
@@ -151,12 +151,18 @@ public final class Runtime {
     return outputs
   }
 
-  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String) throws(RuntimeError) -> [Value] {
+  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: [String: JSONValue] = [:]) throws(RuntimeError) -> [Value] {
     if let nested = layer.nested {
       return try run(nested, inputs, path: path + "/")
     }
+    // The call's own keyword arguments (use_causal_mask...) reach the kernel as `call_arguments`.
+    var config = layer.config.config
+    if !arguments.isEmpty, var object = config.object {
+      object["call_arguments"] = .object(arguments)
+      config = .object(object)
+    }
     do {
-      return try Kernels.apply(className: layer.className, config: layer.config.config, weights: weights[path] ?? [], inputs: inputs, keras3: keras3)
+      return try Kernels.apply(className: layer.className, config: config, weights: weights[path] ?? [], inputs: inputs, keras3: keras3)
     } catch {
       throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
     }

@@ -32,9 +32,7 @@ let wildExpectations: [(String, WildExpectation)] = {
 
 /// Files Keras loads that keras-inspect does not yet fully understand, and why. Their tests run
 /// inside `withKnownIssue`, so they start failing the day the gap closes and this list is stale.
-let wildKnownGaps: [String: String] = [
-  "tedvkieu__Core-VSL-Detect__gesture_model_transformer.h5": "MultiHeadAttention has no shape rule or native kernel yet",
-]
+let wildKnownGaps: [String: String] = [:]
 
 /// Runs `body`, expecting it to fail when `key` is a known gap.
 func checkingKnownGap(_ key: String, _ body: () throws -> Void) rethrows {
