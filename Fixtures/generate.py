@@ -142,6 +142,7 @@ def builders(K):
 
     return {
         "attention_self": attention_self,
+        "cropping2d": lambda: seq(K.Input((8, 7, 2)), L.Cropping2D(((1, 2), (0, 1))), L.Conv2D(2, 2), L.Cropping2D(1), L.GlobalMaxPooling2D()),
         "attention_cross": attention_cross,
         "lstm_worked_example": lambda: seq(K.Input((13, 5)), L.LSTM(10)),
         "lstm_options": lambda: seq(K.Input((6, 3)), L.LSTM(4, return_sequences=True, go_backwards=True, use_bias=False), L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid")),
@@ -334,6 +335,53 @@ def generate(flavour):
 
 
 WEIGHTS_ONLY = ["lstm_worked_example", "multi_io", "nested_sequential", "bidirectional_concat", "batch_norm", "time_distributed"]
+
+
+def keras1_layout():
+    """Keras 1.2-style files made from Keras 2 fixtures, for the Keras 1 readers (no Keras 1 installs
+    here): the same weights as per-gate arrays (`lstm_1_W_i`, `lstm_1_U_i`, `lstm_1_b_i`, ... in
+    Keras 1's i, c, f, o listing order) under a Keras 1 config (`output_dim`, `inner_activation`),
+    `keras_version` 1.2.2. Keras 2 computed the reference outputs for these very weights, so the
+    fixture's .npz is the Keras 2 one."""
+    import h5py
+    out_dir = os.path.join(HERE, "keras1")
+    os.makedirs(out_dir, exist_ok=True)
+    for name, gates in [("lstm_worked_example", "ifco"), ("gru_reset_before", "zrh")]:
+        source = os.path.join(HERE, "keras2", name + ".h5")
+        if not os.path.exists(source):
+            continue
+        with h5py.File(source) as f:
+            config = json.loads(f.attrs["model_config"])
+            layer = config["config"]["layers"][-1]
+            group = layer["config"]["name"]
+            names = [n.decode() if isinstance(n, bytes) else n for n in f["model_weights"][group].attrs["weight_names"]]
+            kernel, recurrent, bias = (f["model_weights"][group][n][()] for n in names)
+            batch_shape = config["config"]["layers"][0]["config"].get("batch_input_shape") or config["config"]["layers"][0]["config"]["batch_shape"]
+        units = kernel.shape[1] // len(gates)
+        c = layer["config"]
+        keras1 = {"name": group, "output_dim": units, "activation": c["activation"],
+                  "inner_activation": c["recurrent_activation"], "return_sequences": c["return_sequences"],
+                  "go_backwards": c["go_backwards"], "batch_input_shape": batch_shape, "init": "glorot_uniform",
+                  "inner_init": "orthogonal", "W_regularizer": None, "dropout_W": 0.0, "dropout_U": 0.0, "consume_less": "cpu"}
+        model_config = {"class_name": "Sequential", "config": [{"class_name": layer["class_name"], "config": keras1}]}
+        listing = "icfo" if gates == "ifco" else gates  # Keras 1 listed an LSTM's gates i, c, f, o
+        path = os.path.join(out_dir, name + ".h5")
+        with h5py.File(path, "w") as f:
+            f.attrs["keras_version"] = b"1.2.2"
+            f.attrs["model_config"] = json.dumps(model_config).encode()
+            weights = f.create_group("model_weights")
+            weights.attrs["layer_names"] = [group.encode()]
+            g = weights.create_group(group)
+            names = []
+            for gate in listing:
+                i = gates.index(gate)
+                for kind, array in (("W", kernel), ("U", recurrent), ("b", bias)):
+                    dataset = f"{group}_{kind}_{gate}"
+                    g.create_dataset(dataset, data=array[..., i * units:(i + 1) * units])
+                    names.append(dataset.encode())
+            g.attrs["weight_names"] = names
+        shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, name + ".npz"))
+        print("keras1", name)
 
 
 def weights_only(flavour):
@@ -699,12 +747,14 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
         elif flavour == "corrupt":
             corrupt()
+        elif flavour == "keras1":
+            keras1_layout()
         elif flavour == "weights":
             weights_only("keras2")
             weights_only("keras3")

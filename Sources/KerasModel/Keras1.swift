@@ -10,8 +10,12 @@ enum Keras1 {
 
   /// Whether a layer config is in Keras 1's vocabulary (`output_dim` for a Dense or recurrent
   /// layer, `nb_filter`, `border_mode`, `inner_activation`, `dim_ordering`...).
+  /// Keras 1's `Merge` modes that Keras 2 has a layer for.
+  static let mergeModes = ["sum": "Add", "mul": "Multiply", "concat": "Concatenate", "ave": "Average", "max": "Maximum"]
+
   static func isKeras1(className: String, config: JSONValue) -> Bool {
     guard let object = config.object else { return false }
+    if className == "Merge" { return true }
     if renamedClasses[className] != nil { return true }
     if className != "Embedding", object["output_dim"] != nil, object["units"] == nil { return true }
     return ["nb_filter", "border_mode", "inner_activation", "dim_ordering", "pool_length", "subsample"].contains { object[$0] != nil }
@@ -32,7 +36,15 @@ enum Keras1 {
       return (className, .object(wrapper))
     }
     guard isKeras1(className: className, config: config), var c = config.object else { return (className, config) }
-    let newClass = renamedClasses[className] ?? className
+    var newClass = renamedClasses[className] ?? className
+    // A functional Keras 1 `Merge` (not one merging Sequential branches, which holds "layers")
+    // becomes the Keras 2 merge layer of its mode; `dot`, `cos` and custom modes stay unread.
+    if className == "Merge", c["layers"] == nil || c["layers"]?.isNull == true,
+      let mode = c["mode"]?.string, let merged = mergeModes[mode]
+    {
+      newClass = merged
+      if merged == "Concatenate" { c["axis"] = c["concat_axis"] ?? .number(-1) }
+    }
     func move(_ old: String, _ new: String) {
       if let value = c.removeValue(forKey: old), c[new] == nil { c[new] = value }
     }

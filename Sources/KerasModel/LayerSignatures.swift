@@ -11,7 +11,7 @@ enum LayerSignatures {
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
-    "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "UpSampling1D",
+    "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
     "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "MultiHeadAttention",
   ]
 
@@ -45,7 +45,7 @@ enum LayerSignatures {
       return try globalPooling(layer, inputs, spatialRank: 2)
     case "BatchNormalization": return try batchNormalization(layer, inputs)
     case "LayerNormalization": return try layerNormalization(layer, inputs)
-    case "ZeroPadding1D", "ZeroPadding2D", "Cropping1D": return try padOrCrop(layer, inputs)
+    case "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D": return try padOrCrop(layer, inputs)
     case "UpSampling1D":
       let x = try layer.single(inputs, rank: 3)
       let size = try layer.int("size", default: 2)
@@ -350,11 +350,11 @@ enum LayerSignatures {
 
   /// ZeroPadding1D/2D and Cropping1D: `padding`/`cropping` as an int, a pair, or pairs per axis.
   static func padOrCrop(_ layer: LayerReader, _ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    let r = layer.className == "ZeroPadding2D" ? 2 : 1
+    let r = layer.className.hasSuffix("2D") ? 2 : 1
     let x = try layer.single(inputs, rank: r + 2)
-    let key = layer.className == "Cropping1D" ? "cropping" : "padding"
-    let sign = layer.className == "Cropping1D" ? -1 : 1
-    let pairs = try layer.pairs(key, count: r, default: 1)
+    let cropping = layer.className.hasPrefix("Cropping")
+    let pairs = try layer.pairs(cropping ? "cropping" : "padding", count: r, default: layer.className == "Cropping2D" ? 0 : 1)
+    let sign = cropping ? -1 : 1
     let offset = layer.config["data_format"]?.string == "channels_first" ? 2 : 1
     var out = x
     for i in 0..<r {

@@ -12,7 +12,7 @@ enum LayerSupport {
     "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
-    "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "UpSampling1D", "Concatenate", "InputLayer",
+    "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D", "Concatenate", "InputLayer",
     "MultiHeadAttention",
   ]
 
@@ -153,11 +153,11 @@ enum Kernels {
       return one(try Elementwise.batchNorm(x.tensor, config: config, weights: weights), mask: x.mask)
     case "LayerNormalization":
       return one(try Elementwise.layerNorm(x.tensor, config: config, weights: weights), mask: x.mask)
-    case "ZeroPadding1D", "ZeroPadding2D", "Cropping1D":
-      let rank = className == "ZeroPadding2D" ? 2 : 1
-      let key = className == "Cropping1D" ? "cropping" : "padding"
-      var pads = try pairs(config[key], rank: rank)
-      if className == "Cropping1D" { pads = pads.map { (-$0.0, -$0.1) } }
+    case "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D":
+      let rank = className.hasSuffix("2D") ? 2 : 1
+      let cropping = className.hasPrefix("Cropping")
+      var pads = try pairs(config[cropping ? "cropping" : "padding"], rank: rank, default: className == "Cropping2D" ? 0 : 1)
+      if cropping { pads = pads.map { (-$0.0, -$0.1) } }
       return one(Elementwise.pad(x.tensor, pads))
     case "UpSampling1D":
       let size = config["size"]?.int ?? 2
@@ -191,8 +191,8 @@ enum Kernels {
   }
 
   /// `padding`/`cropping`: an int, a pair (1-D: before/after; 2-D: symmetric per axis), or pairs.
-  static func pairs(_ value: JSONValue?, rank: Int) throws(RuntimeError) -> [(Int, Int)] {
-    guard let value, !value.isNull else { return Array(repeating: (1, 1), count: rank) }
+  static func pairs(_ value: JSONValue?, rank: Int, default fallback: Int = 1) throws(RuntimeError) -> [(Int, Int)] {
+    guard let value, !value.isNull else { return Array(repeating: (fallback, fallback), count: rank) }
     if let n = value.int { return Array(repeating: (n, n), count: rank) }
     if rank == 1, let list = value.intList, list.count == 2 { return [(list[0], list[1])] }
     if let list = value.intList, list.count == rank { return list.map { ($0, $0) } }

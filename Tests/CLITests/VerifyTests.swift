@@ -64,7 +64,7 @@ struct VerifyCLITests {
     #expect(json["schema"] as? String == "keras-inspect/verify")
     #expect(json["version"] as? Int == 1)
     let files = try #require(json["files"] as? [[String: Any]])
-    #expect(files.count == 45 * 3)  // keras2/*.h5, keras3/*.h5 and keras3/*.keras
+    #expect(files.count == 46 * 3)  // keras2/*.h5, keras3/*.h5 and keras3/*.keras
     #expect(files.allSatisfy { $0["status"] as? String == "passed" })
     #expect(json["passed"] as? Int == files.count)
   }

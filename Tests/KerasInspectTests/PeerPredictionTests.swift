@@ -51,3 +51,23 @@ struct PeerPredictionTests {
     #expect(worst <= 1e-4, "\(folder.lastPathComponent): worst difference \(worst)")
   }
 }
+
+@Suite("Keras 1 layouts (Fixtures/keras1: Keras 2 fixtures rewritten as Keras 1.2 files)")
+struct Keras1LayoutTests {
+  @Test("per-gate arrays fuse to Keras 2's tensors: same SHA-256, same outputs as Keras computed",
+        arguments: ["lstm_worked_example", "gru_reset_before"])
+  func fused(_ name: String) throws {
+    let keras1 = try Inspection(path: fixturePath("keras1/\(name)", ".h5"))
+    let keras2 = try Inspection(path: fixturePath("keras2/\(name)", ".h5"))
+    #expect(keras1.file.kerasVersion == "1.2.2")
+    #expect(try keras1.weightsSHA256() == keras2.weightsSHA256())
+    #expect(keras1.analysis.summaryRows.map(\.params) == keras2.analysis.summaryRows.map(\.params))
+    for result in keras1.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    let (inputs, outputs) = try ForwardTests.reference("keras1/\(name)")
+    for (i, (y, reference)) in zip(try nativeOutputs(keras1, inputs), outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+    let stored = try #require(keras1.file.weights.values.first)
+    #expect(stored.allSatisfy { $0.parts.count == (name.hasPrefix("lstm") ? 4 : 3) })
+  }
+}

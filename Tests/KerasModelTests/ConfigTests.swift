@@ -138,3 +138,35 @@ struct FormulaTests {
     #expect(lambda.expected == nil)
   }
 }
+
+@Suite("Keras 1 configs")
+struct Keras1ConfigTests {
+  @Test("Keras 1 arguments are read under their Keras 2 names, and Merge by its mode")
+  func upgraded() throws {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Model", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 10, 8, 3], "input_dtype": "float32"}, "inbound_nodes": []},
+        {"class_name": "Convolution2D", "name": "c", "config": {"name": "c", "nb_filter": 4, "nb_row": 3, "nb_col": 2, "subsample": [1, 1], "border_mode": "same", "dim_ordering": "tf", "activation": "relu", "bias": true}, "inbound_nodes": [[["x", 0, 0]]]},
+        {"class_name": "Convolution2D", "name": "d", "config": {"name": "d", "nb_filter": 2, "nb_row": 1, "nb_col": 1, "subsample": [1, 1], "border_mode": "valid", "dim_ordering": "tf", "activation": "linear", "bias": false}, "inbound_nodes": [[["x", 0, 0]]]},
+        {"class_name": "Merge", "name": "m", "config": {"name": "m", "mode": "concat", "concat_axis": -1, "layers": null}, "inbound_nodes": [[["c", 0, 0], ["d", 0, 0]]]},
+        {"class_name": "Reshape", "name": "r", "config": {"name": "r", "target_shape": [80, 6]}, "inbound_nodes": [[["m", 0, 0]]]},
+        {"class_name": "LSTM", "name": "l", "config": {"name": "l", "output_dim": 5, "inner_activation": "hard_sigmoid", "activation": "tanh", "return_sequences": false}, "inbound_nodes": [[["r", 0, 0]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["l", 0, 0]]}}
+      """)
+    let analysis = ModelAnalysis(config: config, keras3: false)
+    let byName = Dictionary(uniqueKeysWithValues: analysis.layers.map { ($0.name, $0) })
+    #expect(byName["c"]?.className == "Conv2D")
+    #expect(byName["c"]?.expectedParams == 3 * 2 * 3 * 4 + 4)
+    #expect(byName["d"]?.expectedParams == 3 * 2)
+    #expect(byName["m"]?.className == "Concatenate")
+    #expect(byName["m"]?.outputs.first ?? nil == [[nil, 10, 8, 6]])
+    #expect(byName["l"]?.expectedParams == 4 * ((6 + 5) * 5 + 5))
+    #expect(byName["l"]?.config.config["recurrent_activation"]?.string == "hard_sigmoid")
+  }
+
+  @Test("a Merge Keras 2 has no layer for (dot, cos) stays unread rather than guessed")
+  func unknownMerge() throws {
+    let (className, _) = Keras1.upgrade(className: "Merge", config: .object(["name": .string("m"), "mode": .string("cos")]))
+    #expect(className == "Merge")
+  }
+}
