@@ -382,6 +382,24 @@ def keras1_layout():
             g.attrs["weight_names"] = names
         shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, name + ".npz"))
         print("keras1", name)
+    # A Keras 2 convolution model as the Theano backend saved it: `backend` "theano" and each
+    # convolution kernel flipped (Theano convolves). Read as Keras 2.0-2.3 did, it computes what
+    # Keras (TensorFlow) computed for the unflipped kernels.
+    for name in ["conv1d", "conv2d"]:
+        source = os.path.join(HERE, "keras2", name + ".h5")
+        path = os.path.join(out_dir, name + "_theano.h5")
+        shutil.copy(source, path)
+        with h5py.File(path, "r+") as f:
+            f.attrs["backend"] = b"theano"
+            config = json.loads(f.attrs["model_config"])
+            for layer in config["config"]["layers"]:
+                if layer["class_name"] in ("Conv1D", "Conv2D"):
+                    group = f["model_weights"][layer["config"]["name"]]
+                    names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+                    kernel = group[names[0]][()]
+                    group[names[0]][...] = kernel[tuple([slice(None, None, -1)] * (kernel.ndim - 2))]
+        shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, name + "_theano.npz"))
+        print("keras1", name + "_theano")
 
 
 def weights_only(flavour):

@@ -42,6 +42,14 @@ def reason(error, path):
     return f"{type(error).__name__}: {text}"
 
 
+def theano_backend(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        backend = f.attrs.get("backend")
+    backend = backend.decode() if isinstance(backend, bytes) else backend
+    return backend == "theano"
+
+
 def shape_of(tensor_shape):
     return [None if d is None else int(d) for d in tensor_shape]
 
@@ -115,6 +123,16 @@ def main():
                 record[f"{loader}_error"] = reason(error, path)
                 continue
             record["loader"] = f"{loader} {module.__version__}"
+            if theano_backend(path):
+                # Keras 2.0-2.3 flipped the kernels of Theano-saved convolutions on loading
+                # (`convert_kernel`: every axis but the last two reversed); tf_keras no longer does.
+                # Flipping here gives the outputs the Theano-era Keras computed.
+                for layer in model.layers:
+                    if layer.__class__.__name__ in ("Conv1D", "Conv2D", "Conv3D"):
+                        w = layer.get_weights()
+                        w[0] = np.copy(w[0][tuple([slice(None, None, -1)] * (w[0].ndim - 2) + [slice(None), slice(None)])])
+                        layer.set_weights(w)
+                        record["theano_kernels_flipped"] = True
             record["layers"] = rows(model)
             record["total_params"] = int(model.count_params())
             try:

@@ -138,6 +138,9 @@ public struct WeightsReport {
       let shape = pythonTuple(entry.weight.shape.map { $0 })
       let label = entry.kerasName.map { "\(entry.weight.name) (\($0))" } ?? entry.weight.name
       lines.append("  \(label)  \(shape)  \(entry.weight.dtype)\(entry.trainable ? "" : "  non-trainable")")
+      if entry.weight.flipSpatial {
+        lines.append("    read with its spatial axes reversed: saved by Keras with the Theano backend, which convolves with the flipped kernel")
+      }
       if !entry.weight.parts.isEmpty {
         lines.append("    fused from Keras 1's per-gate arrays " + entry.weight.parts.map(\.name).joined(separator: ", ") + ", as Keras 2 loads them")
       }
@@ -166,6 +169,7 @@ public struct WeightsReport {
           ("dtype", .string(entry.weight.dtype)),
           ("trainable", .bool(entry.trainable)),
           ("fused_from", entry.weight.parts.isEmpty ? .null : .array(entry.weight.parts.map { .string($0.name) })),
+          ("theano_flipped", .bool(entry.weight.flipSpatial)),
         ] + stats(entry.stats) + [
           ("gates", .array(entry.gates.map { gate in
             .object([("gate", .string(gate.name)), ("columns", .array([.int(gate.columns.lowerBound), .int(gate.columns.upperBound)]))] + stats(gate.stats))

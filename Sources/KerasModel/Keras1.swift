@@ -129,3 +129,45 @@ enum Keras1 {
     return fused
   }
 }
+
+/// Files written by Keras with the Theano backend (`backend` attribute "theano").
+enum Theano {
+  static let convolutions: Set<String> = ["Conv1D", "Conv2D", "Conv3D"]
+
+  /// Marks the kernels of convolution layers (also inside TimeDistributed) to be read flipped.
+  static func flipKernels(_ weights: [String: [StoredWeight]], config: ModelConfig?, backend: String?) -> [String: [StoredWeight]] {
+    guard backend == "theano", let config else { return weights }
+    var result = weights
+    for layer in config.layers {
+      let className = layer.className == "TimeDistributed" ? layer.config["layer"]?["class_name"]?.string ?? "" : layer.className
+      guard convolutions.contains(className), var stored = weights[layer.name], !stored.isEmpty, stored[0].shape.count >= 3 else { continue }
+      stored[0].flipSpatial = true
+      result[layer.name] = stored
+    }
+    return result
+  }
+
+  /// Reverses every axis but the last two (input and output channels), in place.
+  static func flip(_ values: inout [Float], shape: [Int]) {
+    guard shape.count >= 3 else { return }
+    let spatial = Array(shape.dropLast(2))
+    let inner = shape.suffix(2).reduce(1, *)
+    let positions = spatial.reduce(1, *)
+    guard positions > 1, values.count == positions * inner else { return }
+    let original = values
+    for p in 0..<positions {
+      // The position's multi-index, each coordinate reversed.
+      var rest = p, flipped = 0, step = 1
+      var coordinates = [Int](repeating: 0, count: spatial.count)
+      for axis in stride(from: spatial.count - 1, through: 0, by: -1) {
+        coordinates[axis] = rest % spatial[axis]
+        rest /= spatial[axis]
+      }
+      for axis in stride(from: spatial.count - 1, through: 0, by: -1) {
+        flipped += (spatial[axis] - 1 - coordinates[axis]) * step
+        step *= spatial[axis]
+      }
+      for i in 0..<inner { values[p * inner + i] = original[flipped * inner + i] }
+    }
+  }
+}

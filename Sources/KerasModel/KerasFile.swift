@@ -61,7 +61,8 @@ public final class KerasFile {
       let root = try Self.root(file)
       do {
         kerasVersion = try root.attributeIfPresent("keras_version")?.string ?? given?.version
-        backend = try root.attributeIfPresent("backend")?.string ?? given?.backend
+        let fileBackend = try root.attributeIfPresent("backend")?.string ?? given?.backend
+        backend = fileBackend
         if let configValue = try root.attributeIfPresent("model_config") {
           guard let text = configValue.string else {
             throw ModelError(.badConfig, "model_config attribute is not a string")
@@ -71,13 +72,13 @@ public final class KerasFile {
           config = parsed
           let (layers, stored) = try Self.legacyWeights(root, group: "model_weights")
           weightLayers = layers
-          weights = Keras1.fuseGates(stored, config: parsed)
+          weights = Theano.flipKernels(Keras1.fuseGates(stored, config: parsed), config: parsed, backend: fileBackend)
         } else if try root.hasAttribute("layer_names") {
           format = .h5Weights
           config = given?.config
           let (layers, stored) = try Self.legacyWeights(root, group: nil)
           weightLayers = layers
-          weights = given.map { Keras1.fuseGates(stored, config: $0.config) } ?? stored
+          weights = given.map { Theano.flipKernels(Keras1.fuseGates(stored, config: $0.config), config: $0.config, backend: fileBackend) } ?? stored
         } else if try root.kind(of: "layers") == .group {
           format = .kerasWeights
           config = given?.config
@@ -272,11 +273,15 @@ public final class KerasFile {
     do {
       let root = try file.root()
       let dataset = try root.dataset(String(weight.path.dropFirst()))
+      var values: [Float]
       if weight.dtype == "bfloat16" {
         // bfloat16 is the top half of a float32.
-        return try dataset.readUInt16(maxBytes: maxBytes).map { Float(bitPattern: UInt32($0) << 16) }
+        values = try dataset.readUInt16(maxBytes: maxBytes).map { Float(bitPattern: UInt32($0) << 16) }
+      } else {
+        values = try dataset.readFloats(maxBytes: maxBytes)
       }
-      return try dataset.readFloats(maxBytes: maxBytes)
+      if weight.flipSpatial { Theano.flip(&values, shape: weight.shape) }
+      return values
     } catch {
       throw ModelError(.unreadable, "\(error)")
     }

@@ -14,6 +14,10 @@ public struct StoredWeight: Sendable, Equatable {
   /// For a tensor assembled from several datasets (Keras 1's per-gate recurrent arrays, fused
   /// as Keras 2 loads them): the parts, concatenated along the last axis. Empty otherwise.
   public var parts: [StoredWeight] = []
+  /// A convolution kernel saved by Keras with the Theano backend: Theano convolves (flips the
+  /// kernel), so its spatial axes are reversed on reading, as Keras 2.0-2.3 did on loading it
+  /// (`convert_kernel`) and as Theano computed with it.
+  public var flipSpatial = false
 
   /// Element count, saturating at Int.max for absurd declared shapes.
   public var count: Int { saturatingProduct(shape) }

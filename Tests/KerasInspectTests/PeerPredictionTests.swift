@@ -71,3 +71,19 @@ struct Keras1LayoutTests {
     #expect(stored.allSatisfy { $0.parts.count == (name.hasPrefix("lstm") ? 4 : 3) })
   }
 }
+
+@Suite("Theano-saved convolutions (Fixtures/keras1/*_theano: Keras 2 fixtures as the Theano backend saved them)")
+struct TheanoKernelTests {
+  @Test("flipped kernels are read back as Keras 2.0-2.3 read them: same SHA-256 and outputs as the TensorFlow twin",
+        arguments: ["conv1d", "conv2d"])
+  func flipped(_ name: String) throws {
+    let theano = try Inspection(path: fixturePath("keras1/\(name)_theano", ".h5"))
+    let twin = try Inspection(path: fixturePath("keras2/\(name)", ".h5"))
+    #expect(theano.file.backend == "theano")
+    #expect(try theano.weightsSHA256() == twin.weightsSHA256())
+    let (inputs, outputs) = try ForwardTests.reference("keras1/\(name)_theano")
+    for (i, (y, reference)) in zip(try nativeOutputs(theano, inputs), outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+  }
+}
