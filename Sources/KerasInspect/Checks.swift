@@ -76,26 +76,31 @@ extension Inspection {
         : "params: \(mismatches.count) layer(s) whose stored weights contradict the config",
       details: mismatches))
 
-    var nonFinite: [String] = []
-    var tensors = 0
-    for layer in rows {
-      for weight in layer.stored {
-        tensors += 1
-        do {
-          let values = try self.values(of: weight, maxBytes: maxTensorBytes)
-          let (nan, inf) = Self.countNonFinite(values)
-          if nan + inf > 0 { nonFinite.append("layer \(layer.name): weight \(weight.name) has \(nan) NaN and \(inf) Inf of \(values.count) values") }
-        } catch {
-          nonFinite.append("layer \(layer.name): weight \(weight.name) cannot be read: \(error.message)")
-        }
-      }
-    }
-    results.append(CheckResult(
-      id: "finite-weights", passed: nonFinite.isEmpty,
-      summary: nonFinite.isEmpty ? "no NaN/Inf in \(tensors) weight tensor(s)" : "\(nonFinite.count) weight tensor(s) with NaN/Inf or unreadable values",
-      details: nonFinite))
+    results.append(Self.finiteWeightsCheck(rows.flatMap { layer in layer.stored.map { ("layer \(layer.name)", $0) } }) { weight throws(ModelError) in
+      try self.values(of: weight, maxBytes: maxTensorBytes)
+    })
     results.append(smokeCheck())
     return results
+  }
+
+  /// The finite-weights check over `weights` (each with the owner named in messages), read by `read`.
+  static func finiteWeightsCheck(
+    _ weights: [(owner: String, weight: StoredWeight)], read: (StoredWeight) throws(ModelError) -> [Float]
+  ) -> CheckResult {
+    var nonFinite: [String] = []
+    for (owner, weight) in weights {
+      do {
+        let values = try read(weight)
+        let (nan, inf) = countNonFinite(values)
+        if nan + inf > 0 { nonFinite.append("\(owner): weight \(weight.name) has \(nan) NaN and \(inf) Inf of \(values.count) values") }
+      } catch {
+        nonFinite.append("\(owner): weight \(weight.name) cannot be read: \(error.message)")
+      }
+    }
+    return CheckResult(
+      id: "finite-weights", passed: nonFinite.isEmpty,
+      summary: nonFinite.isEmpty ? "no NaN/Inf in \(weights.count) weight tensor(s)" : "\(nonFinite.count) weight tensor(s) with NaN/Inf or unreadable values",
+      details: nonFinite)
   }
 
   /// NaN and Inf counts of `values`. One branch-free pass over the exponent bits (it vectorises;

@@ -69,23 +69,9 @@ public struct WeightsOnlySummary: Sendable {
       id: "config", passed: true,
       summary: "config: none in a weights-only file; layer classes, the params formula and the forward pass need --config",
       details: [], skipped: true))
-    var nonFinite: [String] = []
-    var tensors = 0
-    for group in groups {
-      for weight in group.weights {
-        tensors += 1
-        do {
-          let (nan, inf) = Inspection.countNonFinite(try file.values(of: weight, maxBytes: maxTensorBytes))
-          if nan + inf > 0 { nonFinite.append("group \(group.name): weight \(weight.name) has \(nan) NaN and \(inf) Inf of \(weight.count) values") }
-        } catch {
-          nonFinite.append("group \(group.name): weight \(weight.name) cannot be read: \(error.message)")
-        }
-      }
-    }
-    results.append(CheckResult(
-      id: "finite-weights", passed: nonFinite.isEmpty,
-      summary: nonFinite.isEmpty ? "no NaN/Inf in \(tensors) weight tensor(s)" : "\(nonFinite.count) weight tensor(s) with NaN/Inf or unreadable values",
-      details: nonFinite))
+    results.append(Inspection.finiteWeightsCheck(groups.flatMap { group in group.weights.map { ("group \(group.name)", $0) } }) { weight throws(ModelError) in
+      try file.values(of: weight, maxBytes: maxTensorBytes)
+    })
     return results
   }
 
