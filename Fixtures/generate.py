@@ -382,6 +382,52 @@ def keras1_layout():
             g.attrs["weight_names"] = names
         shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, name + ".npz"))
         print("keras1", name)
+    # Keras 1 convolutions: a Convolution1D with its 4-D kernel (length, 1, in, filters), and an
+    # AtrousConvolution2D in `th` ordering, kernel (filters, in, rows, cols), on channels-first input.
+    def write_keras1(name, layers, arrays, inputs_from, transpose_input=None):
+        path = os.path.join(out_dir, name + ".h5")
+        with h5py.File(path, "w") as f:
+            f.attrs["keras_version"] = b"1.2.2"
+            f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers}).encode()
+            weights = f.create_group("model_weights")
+            groups = [g for g, _ in arrays]
+            weights.attrs["layer_names"] = [g.encode() for g in dict.fromkeys(groups)]
+            for group in dict.fromkeys(groups):
+                g = weights.create_group(group)
+                names = []
+                for owner, (dataset, array) in [(o, a) for o, a in arrays if o == group]:
+                    g.create_dataset(dataset, data=array)
+                    names.append(dataset.encode())
+                g.attrs["weight_names"] = names
+        data = dict(np.load(os.path.join(HERE, "keras2", inputs_from + ".npz")))
+        if transpose_input:
+            data["input_0"] = np.ascontiguousarray(np.transpose(data["input_0"], transpose_input))
+        np.savez(os.path.join(out_dir, name + ".npz"), **data)
+        print("keras1", name)
+
+    with h5py.File(os.path.join(HERE, "keras2", "conv1d_global_average.h5")) as f:
+        w = f["model_weights"]
+        kernel = w["conv1d/conv1d/kernel:0"][()]
+        dense_w, dense_b = w["dense/dense/kernel:0"][()], w["dense/dense/bias:0"][()]
+    write_keras1("conv1d_keras1", [
+        {"class_name": "Convolution1D", "config": {"name": "convolution1d_1", "nb_filter": 3, "filter_length": 4, "subsample_length": 1,
+                                                  "border_mode": "valid", "activation": "linear", "bias": False, "batch_input_shape": [None, 16, 2]}},
+        {"class_name": "GlobalAveragePooling1D", "config": {"name": "globalaveragepooling1d_1"}},
+        {"class_name": "Dense", "config": {"name": "dense_1", "output_dim": 1, "activation": "linear", "bias": True}},
+    ], [("convolution1d_1", ("convolution1d_1_W", kernel[:, None, :, :])),
+        ("dense_1", ("dense_1_W", dense_w)), ("dense_1", ("dense_1_b", dense_b))], "conv1d_global_average")
+
+    with h5py.File(os.path.join(HERE, "keras2", "conv2d_global.h5")) as f:
+        w = f["model_weights"]
+        kernel, bias = w["conv2d/conv2d/kernel:0"][()], w["conv2d/conv2d/bias:0"][()]
+    write_keras1("conv2d_th_keras1", [
+        {"class_name": "AtrousConvolution2D", "config": {"name": "atrousconvolution2d_1", "nb_filter": 5, "nb_row": 3, "nb_col": 3,
+                                                        "atrous_rate": [2, 2], "subsample": [1, 1], "border_mode": "valid", "dim_ordering": "th",
+                                                        "activation": "linear", "bias": True, "batch_input_shape": [None, 2, 9, 9]}},
+        {"class_name": "GlobalAveragePooling2D", "config": {"name": "globalaveragepooling2d_1", "dim_ordering": "th"}},
+    ], [("atrousconvolution2d_1", ("atrousconvolution2d_1_W", np.transpose(kernel, (3, 2, 0, 1)))),
+        ("atrousconvolution2d_1", ("atrousconvolution2d_1_b", bias))], "conv2d_global", transpose_input=(0, 3, 1, 2))
+
     # A Keras 2 convolution model as the Theano backend saved it: `backend` "theano" and each
     # convolution kernel flipped (Theano convolves). Read as Keras 2.0-2.3 did, it computes what
     # Keras (TensorFlow) computed for the unflipped kernels.

@@ -80,6 +80,67 @@ enum Keras1 {
     return (newClass, .object(c))
   }
 
+  /// Keras 1 convolution kernels in Keras 2's axis order, as Keras 2's loader converts them:
+  /// a `Convolution1D` kernel is 4-D, (length, 1, in, filters), or in Keras 1.1 (filters, in,
+  /// length, 1); a `dim_ordering: th` `Convolution2D` kernel is (filters, in, rows, cols).
+  static func convolutionLayouts(_ weights: [String: [StoredWeight]], config: ModelConfig?) -> [String: [StoredWeight]] {
+    guard let config else { return weights }
+    var result = weights
+    for layer in config.layers where layer.config["keras1_class_name"] != nil {
+      guard var stored = weights[layer.name], let kernel = stored.first else { continue }
+      let c = layer.config
+      let filters = c["filters"]?.int
+      let size = c["kernel_size"]?.intList ?? []
+      var target: [Int]?
+      var permutation: [Int]?
+      switch layer.className {
+      case "Conv1D" where kernel.shape.count == 4:
+        if kernel.shape[1] == 1, kernel.shape[3] == filters {
+          target = [kernel.shape[0], kernel.shape[2], kernel.shape[3]]
+        } else if kernel.shape[0] == filters, kernel.shape[3] == 1 {
+          target = [kernel.shape[2], kernel.shape[1], kernel.shape[0]]
+          permutation = [2, 3, 1, 0]
+        }
+      case "Conv2D" where kernel.shape.count == 4 && c["data_format"]?.string == "channels_first":
+        if kernel.shape[0] == filters, size.count == 2, Array(kernel.shape[2...]) == size {
+          target = [kernel.shape[2], kernel.shape[3], kernel.shape[1], kernel.shape[0]]
+          permutation = [2, 3, 1, 0]
+        }
+      default:
+        break
+      }
+      guard let target else { continue }
+      stored[0] = StoredWeight(
+        name: kernel.name, path: kernel.path, shape: target, dtype: kernel.dtype, elementSize: kernel.elementSize,
+        storedShape: kernel.shape, permutation: permutation)
+      result[layer.name] = stored
+    }
+    return result
+  }
+
+  /// Reorders row-major `values` of `shape` by `permutation` (NumPy's `transpose`).
+  static func transpose(_ values: [Float], shape: [Int], permutation: [Int]) -> [Float] {
+    let outShape = permutation.map { shape[$0] }
+    var strides = [Int](repeating: 1, count: shape.count)
+    for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+    var out = [Float](repeating: 0, count: values.count)
+    var index = [Int](repeating: 0, count: outShape.count)
+    for o in 0..<values.count {
+      var source = 0
+      for (axis, i) in index.enumerated() { source += i * strides[permutation[axis]] }
+      out[o] = values[source]
+      // Advance the output multi-index.
+      var axis = outShape.count - 1
+      while axis >= 0 {
+        index[axis] += 1
+        if index[axis] < outShape[axis] { break }
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+    return out
+  }
+
   /// Gate order of Keras 1's per-gate arrays as Keras 2 fuses them: LSTM i, f, c, o; GRU z, r, h.
   static let gates = ["LSTM": ["i", "f", "c", "o"], "GRU": ["z", "r", "h"]]
 

@@ -72,13 +72,13 @@ public final class KerasFile {
           config = parsed
           let (layers, stored) = try Self.legacyWeights(root, group: "model_weights")
           weightLayers = layers
-          weights = Theano.flipKernels(Keras1.fuseGates(stored, config: parsed), config: parsed, backend: fileBackend)
+          weights = Self.legacyLayouts(stored, config: parsed, backend: fileBackend)
         } else if try root.hasAttribute("layer_names") {
           format = .h5Weights
           config = given?.config
           let (layers, stored) = try Self.legacyWeights(root, group: nil)
           weightLayers = layers
-          weights = given.map { Theano.flipKernels(Keras1.fuseGates(stored, config: $0.config), config: $0.config, backend: fileBackend) } ?? stored
+          weights = given.map { Self.legacyLayouts(stored, config: $0.config, backend: fileBackend) } ?? stored
         } else if try root.kind(of: "layers") == .group {
           format = .kerasWeights
           config = given?.config
@@ -101,6 +101,11 @@ public final class KerasFile {
     case .other:
       throw ModelError(.unreadable, "not an HDF5 file or a .keras archive")
     }
+  }
+
+  /// Keras 1's and Theano's weight layouts read as Keras 2 reads them.
+  private static func legacyLayouts(_ stored: [String: [StoredWeight]], config: ModelConfig, backend: String?) -> [String: [StoredWeight]] {
+    Theano.flipKernels(Keras1.convolutionLayouts(Keras1.fuseGates(stored, config: config), config: config), config: config, backend: backend)
   }
 
   private static func root(_ file: File) throws(ModelError) -> Group {
@@ -279,6 +284,9 @@ public final class KerasFile {
         values = try dataset.readUInt16(maxBytes: maxBytes).map { Float(bitPattern: UInt32($0) << 16) }
       } else {
         values = try dataset.readFloats(maxBytes: maxBytes)
+      }
+      if let permutation = weight.permutation, let storedShape = weight.storedShape {
+        values = Keras1.transpose(values, shape: storedShape, permutation: permutation)
       }
       if weight.flipSpatial { Theano.flip(&values, shape: weight.shape) }
       return values

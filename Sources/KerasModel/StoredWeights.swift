@@ -18,6 +18,10 @@ public struct StoredWeight: Sendable, Equatable {
   /// kernel), so its spatial axes are reversed on reading, as Keras 2.0-2.3 did on loading it
   /// (`convert_kernel`) and as Theano computed with it.
   public var flipSpatial = false
+  /// For a Keras 1 convolution kernel stored in its old axis order: the stored shape, and the
+  /// permutation of its axes that gives Keras 2's order (`shape` is then the Keras 2 shape).
+  public var storedShape: [Int]?
+  public var permutation: [Int]?
 
   /// Element count, saturating at Int.max for absurd declared shapes.
   public var count: Int { saturatingProduct(shape) }

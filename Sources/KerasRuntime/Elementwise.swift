@@ -94,6 +94,18 @@ enum Elementwise {
   }
 
   /// Pads (negative: crops) axis 1 (and 2 for 2-D) of a channels-last tensor with zeros.
+  /// (batch, C, spatial...) to (batch, spatial..., C).
+  static func channelsLast(_ x: Tensor) -> Tensor {
+    guard x.rank >= 3 else { return x }
+    return permute(x, dims: Array(2..<x.rank) + [1])
+  }
+
+  /// (batch, spatial..., C) to (batch, C, spatial...).
+  static func channelsFirst(_ x: Tensor) -> Tensor {
+    guard x.rank >= 3 else { return x }
+    return permute(x, dims: [x.rank - 1] + Array(1..<(x.rank - 1)))
+  }
+
   static func pad(_ x: Tensor, _ pads: [(Int, Int)]) -> Tensor {
     let x4 = Convolution.as2D(x)
     let p = x.rank == 3 ? [(0, 0)] + pads : pads

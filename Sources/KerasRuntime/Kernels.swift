@@ -16,12 +16,21 @@ enum LayerSupport {
     "MultiHeadAttention",
   ]
 
+  /// Layers that also run on channels-first tensors (by transposing around the channels-last kernel).
+  static let channelsFirstCapable: Set<String> = [
+    "Conv1D", "Conv2D", "MaxPooling1D", "MaxPool1D", "AveragePooling1D", "AvgPool1D", "MaxPooling2D", "MaxPool2D",
+    "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling1D", "GlobalMaxPool1D",
+    "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
+  ]
+
   /// Nil when the runtime can run this layer; otherwise the reason.
   static func reason(className: String, config: JSONValue) -> String? {
     guard identity.contains(className) || merges.contains(className) || others.contains(className) else {
       return "no native kernel for \(className)"
     }
-    if let format = config["data_format"]?.string, format != "channels_last" {
+    if let format = config["data_format"]?.string, format != "channels_last",
+      format != "channels_first" || !channelsFirstCapable.contains(className)
+    {
       return "data_format \(format) is not supported"
     }
     if !Activations.isSupported(config["activation"]) || !Activations.isSupported(config["recurrent_activation"]) {
@@ -139,15 +148,24 @@ enum Kernels {
       let rank = className == "Conv1D" ? 1 : 2
       let geometry = try Convolution.geometry(config, rank: rank, key: "kernel_size")
       let groups = config["groups"]?.int ?? 1
-      let y = Convolution.conv(x.tensor, kernel: weights[0], bias: weights.count > 1 ? weights[1] : nil, geometry: geometry, groups: groups)
-      return one(try activated(y))
+      // channels_first (Theano's `th` ordering) runs channels-last between two transposes.
+      let first = config["data_format"]?.string == "channels_first"
+      let input = first ? Elementwise.channelsLast(x.tensor) : x.tensor
+      let y = Convolution.conv(input, kernel: weights[0], bias: weights.count > 1 ? weights[1] : nil, geometry: geometry, groups: groups)
+      return one(try activated(first ? Elementwise.channelsFirst(y) : y))
     case "MaxPooling1D", "MaxPool1D", "AveragePooling1D", "AvgPool1D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D":
       let rank = className.contains("1D") ? 1 : 2
       let geometry = try Convolution.geometry(config, rank: rank, key: "pool_size", defaultSize: 2)
-      return one(Convolution.pool(x.tensor, geometry: geometry, average: className.hasPrefix("Av")))
+      let first = config["data_format"]?.string == "channels_first"
+      let y = Convolution.pool(first ? Elementwise.channelsLast(x.tensor) : x.tensor, geometry: geometry, average: className.hasPrefix("Av"))
+      return one(first ? Elementwise.channelsFirst(y) : y)
     case "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling1D", "GlobalMaxPool1D",
       "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D":
       let average = className.hasPrefix("GlobalAv")
+      if config["data_format"]?.string == "channels_first" {
+        guard config["keepdims"]?.bool != true else { throw RuntimeError("keepdims with channels_first is not supported") }
+        return one(Convolution.globalPool(Elementwise.channelsLast(x.tensor), average: average, keepdims: false, mask: nil))
+      }
       return one(Convolution.globalPool(x.tensor, average: average, keepdims: config["keepdims"]?.bool ?? false, mask: average ? x.mask : nil))
     case "BatchNormalization":
       return one(try Elementwise.batchNorm(x.tensor, config: config, weights: weights), mask: x.mask)

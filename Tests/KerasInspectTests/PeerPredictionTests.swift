@@ -87,3 +87,19 @@ struct TheanoKernelTests {
     }
   }
 }
+
+@Suite("Keras 1 convolutions (Convolution1D's 4-D kernel; th ordering on channels-first input)")
+struct Keras1ConvolutionTests {
+  @Test("kernels read in Keras 2's axis order: same SHA-256 as the Keras 2 twin, Keras's outputs",
+        arguments: [("conv1d_keras1", "conv1d_global_average"), ("conv2d_th_keras1", "conv2d_global")])
+  func layouts(_ names: (String, String)) throws {
+    let keras1 = try Inspection(path: fixturePath("keras1/\(names.0)", ".h5"))
+    let twin = try Inspection(path: fixturePath("keras2/\(names.1)", ".h5"))
+    #expect(try keras1.weightsSHA256() == twin.weightsSHA256())
+    for result in keras1.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    let (inputs, outputs) = try ForwardTests.reference("keras1/\(names.0)")
+    for (i, (y, reference)) in zip(try nativeOutputs(keras1, inputs), outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+  }
+}
