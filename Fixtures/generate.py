@@ -383,7 +383,8 @@ def keras1_layout():
         shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, name + ".npz"))
         print("keras1", name)
     # Keras 1 convolutions: a Convolution1D with its 4-D kernel (length, 1, in, filters), and an
-    # AtrousConvolution2D in `th` ordering, kernel (filters, in, rows, cols), on channels-first input.
+    # AtrousConvolution2D in `th` ordering, kernel (filters, in, rows, cols), on channels-first input,
+    # its kernel flipped as Theano (Keras 1's backend for `th`) stored it.
     def write_keras1(name, layers, arrays, inputs_from, transpose_input=None):
         path = os.path.join(out_dir, name + ".h5")
         with h5py.File(path, "w") as f:
@@ -425,7 +426,7 @@ def keras1_layout():
                                                         "atrous_rate": [2, 2], "subsample": [1, 1], "border_mode": "valid", "dim_ordering": "th",
                                                         "activation": "linear", "bias": True, "batch_input_shape": [None, 2, 9, 9]}},
         {"class_name": "GlobalAveragePooling2D", "config": {"name": "globalaveragepooling2d_1", "dim_ordering": "th"}},
-    ], [("atrousconvolution2d_1", ("atrousconvolution2d_1_W", np.transpose(kernel, (3, 2, 0, 1)))),
+    ], [("atrousconvolution2d_1", ("atrousconvolution2d_1_W", np.transpose(kernel[::-1, ::-1], (3, 2, 0, 1)))),
         ("atrousconvolution2d_1", ("atrousconvolution2d_1_b", bias))], "conv2d_global", transpose_input=(0, 3, 1, 2))
 
     # A Keras 2 convolution model as the Theano backend saved it: `backend` "theano" and each

@@ -139,7 +139,7 @@ public struct WeightsReport {
       let label = entry.kerasName.map { "\(entry.weight.name) (\($0))" } ?? entry.weight.name
       lines.append("  \(label)  \(shape)  \(entry.weight.dtype)\(entry.trainable ? "" : "  non-trainable")")
       if entry.weight.flipSpatial {
-        lines.append("    read with its spatial axes reversed: saved by Keras with the Theano backend, which convolves with the flipped kernel")
+        lines.append("    read with its spatial axes reversed: saved with the Theano backend (the file says so, or it is a Keras 1 file in th ordering), which convolves with the flipped kernel")
       }
       if !entry.weight.parts.isEmpty {
         lines.append("    fused from Keras 1's per-gate arrays " + entry.weight.parts.map(\.name).joined(separator: ", ") + ", as Keras 2 loads them")

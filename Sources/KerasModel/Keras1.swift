@@ -195,12 +195,16 @@ enum Keras1 {
 enum Theano {
   static let convolutions: Set<String> = ["Conv1D", "Conv2D", "Conv3D"]
 
-  /// Marks the kernels of convolution layers (also inside TimeDistributed) to be read flipped.
+  /// Marks the kernels of convolution layers (also inside TimeDistributed) to be read flipped:
+  /// every convolution of a file whose `backend` is theano, and the `th`-ordered convolutions of
+  /// a Keras 1 file, which records no backend (`th` was Keras 1's ordering for Theano).
   static func flipKernels(_ weights: [String: [StoredWeight]], config: ModelConfig?, backend: String?) -> [String: [StoredWeight]] {
-    guard backend == "theano", let config else { return weights }
+    guard let config, backend == "theano" || backend == nil else { return weights }
     var result = weights
     for layer in config.layers {
       let className = layer.className == "TimeDistributed" ? layer.config["layer"]?["class_name"]?.string ?? "" : layer.className
+      let keras1Theano = backend == nil && layer.config["keras1_class_name"] != nil && layer.config["data_format"]?.string == "channels_first"
+      guard backend == "theano" || keras1Theano else { continue }
       guard convolutions.contains(className), var stored = weights[layer.name], !stored.isEmpty, stored[0].shape.count >= 3 else { continue }
       stored[0].flipSpatial = true
       result[layer.name] = stored
