@@ -429,6 +429,29 @@ def keras1_layout():
     ], [("atrousconvolution2d_1", ("atrousconvolution2d_1_W", np.transpose(kernel[::-1, ::-1], (3, 2, 0, 1)))),
         ("atrousconvolution2d_1", ("atrousconvolution2d_1_b", bias))], "conv2d_global", transpose_input=(0, 3, 1, 2))
 
+    # Keras 2.0-2.3 quirks on a Keras 2 fixture: weight-name prefixes that differ from the layer's
+    # group (`embedding` holding `embedding_2/embeddings:0`, as a re-created layer got them) and a
+    # name without the `:0` suffix.
+    path = os.path.join(out_dir, "renamed_prefixes.h5")
+    shutil.copy(os.path.join(HERE, "keras2", "embedding_lstm.h5"), path)
+    with h5py.File(path, "r+") as f:
+        weights = f["model_weights"]
+        for layer in ["embedding", "lstm", "dense"]:
+            group = weights[layer]
+            old = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+            new = []
+            for name in old:
+                parts = name.split("/")
+                parts = [p + "_2" if i < len(parts) - 1 else p for i, p in enumerate(parts)]
+                renamed = "/".join(parts)
+                if layer == "dense":
+                    renamed = renamed.replace(":0", "")
+                group.move(name, renamed)
+                new.append(renamed.encode())
+            group.attrs["weight_names"] = new
+    shutil.copy(os.path.join(HERE, "keras2", "embedding_lstm.npz"), os.path.join(out_dir, "renamed_prefixes.npz"))
+    print("keras1", "renamed_prefixes")
+
     # A Keras 2 convolution model as the Theano backend saved it: `backend` "theano" and each
     # convolution kernel flipped (Theano convolves). Read as Keras 2.0-2.3 did, it computes what
     # Keras (TensorFlow) computed for the unflipped kernels.

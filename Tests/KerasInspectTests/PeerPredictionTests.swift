@@ -88,10 +88,10 @@ struct TheanoKernelTests {
   }
 }
 
-@Suite("Keras 1 convolutions (Convolution1D's 4-D kernel; th ordering on channels-first input)")
+@Suite("Legacy layouts: Keras 1 convolutions (4-D Convolution1D kernel, th ordering), Keras 2.0 weight-name prefixes")
 struct Keras1ConvolutionTests {
   @Test("kernels read in Keras 2's axis order: same SHA-256 as the Keras 2 twin, Keras's outputs",
-        arguments: [("conv1d_keras1", "conv1d_global_average"), ("conv2d_th_keras1", "conv2d_global")])
+        arguments: [("conv1d_keras1", "conv1d_global_average"), ("conv2d_th_keras1", "conv2d_global"), ("renamed_prefixes", "embedding_lstm")])
   func layouts(_ names: (String, String)) throws {
     let keras1 = try Inspection(path: fixturePath("keras1/\(names.0)", ".h5"))
     let twin = try Inspection(path: fixturePath("keras2/\(names.1)", ".h5"))
