@@ -17,6 +17,9 @@ public struct VerifyOptions: Sendable {
   public var reference: (inputs: [NDArray], outputs: [NDArray])?
   public var atol: Double = 1e-5
   public var rtol: Double = 1e-4
+  /// Skipped checks (layers keras-inspect cannot interpret or run, a weights-only file's missing
+  /// architecture) fail the file instead.
+  public var strict = false
 
   public init() {}
 }
@@ -98,12 +101,31 @@ public enum Verifier {
 
   /// Verifies one file.
   public static func verify(_ path: String, options: VerifyOptions) -> FileReport {
-    let inspection: Inspection
+    let report = verifyLeniently(path, options: options)
+    guard options.strict else { return report }
+    let checks = report.checks.map { check in
+      check.skipped ? CheckResult(id: check.id, passed: false, summary: check.summary + " (skipped; --strict fails it)", details: check.details) : check
+    }
+    return FileReport(
+      path: report.path, format: report.format, kerasVersion: report.kerasVersion, error: report.error, checks: checks,
+      weightsSHA256: report.weightsSHA256, totalParams: report.totalParams)
+  }
+
+  static func verifyLeniently(_ path: String, options: VerifyOptions) -> FileReport {
+    let file: KerasFile
     do {
-      inspection = try Inspection(path: path, configPath: options.configPath)
+      file = try Inspection.open(path: path, configPath: options.configPath)
     } catch {
-      let format = try? Inspection.open(path: path, configPath: options.configPath).format.rawValue
-      return FileReport(path: path, format: format, kerasVersion: nil, error: error.message, checks: [], weightsSHA256: nil, totalParams: nil)
+      return FileReport(path: path, format: nil, kerasVersion: nil, error: error.message, checks: [], weightsSHA256: nil, totalParams: nil)
+    }
+    guard let inspection = Inspection(file: file) else {
+      // A weights-only file without --config: the checks that apply; expectations need the model.
+      let summary = WeightsOnlySummary(file: file)
+      var checks = summary.runChecks(file: file)
+      if options.expectParams != nil || options.expectSummary != nil || options.reference != nil || options.expectWeightsSHA256 != nil {
+        checks.append(CheckResult(id: "expectations", passed: false, summary: "expectations need the architecture of this weights-only file: give --config", details: []))
+      }
+      return FileReport(path: path, format: file.format.rawValue, kerasVersion: file.kerasVersion, error: nil, checks: checks, weightsSHA256: nil, totalParams: summary.totalParams)
     }
     var checks = inspection.runChecks()
     let totals = inspection.summary().totals

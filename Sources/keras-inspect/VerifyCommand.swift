@@ -46,6 +46,9 @@ struct VerifyCommand: ParsableCommand {
   @Option(help: "The expected SHA-256 of the weights (as printed by verify).")
   var expectWeightsSha256: String?
 
+  @Flag(help: "Fail skipped checks too: layers keras-inspect cannot interpret or run, and the checks a weights-only file cannot have.")
+  var strict = false
+
   @Option(help: "Report format: text, json, junit or github.")
   var format: ReportFormat = .text
 
@@ -75,6 +78,7 @@ struct VerifyCommand: ParsableCommand {
     options.expectWeightsSHA256 = expectWeightsSha256
     options.atol = atol
     options.rtol = rtol
+    options.strict = strict
     if let path = expectSummary {
       guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
       do {

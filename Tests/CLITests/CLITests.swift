@@ -189,6 +189,8 @@ struct CLITests {
     #expect(known.stdout.contains("[SKIP] config: none in a weights-only file"))
     #expect(known.stdout.contains("[PASS] no NaN/Inf in 3 weight tensor(s)"))
     #expect(try run(["check", "--strict", weights]).status == 1)
+    #expect(try run(["verify", weights]).status == 0)
+    #expect(try run(["verify", weights, "--expect-params", "640"]).status == 1)
     let json = try run(["summary", weights, "--format", "json"])
     #expect(json.status == 0)
     #expect(json.stdout.contains("\"weights_only\": true"))
@@ -202,6 +204,10 @@ struct CLITests {
     #expect(lenient.stdout.contains("[SKIP] 1 layer(s) keras-inspect cannot interpret, flagged"))
     #expect(lenient.stdout.contains("[SKIP] forward pass: skipped"))
     #expect(try run(["check", "--strict", model]).status == 1)
+    #expect(try run(["verify", model]).status == 0)
+    let strict = try run(["verify", "--strict", "--format", "json", model])
+    #expect(strict.status == 1)
+    #expect(strict.stdout.contains("--strict fails it"))
   }
 
   @Test("a .keras archive: summary, checks and verify as for its .h5 twin")
