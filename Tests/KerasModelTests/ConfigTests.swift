@@ -170,3 +170,30 @@ struct Keras1ConfigTests {
     #expect(className == "Merge")
   }
 }
+
+@Suite("Legacy kernel layouts")
+struct LegacyKernelTests {
+  @Test("transpose follows NumPy's: (2, 3, 1, 0) of a (F, C, kh, kw) kernel gives (kh, kw, C, F)")
+  func transpose() {
+    let shape = [2, 3, 2, 1]  // F, C, kh, kw
+    let values = (0..<12).map(Float.init)
+    let out = Keras1.transpose(values, shape: shape, permutation: [2, 3, 1, 0])
+    // out[h][w][c][f] == in[f][c][h][w]
+    for h in 0..<2 { for c in 0..<3 { for f in 0..<2 {
+      #expect(out[((h * 1 + 0) * 3 + c) * 2 + f] == values[((f * 3 + c) * 2 + h) * 1 + 0])
+    } } }
+  }
+
+  @Test("Theano's flip reverses the spatial axes only, and twice is the identity")
+  func flip() {
+    let shape = [2, 3, 1, 2]  // kh, kw, in, out
+    let values = (0..<12).map(Float.init)
+    var flipped = values
+    Theano.flip(&flipped, shape: shape)
+    for h in 0..<2 { for w in 0..<3 { for o in 0..<2 {
+      #expect(flipped[(h * 3 + w) * 2 + o] == values[((1 - h) * 3 + (2 - w)) * 2 + o])
+    } } }
+    Theano.flip(&flipped, shape: shape)
+    #expect(flipped == values)
+  }
+}
