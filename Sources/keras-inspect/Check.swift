@@ -17,7 +17,12 @@ struct Check: ParsableCommand {
   var strict = false
 
   func run() throws {
-    let file = try model.openFile()
+    try Self.execute(path: model.path, configPath: model.configPath, style: style, strict: strict)
+  }
+
+  /// The command's work, on plain values (the start-up fast path in Entry calls it directly).
+  static func execute(path: String, configPath: String? = nil, style: SummaryStyle? = nil, strict: Bool = false) throws {
+    let file = try ModelArgument.openFile(path, configPath: configPath)
     let results: [CheckResult]
     if let inspection = Inspection(file: file) {
       print(inspection.summary(style: style).render())

@@ -28,6 +28,10 @@ struct ModelArgument: ParsableArguments {
 
   /// Opens any Keras file, architecture or not (for listing weights).
   func openFile() throws -> KerasFile {
+    try Self.openFile(path, configPath: configPath)
+  }
+
+  static func openFile(_ path: String, configPath: String?) throws -> KerasFile {
     do {
       return try Inspection.open(path: path, configPath: configPath)
     } catch {

@@ -35,6 +35,14 @@ struct SummaryCommand: ParsableCommand {
   /// One summary per file, in order; a file that cannot be read is reported on stderr and the
   /// others still print (exit 2 at the end).
   func run() throws {
+    try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, explain: explain)
+  }
+
+  /// The command's work, on plain values (the start-up fast path in Entry calls it directly).
+  static func execute(
+    paths: [String], configPath: String? = nil, format: OutputFormat = .text, style: SummaryStyle? = nil,
+    lineLength: Int? = nil, explain: Bool = false
+  ) throws {
     let files = Verifier.expand(paths)
     guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
     var unreadable = 0
