@@ -265,10 +265,11 @@ def describe(K, model, keras3):
             "name": layer.name,
             "class_name": layer.__class__.__name__,
             "output_shape": shape,
-            "params": int(layer.count_params()),
-            "trainable_params": count(layer.trainable_weights),
-            "non_trainable_params": count(layer.non_trainable_weights),
-            "weights": [{"name": w.path if keras3 else w.name, "shape": shape_list(w.shape)} for w in layer.weights],
+            # Keras 3 op layers (NotEqual, Any) are Operations without weights.
+            "params": int(layer.count_params()) if hasattr(layer, "count_params") else 0,
+            "trainable_params": count(getattr(layer, "trainable_weights", [])),
+            "non_trainable_params": count(getattr(layer, "non_trainable_weights", [])),
+            "weights": [{"name": w.path if keras3 else w.name, "shape": shape_list(w.shape)} for w in getattr(layer, "weights", [])],
         })
     return {
         "keras_version": K.__version__ if hasattr(K, "__version__") else None,
@@ -335,6 +336,37 @@ def generate(flavour):
 
 
 WEIGHTS_ONLY = ["lstm_worked_example", "multi_io", "nested_sequential", "bidirectional_concat", "batch_norm", "time_distributed"]
+
+
+def keras3_ops():
+    """A Keras 3 model whose functional graph holds op layers (`ops.not_equal`, `ops.any`) that
+    build a mask passed as `mask=`, as masking code written against Keras 3 leaves them. Keras 3.15
+    cannot load such a file back ("Unknown layer: 'NotEqual'"), so the summary, numbers and outputs
+    are those of the model as built, before saving."""
+    import keras as K
+    L = K.layers
+    out_dir = os.path.join(HERE, "keras3ops")
+    os.makedirs(out_dir, exist_ok=True)
+    K.backend.clear_session()
+    K.utils.set_random_seed(0)
+    i = K.Input((6, 3), name="x")
+    mask = K.ops.any(K.ops.not_equal(i, 0.0), axis=-1)
+    h = L.LSTM(4, return_sequences=True, name="lstm")(i, mask=mask)
+    model = K.Model(i, L.GRU(2, name="gru")(h, mask=mask), name="op_mask")
+    randomize_weights(model)
+    name = "op_mask"
+    model.save(os.path.join(out_dir, name + ".h5"))
+    with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
+        f.write(capture_summary(model, True))
+    x = np.random.default_rng(3).uniform(-1, 1, (3, 6, 3)).astype("float32")
+    x[0, 4:] = 0.0  # trailing padding
+    x[1, 2] = 0.0   # a gap
+    y = np.asarray(model(x), dtype="float32")
+    np.savez(os.path.join(out_dir, name + ".npz"), input_0=x, output_0=y)
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
+        json.dump(describe(K, model, True), f, indent=1)
+        f.write("\n")
+    print("keras3ops", name, model.count_params())
 
 
 def keras1_layout():
@@ -835,7 +867,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -843,6 +875,8 @@ if __name__ == "__main__":
             corrupt()
         elif flavour == "keras1":
             keras1_layout()
+        elif flavour == "keras3ops":
+            keras3_ops()
         elif flavour == "weights":
             weights_only("keras2")
             weights_only("keras3")

@@ -130,8 +130,9 @@ struct Analyzer {
       progress = false
       for layer in model.layers where layer.className != "InputLayer" {
         for (k, call) in layer.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
-          let inputs = call.inputs.map { shapes[$0] }
-          guard inputs.allSatisfy({ $0 != nil }) else { continue }
+          // A `mask=` tensor shapes nothing; it must only be known.
+          guard call.inputs.allSatisfy({ shapes[$0] != nil }) else { continue }
+          let inputs = call.dataInputs.map { shapes[$0] }
           done.insert("\(layer.name)#\(k)")
           progress = true
           var list = signatures[layer.name] ?? Array(repeating: nil, count: layer.calls.count)

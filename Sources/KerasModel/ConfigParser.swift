@@ -161,13 +161,25 @@ public enum ConfigParser {
     for node in nodes {
       var inputs: [TensorRef] = []
       var arguments: [String: JSONValue] = [:]
+      var maskInput: Int?
       if node.object != nil {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside; keyword tensors
         // in call order for attention (query, value, key), then by name.
         collectKerasTensors(node["args"], into: &inputs, depth: 0)
         let kwargs = node["kwargs"]?.object ?? [:]
-        for key in orderedKeywords(kwargs.keys) { collectKerasTensors(kwargs[key], into: &inputs, depth: 1) }
+        for key in orderedKeywords(kwargs.keys) {
+          let before = inputs.count
+          collectKerasTensors(kwargs[key], into: &inputs, depth: 1)
+          if key == "mask", inputs.count == before + 1 { maskInput = before }
+        }
         arguments = plainArguments(kwargs)
+        let positional = (node["args"]?.array ?? []).filter { value in
+          switch value {
+          case .bool, .number, .string: return true
+          default: return false
+          }
+        }
+        if !positional.isEmpty { arguments["args"] = .array(positional) }
       } else if let refs = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; attention's value and key tensors sit in kwargs.
         for entry in refs {
@@ -183,7 +195,7 @@ public enum ConfigParser {
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      calls.append(LayerCall(inputs: inputs, arguments: arguments))
+      calls.append(LayerCall(inputs: inputs, arguments: arguments, maskInput: maskInput))
     }
     return calls
   }

@@ -17,12 +17,22 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
 /// One call of a layer inside a model: the tensors it was called on.
 public struct LayerCall: Sendable, Equatable {
   public let inputs: [TensorRef]
-  /// The call's other keyword arguments that are plain values (`use_causal_mask`, `training`...).
+  /// The call's other keyword arguments that are plain values (`use_causal_mask`, `training`...),
+  /// and its plain positional arguments as `args` (the `0.0` of `ops.not_equal(x, 0.0)`).
   public let arguments: [String: JSONValue]
+  /// Which of `inputs` came as the `mask=` keyword argument (Keras 3), if one did.
+  public let maskInput: Int?
 
-  public init(inputs: [TensorRef], arguments: [String: JSONValue] = [:]) {
+  public init(inputs: [TensorRef], arguments: [String: JSONValue] = [:], maskInput: Int? = nil) {
     self.inputs = inputs
     self.arguments = arguments
+    self.maskInput = maskInput
+  }
+
+  /// The inputs that carry data, without the `mask=` tensor.
+  public var dataInputs: [TensorRef] {
+    guard let maskInput else { return inputs }
+    return inputs.enumerated().filter { $0.offset != maskInput }.map(\.element)
   }
 }
 

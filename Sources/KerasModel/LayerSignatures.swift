@@ -12,7 +12,7 @@ enum LayerSignatures {
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
-    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "MultiHeadAttention",
+    "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "MultiHeadAttention", "NotEqual", "Any",
   ]
 
   /// The signature of one call of a (non-model) layer, or nil when the class is not understood.
@@ -54,6 +54,17 @@ enum LayerSignatures {
     case "Concatenate": return try concatenate(layer, inputs)
     case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum": return try elementwiseMerge(layer, inputs)
     case "MultiHeadAttention": return try multiHeadAttention(layer, inputs)
+    // Keras 3 op layers of a functional model (`ops.not_equal(x, 0.0)`, `ops.any(..., axis=-1)`),
+    // as masking code leaves them: one tensor input.
+    case "NotEqual": return LayerSignature(outputs: [try layer.single(inputs)])
+    case "Any":
+      let x = try layer.single(inputs)
+      var axis = try layer.int("axis", default: -1)
+      if axis < 0 { axis += x.count }
+      guard axis >= 1, axis < x.count else { throw layer.error("reduces over axis \(axis) of a rank-\(x.count) input") }
+      var out = x
+      if layer.bool("keepdims", default: false) { out[axis] = 1 } else { out.remove(at: axis) }
+      return LayerSignature(outputs: [out])
     default: return nil
     }
   }

@@ -13,7 +13,7 @@ enum LayerSupport {
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "BatchNormalization", "LayerNormalization", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D", "Concatenate", "InputLayer",
-    "MultiHeadAttention",
+    "MultiHeadAttention", "NotEqual", "Any",
   ]
 
   /// Layers that also run on channels-first tensors (by transposing around the channels-last kernel).
@@ -189,6 +189,23 @@ enum Kernels {
         }
       }
       return one(Tensor(shape: [batch, steps * size, features], data: out))
+    case "NotEqual":
+      // Booleans as 1 and 0. The other operand is the call's constant (`ops.not_equal(x, 0.0)`).
+      guard let constant = config["call_arguments"]?["args"]?.array?.first?.double else {
+        throw RuntimeError("NotEqual without a constant operand is not supported")
+      }
+      return one(x.tensor.map { $0 != Float(constant) ? 1 : 0 })
+    case "Any":
+      let rank = x.tensor.rank
+      var axis = config["axis"]?.int ?? -1
+      if axis < 0 { axis += rank }
+      guard axis >= 1, axis < rank else { throw RuntimeError("Any over axis \(axis) of rank \(rank)") }
+      let outer = x.tensor.shape[..<axis].reduce(1, *), n = x.tensor.shape[axis], inner = x.tensor.shape[(axis + 1)...].reduce(1, *)
+      var out = [Float](repeating: 0, count: outer * inner)
+      for o in 0..<outer { for a in 0..<n { for i in 0..<inner where x.tensor.data[(o * n + a) * inner + i] != 0 { out[o * inner + i] = 1 } } }
+      var shape = x.tensor.shape
+      if config["keepdims"]?.bool == true { shape[axis] = 1 } else { shape.remove(at: axis) }
+      return one(Tensor(shape: shape, data: out))
     case "MultiHeadAttention":
       return one(try Attention.multiHead(config: config, weights: weights, inputs: inputs), mask: x.mask)
     case "Concatenate":

@@ -133,10 +133,18 @@ public final class Runtime {
       progress = false
       for layer in model.layers where layer.className != "InputLayer" {
         for (k, call) in layer.config.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
-          let ins = call.inputs.compactMap { values[$0] }
+          var ins = call.inputs.compactMap { values[$0] }
           guard ins.count == call.inputs.count else { continue }
           done.insert("\(layer.name)#\(k)")
           progress = true
+          if let m = call.maskInput {
+            // `layer(x, mask=m)`: m (batch, time), nonzero where a step is kept, replaces x's mask.
+            let mask = ins.remove(at: m).tensor
+            guard let first = ins.first, first.tensor.rank >= 2, mask.count == first.tensor.shape[0] * first.tensor.shape[1] else {
+              throw RuntimeError("layer \(layer.name): mask of shape \(mask.shape) does not fit its input")
+            }
+            ins[0].mask = mask.data.map { $0 != 0 }
+          }
           let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments)
           let node = model.nodeIndex(of: layer.config, call: k)
           for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: node, tensor: i)] = v }

@@ -103,3 +103,21 @@ struct Keras1ConvolutionTests {
     }
   }
 }
+
+@Suite("Keras 3 op layers (Fixtures/keras3ops: ops.not_equal and ops.any building a mask= argument)")
+struct OpLayerTests {
+  @Test("summary, numbers, checks and outputs equal what Keras printed and computed for the model it saved")
+  func opMask() throws {
+    let name = "keras3ops/op_mask"
+    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    #expect(inspection.summary().render() == (try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)))
+    let keras = try JSONDecoder().decode(KerasReport.self, from: Data(contentsOf: URL(fileURLWithPath: fixturePath(name, ".json"))))
+    #expect(inspection.analysis.summaryRows.map(\.displayClassName) == keras.layers.map(\.class_name))
+    #expect(inspection.analysis.summaryRows.map(\.params) == keras.layers.map(\.params))
+    for result in inspection.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    let (inputs, outputs) = try ForwardTests.reference(name)
+    for (i, (y, reference)) in zip(try nativeOutputs(inspection, inputs), outputs).enumerated() {
+      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
+    }
+  }
+}
