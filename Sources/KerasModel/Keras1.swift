@@ -118,29 +118,6 @@ enum Keras1 {
     return result
   }
 
-  /// Reorders row-major `values` of `shape` by `permutation` (NumPy's `transpose`).
-  static func transpose(_ values: [Float], shape: [Int], permutation: [Int]) -> [Float] {
-    let outShape = permutation.map { shape[$0] }
-    var strides = [Int](repeating: 1, count: shape.count)
-    for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
-    var out = [Float](repeating: 0, count: values.count)
-    var index = [Int](repeating: 0, count: outShape.count)
-    for o in 0..<values.count {
-      var source = 0
-      for (axis, i) in index.enumerated() { source += i * strides[permutation[axis]] }
-      out[o] = values[source]
-      // Advance the output multi-index.
-      var axis = outShape.count - 1
-      while axis >= 0 {
-        index[axis] += 1
-        if index[axis] < outShape[axis] { break }
-        index[axis] = 0
-        axis -= 1
-      }
-    }
-    return out
-  }
-
   /// Gate order of Keras 1's per-gate arrays as Keras 2 fuses them: LSTM i, f, c, o; GRU z, r, h.
   static let gates = ["LSTM": ["i", "f", "c", "o"], "GRU": ["z", "r", "h"]]
 

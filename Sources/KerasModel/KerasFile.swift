@@ -286,7 +286,7 @@ public final class KerasFile {
         values = try dataset.readFloats(maxBytes: maxBytes)
       }
       if let permutation = weight.permutation, let storedShape = weight.storedShape {
-        values = Keras1.transpose(values, shape: storedShape, permutation: permutation)
+        values = transposed(values, shape: storedShape, permutation: permutation)
       }
       if weight.flipSpatial { Theano.flip(&values, shape: weight.shape) }
       return values

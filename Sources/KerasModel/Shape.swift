@@ -56,3 +56,31 @@ public func saturatingSum(_ a: Int, _ b: Int) -> Int {
   let (s, overflow) = a.addingReportingOverflow(b)
   return overflow ? Int.max : s
 }
+
+/// Row-major `values` of `shape` with their axes reordered: axis `i` of the result is axis
+/// `permutation[i]` of the input (NumPy's `transpose`). Keras 1 kernels and `Permute` use it.
+public func transposed(_ values: [Float], shape: [Int], permutation: [Int]) -> [Float] {
+  let outShape = permutation.map { shape[$0] }
+  var strides = [Int](repeating: 1, count: shape.count)
+  for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+  var out = [Float](repeating: 0, count: values.count)
+  var index = [Int](repeating: 0, count: outShape.count)
+  for o in 0..<values.count {
+    var source = 0
+    for (axis, i) in index.enumerated() { source += i * strides[permutation[axis]] }
+    out[o] = values[source]
+    advance(&index, in: outShape)
+  }
+  return out
+}
+
+/// Steps a multi-index to the next element of `shape` in row-major order.
+public func advance(_ index: inout [Int], in shape: [Int]) {
+  var axis = shape.count - 1
+  while axis >= 0 {
+    index[axis] += 1
+    if index[axis] < shape[axis] { return }
+    index[axis] = 0
+    axis -= 1
+  }
+}

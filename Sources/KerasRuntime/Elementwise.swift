@@ -67,30 +67,8 @@ enum Elementwise {
 
   /// Permute: `dims` are 1-based positions of the non-batch axes.
   static func permute(_ x: Tensor, dims: [Int]) -> Tensor {
-    let perm = [0] + dims
-    let newShape = perm.map { x.shape[$0] }
-    var strides = [Int](repeating: 1, count: x.rank)
-    for i in stride(from: x.rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * x.shape[i + 1] }
-    var out = [Float](repeating: 0, count: x.count)
-    var index = [Int](repeating: 0, count: x.rank)
-    for o in 0..<x.count {
-      var src = 0
-      for (k, p) in perm.enumerated() { src += index[k] * strides[p] }
-      out[o] = x.data[src]
-      advance(&index, in: newShape)
-    }
-    return Tensor(shape: newShape, data: out)
-  }
-
-  /// Steps a multi-index to the next element in row-major order.
-  static func advance(_ index: inout [Int], in shape: [Int]) {
-    var k = shape.count - 1
-    while k >= 0 {
-      index[k] += 1
-      if index[k] < shape[k] { return }
-      index[k] = 0
-      k -= 1
-    }
+    let permutation = [0] + dims
+    return Tensor(shape: permutation.map { x.shape[$0] }, data: transposed(x.data, shape: x.shape, permutation: permutation))
   }
 
   /// Pads (negative: crops) axis 1 (and 2 for 2-D) of a channels-last tensor with zeros.

@@ -177,7 +177,7 @@ struct LegacyKernelTests {
   func transpose() {
     let shape = [2, 3, 2, 1]  // F, C, kh, kw
     let values = (0..<12).map(Float.init)
-    let out = Keras1.transpose(values, shape: shape, permutation: [2, 3, 1, 0])
+    let out = transposed(values, shape: shape, permutation: [2, 3, 1, 0])
     // out[h][w][c][f] == in[f][c][h][w]
     for h in 0..<2 { for c in 0..<3 { for f in 0..<2 {
       #expect(out[((h * 1 + 0) * 3 + c) * 2 + f] == values[((f * 3 + c) * 2 + h) * 1 + 0])
