@@ -163,14 +163,13 @@ public enum ConfigParser {
       var arguments: [String: JSONValue] = [:]
       var maskInput: Int?
       if node.object != nil {
-        // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside; keyword tensors
-        // in call order for attention (query, value, key), then by name.
+        // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
         collectKerasTensors(node["args"], into: &inputs, depth: 0)
         let kwargs = node["kwargs"]?.object ?? [:]
-        for key in orderedKeywords(kwargs.keys) {
-          let before = inputs.count
-          collectKerasTensors(kwargs[key], into: &inputs, depth: 1)
-          if key == "mask", inputs.count == before + 1 { maskInput = before }
+        maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in
+          var found: [TensorRef] = []
+          collectKerasTensors(value, into: &found, depth: 1)
+          return found
         }
         arguments = plainArguments(kwargs)
         let positional = (node["args"]?.array ?? []).filter { value in
@@ -181,14 +180,15 @@ public enum ConfigParser {
         }
         if !positional.isEmpty { arguments["args"] = .array(positional) }
       } else if let refs = node.array {
-        // Keras 2: [["enc", 0, 0, {kwargs}], ...]; attention's value and key tensors sit in kwargs.
+        // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
+        // `mask=`) sit in kwargs as [layer, node, tensor].
         for entry in refs {
           guard let ref = tensorRef(entry) else {
             throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
           }
           inputs.append(ref)
           if let kwargs = entry.array?.dropFirst(3).first?.object {
-            for key in ["value", "key"] { if let extra = kwargs[key].flatMap(tensorRef) { inputs.append(extra) } }
+            maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in tensorRef(value).map { [$0] } ?? [] } ?? maskInput
             arguments.merge(plainArguments(kwargs)) { first, _ in first }
           }
         }
@@ -198,6 +198,21 @@ public enum ConfigParser {
       calls.append(LayerCall(inputs: inputs, arguments: arguments, maskInput: maskInput))
     }
     return calls
+  }
+
+  /// Appends the tensors passed as keyword arguments (found in each value by `tensors`) to
+  /// `inputs`, in `orderedKeywords` order; returns the index of the `mask=` tensor, if one was passed.
+  static func appendKeywordTensors(
+    _ kwargs: [String: JSONValue], to inputs: inout [TensorRef], tensors: (JSONValue) -> [TensorRef]
+  ) -> Int? {
+    var maskInput: Int?
+    for key in orderedKeywords(kwargs.keys) {
+      guard let value = kwargs[key] else { continue }
+      let found = tensors(value)
+      if key == "mask", found.count == 1 { maskInput = inputs.count }
+      inputs += found
+    }
+    return maskInput
   }
 
   /// Keyword names in the order their tensors are inputs: query, value, key first, then by name.
