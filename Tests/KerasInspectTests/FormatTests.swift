@@ -223,10 +223,7 @@ struct EarlyArchiveTests {
     #expect(inspection.analysis.summaryRows.map(\.params) == keras.layers.map(\.params))
     #expect(inspection.analysis.summaryRows.map(\.trainableParams) == keras.layers.map(\.trainable_params))
     for result in inspection.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
-    let (inputs, outputs) = try ForwardTests.reference(name)
-    for (i, (y, reference)) in zip(try nativeOutputs(inspection, inputs), outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
-    }
+    try ForwardTests.expectKerasOutputs(inspection, name)
   }
 
   @Test("counters with gaps: layers of a class take that class's groups in counter order")

@@ -15,6 +15,18 @@ struct ForwardTests {
     return (ordered("input"), ordered("output"))
   }
 
+  /// Expects the native outputs of `inspection` on fixture `name`'s inputs to match Keras's
+  /// outputs for them at atol 1e-5, rtol 1e-4.
+  static func expectKerasOutputs(_ inspection: Inspection, _ name: String) throws {
+    let (inputs, outputs) = try reference(name)
+    let got = try nativeOutputs(inspection, inputs)
+    try #require(got.count == outputs.count)
+    for (i, (y, expected)) in zip(got, outputs).enumerated() {
+      let comparison = OutputComparison(index: i, got: y, expected: expected, atol: 1e-5, rtol: 1e-4)
+      #expect(comparison.passed, "\(name): \(comparison.description)")
+    }
+  }
+
   @Test("every fixture's outputs match Keras at atol 1e-5, rtol 1e-4", arguments: fixtureModels)
   func matchesKeras(_ name: String) throws {
     let inspection = try Inspection(path: fixturePath(name, ".h5"))

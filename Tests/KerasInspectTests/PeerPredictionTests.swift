@@ -52,55 +52,41 @@ struct PeerPredictionTests {
   }
 }
 
-@Suite("Keras 1 layouts (Fixtures/keras1: Keras 2 fixtures rewritten as Keras 1.2 files)")
-struct Keras1LayoutTests {
-  @Test("per-gate arrays fuse to Keras 2's tensors: same SHA-256, same outputs as Keras computed",
-        arguments: ["lstm_worked_example", "gru_reset_before"])
+/// `Fixtures/keras1/`: Keras 2 fixtures rewritten in legacy layouts (no Keras 1 installs here),
+/// each beside the Keras 2 twin whose outputs Keras computed.
+let legacyTwins: [(legacy: String, twin: String)] = [
+  ("lstm_worked_example", "lstm_worked_example"), ("gru_reset_before", "gru_reset_before"),  // per-gate arrays
+  ("conv1d_theano", "conv1d"), ("conv2d_theano", "conv2d"),  // kernels flipped by the Theano backend
+  ("conv1d_keras1", "conv1d_global_average"), ("conv2d_th_keras1", "conv2d_global"),  // Keras 1 kernel layouts
+  ("renamed_prefixes", "embedding_lstm"),  // Keras 2.0 weight-name prefixes, names without :0
+]
+
+@Suite("Legacy layouts: Keras 1 files, Theano-saved convolutions, Keras 2.0 weight names")
+struct LegacyLayoutTests {
+  @Test("read as Keras 2 reads them: same SHA-256 and params as the Keras 2 twin, every check, Keras's outputs",
+        arguments: legacyTwins.map { [$0.legacy, $0.twin] })
+  func twin(_ names: [String]) throws {
+    let legacy = try Inspection(path: fixturePath("keras1/\(names[0])", ".h5"))
+    let twin = try Inspection(path: fixturePath("keras2/\(names[1])", ".h5"))
+    #expect(try legacy.weightsSHA256() == twin.weightsSHA256())
+    #expect(legacy.analysis.summaryRows.map(\.params) == twin.analysis.summaryRows.map(\.params))
+    for result in legacy.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    try ForwardTests.expectKerasOutputs(legacy, "keras1/\(names[0])")
+  }
+
+  @Test("Keras 1's per-gate arrays are fused from their parts", arguments: ["lstm_worked_example", "gru_reset_before"])
   func fused(_ name: String) throws {
     let keras1 = try Inspection(path: fixturePath("keras1/\(name)", ".h5"))
-    let keras2 = try Inspection(path: fixturePath("keras2/\(name)", ".h5"))
     #expect(keras1.file.kerasVersion == "1.2.2")
-    #expect(try keras1.weightsSHA256() == keras2.weightsSHA256())
-    #expect(keras1.analysis.summaryRows.map(\.params) == keras2.analysis.summaryRows.map(\.params))
-    for result in keras1.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
-    let (inputs, outputs) = try ForwardTests.reference("keras1/\(name)")
-    for (i, (y, reference)) in zip(try nativeOutputs(keras1, inputs), outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
-    }
     let stored = try #require(keras1.file.weights.values.first)
     #expect(stored.allSatisfy { $0.parts.count == (name.hasPrefix("lstm") ? 4 : 3) })
   }
-}
 
-@Suite("Theano-saved convolutions (Fixtures/keras1/*_theano: Keras 2 fixtures as the Theano backend saved them)")
-struct TheanoKernelTests {
-  @Test("flipped kernels are read back as Keras 2.0-2.3 read them: same SHA-256 and outputs as the TensorFlow twin",
-        arguments: ["conv1d", "conv2d"])
-  func flipped(_ name: String) throws {
-    let theano = try Inspection(path: fixturePath("keras1/\(name)_theano", ".h5"))
-    let twin = try Inspection(path: fixturePath("keras2/\(name)", ".h5"))
-    #expect(theano.file.backend == "theano")
-    #expect(try theano.weightsSHA256() == twin.weightsSHA256())
-    let (inputs, outputs) = try ForwardTests.reference("keras1/\(name)_theano")
-    for (i, (y, reference)) in zip(try nativeOutputs(theano, inputs), outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
-    }
-  }
-}
-
-@Suite("Legacy layouts: Keras 1 convolutions (4-D Convolution1D kernel, th ordering), Keras 2.0 weight-name prefixes")
-struct Keras1ConvolutionTests {
-  @Test("kernels read in Keras 2's axis order: same SHA-256 as the Keras 2 twin, Keras's outputs",
-        arguments: [("conv1d_keras1", "conv1d_global_average"), ("conv2d_th_keras1", "conv2d_global"), ("renamed_prefixes", "embedding_lstm")])
-  func layouts(_ names: (String, String)) throws {
-    let keras1 = try Inspection(path: fixturePath("keras1/\(names.0)", ".h5"))
-    let twin = try Inspection(path: fixturePath("keras2/\(names.1)", ".h5"))
-    #expect(try keras1.weightsSHA256() == twin.weightsSHA256())
-    for result in keras1.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
-    let (inputs, outputs) = try ForwardTests.reference("keras1/\(names.0)")
-    for (i, (y, reference)) in zip(try nativeOutputs(keras1, inputs), outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
-    }
+  @Test("Theano-saved kernels are marked flipped", arguments: ["conv1d_theano", "conv2d_theano"])
+  func theano(_ name: String) throws {
+    let file = try Inspection(path: fixturePath("keras1/\(name)", ".h5")).file
+    #expect(file.backend == "theano")
+    #expect(file.weights.values.flatMap { $0 }.contains { $0.flipSpatial })
   }
 }
 
@@ -115,9 +101,6 @@ struct OpLayerTests {
     #expect(inspection.analysis.summaryRows.map(\.displayClassName) == keras.layers.map(\.class_name))
     #expect(inspection.analysis.summaryRows.map(\.params) == keras.layers.map(\.params))
     for result in inspection.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
-    let (inputs, outputs) = try ForwardTests.reference(name)
-    for (i, (y, reference)) in zip(try nativeOutputs(inspection, inputs), outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: y, expected: reference, atol: 1e-5, rtol: 1e-4).passed)
-    }
+    try ForwardTests.expectKerasOutputs(inspection, name)
   }
 }
