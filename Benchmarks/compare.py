@@ -168,7 +168,6 @@ def main():
     add("all checks + forward, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
 
     h5 = [sys.executable, "-c", H5PY_SNIPPET, large]
-    warm(large)
     loads = []
     for cold in (False, True):
         times, peaks = [], []

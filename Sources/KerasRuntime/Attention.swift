@@ -32,7 +32,7 @@ enum Attention {
     let scale = 1 / Float(Double(keyDim).squareRoot())
     for i in q.indices { q[i] *= scale }
     let causal = config["call_arguments"]?["use_causal_mask"]?.bool ?? false
-    var heads_ = [Float](repeating: 0, count: batch * t * heads * valueDim)  // (B, T, H, Dv)
+    var perHead = [Float](repeating: 0, count: batch * t * heads * valueDim)  // (B, T, H, Dv)
     var scores = [Float](repeating: 0, count: s)
     for bi in 0..<batch {
       for h in 0..<heads {
@@ -59,12 +59,12 @@ enum Attention {
           let oRow = ((bi * t + ti) * heads + h) * valueDim
           for si in 0..<s where scores[si] != 0 {
             let vRow = ((bi * s + si) * heads + h) * valueDim
-            for d in 0..<valueDim { heads_[oRow + d] += scores[si] * v[vRow + d] }
+            for d in 0..<valueDim { perHead[oRow + d] += scores[si] * v[vRow + d] }
           }
         }
       }
     }
-    let attended = Tensor(shape: [batch, t, heads * valueDim], data: heads_)
+    let attended = Tensor(shape: [batch, t, heads * valueDim], data: perHead)
     let outKernel = w[3].reshaped([heads * valueDim, width])
     return Linear.dense(attended, kernel: outKernel, bias: b[3])
   }

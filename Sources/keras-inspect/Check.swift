@@ -34,8 +34,9 @@ struct Check: ParsableCommand {
       results = summary.runChecks(file: file)
     }
     print("Checks:")
+    let color = useColor()
     for result in results {
-      for line in result.textLines(color: useColor()) { print(line) }
+      for line in result.textLines(color: color) { print(line) }
     }
     let failed = results.filter { !$0.passed || (strict && $0.skipped) }.count
     let skipped = results.filter(\.skipped).count
