@@ -105,7 +105,9 @@ def builders(K):
 
     def activations():
         names = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu",
-                 "softplus", "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish"]
+                 "softplus", "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish",
+                 "hard_silu", "hard_swish", "celu", "hard_tanh", "log_sigmoid", "sparse_plus", "squareplus",
+                 "tanh_shrink", "soft_shrink", "hard_shrink"]
         inp = K.Input((6,), name="x")
         branches = []
         for name in names:
@@ -137,10 +139,84 @@ def builders(K):
         a = L.MultiHeadAttention(num_heads=3, key_dim=4, value_dim=5, output_shape=9, name="cross")(q, v, key=k, use_causal_mask=True)
         return K.Model([q, v, k], a, name="attention_cross")
 
+    def has(*names):
+        return all(hasattr(L, n) for n in names)
+
+    def conv3d():
+        return seq(K.Input((6, 6, 5, 2)), L.Conv3D(3, 2, activation="relu"), L.MaxPooling3D(2, padding="same"),
+                   L.Conv3DTranspose(2, 2, strides=2), L.AveragePooling3D((1, 2, 2)), L.ZeroPadding3D(1),
+                   L.Cropping3D(((1, 0), (0, 1), (1, 1))), L.UpSampling3D((1, 2, 1)), L.GlobalAveragePooling3D())
+
+    def normalizations():
+        return seq(K.Input((4, 6)), L.GroupNormalization(groups=2), L.UnitNormalization(),
+                   # Keras 3.15 cannot load back a legacy .h5 with a multi-axis LayerNormalization (its gamma is rebuilt 1-D).
+                   L.LayerNormalization(axis=[1, 2] if K.__name__ == "tf_keras" else -1),
+                   L.BatchNormalization(axis=1), L.GroupNormalization(groups=2, axis=1, center=False), L.Flatten(), L.Dense(3))
+
+    def activation_layers():
+        inp = K.Input((5, 4, 3), name="x")
+        x = L.PReLU(shared_axes=[1, 2], name="prelu_shared")(inp)
+        x = L.PReLU(name="prelu")(x)
+        x = L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2)(x)
+        x = L.LeakyReLU(0.2)(x)
+        x = L.ELU(0.7)(x)
+        if has("ThresholdedReLU"):
+            x = L.ThresholdedReLU(0.1)(x)
+        x = L.Softmax(axis=1)(x)
+        return K.Model(inp, L.Flatten()(x), name="activation_layers")
+
+    def preprocessing():
+        inp = K.Input((7, 8, 3), name="image")
+        x = L.Rescaling(1 / 127.5, offset=-1)(inp)
+        x = L.Normalization(mean=[0.1, -0.2, 0.3], variance=[1.5, 0.5, 2.0])(x)
+        x = L.Normalization(axis=-1)(x)
+        x = L.CenterCrop(5, 6)(x)
+        x = L.Resizing(9, 7)(x)
+        x = L.Resizing(4, 3, interpolation="nearest")(x)
+        x = L.Normalization(axis=-1, invert=True, mean=[0.5, 0.5, 0.5], variance=[4.0, 4.0, 4.0])(x)
+        return K.Model(inp, L.Dense(2)(L.Flatten()(x)), name="preprocessing")
+
+    def identities():
+        layers = [K.Input((6, 4)), L.GaussianNoise(0.1), L.GaussianDropout(0.2), L.AlphaDropout(0.1), L.SpatialDropout1D(0.2),
+                  L.ActivityRegularization(0.01)]
+        if has("Identity"):
+            layers.append(L.Identity())
+        return seq(*layers, L.Reshape((6, 2, 2)), L.SpatialDropout2D(0.3), L.Reshape((6, 2, 2, 1)), L.SpatialDropout3D(0.3), L.Flatten(), L.Dense(2))
+
+    def keras3_norms():
+        # rms_scaling and RMSNormalization are Keras 3's; tf_keras has neither.
+        if not has("RMSNormalization"):
+            return None
+        return seq(K.Input((5, 6)), L.LayerNormalization(rms_scaling=True), L.LayerNormalization(center=False, scale=False, epsilon=0.01),
+                   L.RMSNormalization(), L.Dense(2))
+
     def masking_bidirectional():
         return seq(K.Input((8, 3)), L.Masking(0.0), L.Bidirectional(L.GRU(4, return_sequences=True)), L.GRU(2, go_backwards=True))
 
+    vision = {
+        "depthwise_separable": lambda: seq(K.Input((12, 13, 3)), L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu6"),
+                                           L.SeparableConv2D(4, 3, strides=2, depth_multiplier=2), L.DepthwiseConv2D((2, 3), dilation_rate=2, use_bias=False),
+                                           L.GlobalAveragePooling2D(keepdims=True), L.Flatten()),
+        "depthwise_separable_1d": lambda: seq(K.Input((12, 3)), L.DepthwiseConv1D(3, depth_multiplier=2, padding="same"),
+                                              L.SeparableConv1D(4, 3, padding="same", dilation_rate=2, activation="tanh"), L.GlobalMaxPooling1D()),
+        "conv2d_transpose": lambda: seq(K.Input((5, 6, 3)), L.Conv2DTranspose(4, 3, strides=2, padding="same"),
+                                        L.Conv2DTranspose(2, (2, 3), strides=(2, 1), output_padding=(1, 0)), 
+                                        # TensorFlow's CPU kernel under Keras 3 has no dilated transposed convolution.
+                                        L.Conv2DTranspose(2, 3, dilation_rate=2 if K.__name__ == "tf_keras" else 1, activation="relu")),
+        "conv1d_transpose": lambda: seq(K.Input((6, 2)), L.Conv1DTranspose(3, 2), L.Conv1DTranspose(2, 3, strides=2, padding="same", output_padding=1),
+                                        L.Conv1DTranspose(2, 4, strides=3), L.Dense(1)),
+        "conv3d": conv3d,
+        "upsampling2d": lambda: seq(K.Input((4, 5, 3)), L.UpSampling2D(2), L.Conv2D(2, 1), L.UpSampling2D((2, 3), interpolation="bilinear"),
+                                    L.MaxPooling2D(3, strides=2, padding="same"), L.AveragePooling2D((2, 3), strides=(1, 2)), L.GlobalMaxPooling2D(keepdims=True), L.Flatten()),
+        "grouped_conv": lambda: seq(K.Input((8, 8, 4)), L.Conv2D(6, 3, groups=2), L.Reshape((36, 6)), L.Conv1D(4, 3, groups=2, padding="causal")),
+        "normalizations": normalizations,
+        "activation_layers": activation_layers,
+        "preprocessing": preprocessing,
+        "identities": identities,
+        "keras3_norms": keras3_norms,
+    }
     return {
+        **vision,
         "attention_self": attention_self,
         "cropping2d": lambda: seq(K.Input((8, 7, 2)), L.Cropping2D(((1, 2), (0, 1))), L.Conv2D(2, 2), L.Cropping2D(1), L.GlobalMaxPooling2D()),
         "attention_cross": attention_cross,
@@ -195,7 +271,7 @@ def randomize_weights(model):
     rng = np.random.default_rng(1)
     for w in model.weights:
         shape = tuple(int(d) for d in w.shape)
-        if "moving_variance" in w.name:
+        if "variance" in w.name:
             value = rng.uniform(0.5, 1.5, shape)
         else:
             value = rng.uniform(-0.6, 0.6, shape)
@@ -314,6 +390,8 @@ def generate(flavour):
         np.random.seed(0)
         K.utils.set_random_seed(0)
         model = build()
+        if model is None:
+            continue  # this Keras does not have the layers
         randomize_weights(model)
         path = os.path.join(out_dir, name + (".keras" if early_archive else ".h5"))
         model.save(path)
@@ -818,12 +896,7 @@ def broken():
         change_value((2, 7), np.inf)(group, names)
 
     edit_lstm("keras2", "lstm_nan_weight_keras2.h5", nan_and_inf)
-    # A model with a layer the native runtime has no kernel for (Conv1DTranspose), and an input for it.
-    import keras as K3
-    K3.backend.clear_session()
-    model = K3.Sequential([K3.Input((6, 2)), K3.layers.Conv1DTranspose(3, 2, name="upsample"), K3.layers.Dense(1)])
-    model.save(os.path.join(out_dir, "unsupported_layer_keras3.h5"))
-    np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 6, 2), dtype="float32"))
+    unsupported_layer()
     # .keras archives with entries missing or broken.
     import zipfile
     src = os.path.join(HERE, "keras3", "lstm_worked_example.keras")
@@ -840,6 +913,16 @@ def broken():
         f.attrs["note"] = "an HDF5 file with no Keras model in it"
     with open(os.path.join(out_dir, "text_file.h5"), "w") as f:
         f.write("this is not an HDF5 file\n")
+
+
+def unsupported_layer():
+    """A model with a layer the native runtime has no kernel for (ConvLSTM1D), and an input for it."""
+    import keras as K3
+    out_dir = os.path.join(HERE, "broken")
+    K3.backend.clear_session()
+    model = K3.Sequential([K3.Input((4, 6, 2)), K3.layers.ConvLSTM1D(3, 2, name="convlstm"), K3.layers.Flatten(), K3.layers.Dense(1)])
+    model.save(os.path.join(out_dir, "unsupported_layer_keras3.h5"))
+    np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 4, 6, 2), dtype="float32"))
 
 
 def hdf5_variety():
@@ -889,5 +972,7 @@ if __name__ == "__main__":
             hdf5_variety()
         elif flavour == "broken":
             broken()
+        elif flavour == "unsupported":
+            unsupported_layer()
         else:
             generate(flavour)

@@ -21,6 +21,11 @@ public struct LayerInfo: Sendable {
   public let understood: Bool
   /// Why shapes or weights could not be derived from the config, if they could not.
   public let problem: String?
+  /// The layer's family definition, its config decoded once; nil for a nested model, an
+  /// unknown class or a config that did not decode (then `problem` says why).
+  public let definition: (any LayerDefinition)?
+  /// Floating-point operations of the first call for one sample, where the family counts them.
+  public let flops: Int?
   /// For a nested model, the analysis of its own layers.
   public let nested: ModelAnalysis?
 
@@ -64,6 +69,8 @@ public struct ModelAnalysis: Sendable {
   public let isSequentialLike: Bool
   /// Whether Keras 3 wrote the model (node numbering and some definitions differ).
   public let keras3: Bool
+  /// Every call in execution order, computed once for the model (see ``ModelConfig/schedule(keras3:)``).
+  public let schedule: [ScheduledCall]
 
   /// Keras's node index of a layer's `call`-th call in this model: Keras 2 numbers a nested
   /// functional model's calls from 1 (its node 0 is the one its own InputLayer made).
@@ -102,10 +109,22 @@ struct Analyzer {
 
   func analyze(_ model: ModelConfig, inputShapes: [Shape]?, storedPrefix: String?) -> ModelAnalysis {
     var shapes: [TensorRef: Shape] = [:]
-    var signatures: [String: [LayerSignature?]] = [:]
-    var problems: [String: String] = [:]
-    var nestedAnalyses: [String: ModelAnalysis] = [:]
-    var done: Set<String> = []  // "layer#call"
+    var signatures = model.layers.map { [LayerSignature?](repeating: nil, count: max(1, $0.calls.count)) }
+    var problems: [String?] = Array(repeating: nil, count: model.layers.count)
+    var nestedAnalyses: [ModelAnalysis?] = Array(repeating: nil, count: model.layers.count)
+
+    // Each layer's config decoded once by its family.
+    var definitions: [(any LayerDefinition)?] = []
+    definitions.reserveCapacity(model.layers.count)
+    for (i, layer) in model.layers.enumerated() {
+      guard layer.nested == nil else { definitions.append(nil); continue }
+      do {
+        definitions.append(try LayerRegistry.definition(name: layer.name, className: layer.className, config: layer.config))
+      } catch {
+        definitions.append(nil)
+        problems[i] = error.message
+      }
+    }
 
     // Inputs: shapes from the caller (nested models) or from the InputLayer configs.
     for (position, ref) in model.inputs.enumerated() {
@@ -116,56 +135,49 @@ struct Analyzer {
         shapes[TensorRef(layer: layer.name, node: 0, tensor: 0)] = shape
       }
     }
-    for layer in model.layers where layer.className == "InputLayer" {
+    for (i, layer) in model.layers.enumerated() where layer.className == "InputLayer" {
       let ref = TensorRef(layer: layer.name, node: 0, tensor: 0)
       if shapes[ref] == nil, let shape = ConfigParser.inputShape(of: layer.config) { shapes[ref] = shape }
-      signatures[layer.name] = [shapes[ref].map { LayerSignature(outputs: [$0]) }]
-      if shapes[ref] == nil { problems[layer.name] = "input shape is not known" }
+      signatures[i] = [shapes[ref].map { LayerSignature(outputs: [$0]) }]
+      if shapes[ref] == nil { problems[i] = "input shape is not known" }
     }
 
-    // Evaluate calls whose inputs are known until nothing changes (configs are topologically
-    // ordered, but shared layers can be called again later in the list).
-    var progress = true
-    while progress {
-      progress = false
-      for layer in model.layers where layer.className != "InputLayer" {
-        for (k, call) in layer.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
-          // A `mask=` tensor shapes nothing; it must only be known.
-          guard call.inputs.allSatisfy({ shapes[$0] != nil }) else { continue }
-          let inputs = call.dataInputs.map { shapes[$0] }
-          done.insert("\(layer.name)#\(k)")
-          progress = true
-          var list = signatures[layer.name] ?? Array(repeating: nil, count: layer.calls.count)
-          do {
-            let signature: LayerSignature?
-            if let nested = layer.nested {
-              let analysis = analyze(nested, inputShapes: inputs.map { $0! }, storedPrefix: layer.name)
-              if k == 0 { nestedAnalyses[layer.name] = analysis }
-              signature = try nestedSignature(layer, analysis)
-            } else {
-              signature = try LayerSignatures.signature(className: layer.className, name: layer.name, config: layer.config, inputs: inputs.map { $0! })
-            }
-            list[k] = signature
-            if let signature {
-              for (i, shape) in signature.outputs.enumerated() {
-                shapes[TensorRef(layer: layer.name, node: ModelAnalysis.nodeIndex(of: layer, call: k, in: model, keras3: keras3), tensor: i)] = shape
-              }
-            }
-          } catch {
-            if problems[layer.name] == nil { problems[layer.name] = error.message }
-          }
-          signatures[layer.name] = list
+    let schedule = model.schedule(keras3: keras3)
+    for step in schedule {
+      let layer = model.layers[step.layer]
+      let call = layer.calls[step.call]
+      // A `mask=` tensor shapes nothing; it must only be known.
+      guard call.inputs.allSatisfy({ shapes[$0] != nil }) else { continue }
+      let inputs = call.dataInputs.map { shapes[$0]! }
+      do {
+        let signature: LayerSignature?
+        if let nested = layer.nested {
+          let analysis = analyze(nested, inputShapes: inputs, storedPrefix: layer.name)
+          if step.call == 0 { nestedAnalyses[step.layer] = analysis }
+          signature = try nestedSignature(layer, analysis)
+        } else if let definition = definitions[step.layer] {
+          signature = try definition.signature(inputs)
+        } else {
+          signature = nil
         }
+        signatures[step.layer][step.call] = signature
+        if let signature {
+          for (i, shape) in signature.outputs.enumerated() {
+            shapes[TensorRef(layer: layer.name, node: step.node, tensor: i)] = shape
+          }
+        }
+      } catch {
+        if problems[step.layer] == nil { problems[step.layer] = error.message }
       }
     }
 
-    let layers = model.layers.map { layer -> LayerInfo in
-      let sigs = signatures[layer.name] ?? []
-      let nested = nestedAnalyses[layer.name]
+    let layers = model.layers.enumerated().map { index, layer -> LayerInfo in
+      let sigs = layer.calls.isEmpty && layer.className != "InputLayer" ? [] : signatures[index]
+      let nested = nestedAnalyses[index]
       let understood = layer.nested != nil
         ? (nested?.layers.allSatisfy(\.understood) ?? true)
-        : LayerSignatures.supported.contains(layer.className)
-      var problem = problems[layer.name]
+        : LayerRegistry.understands(layer.className)
+      var problem = problems[index]
       if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood,
         !dependsOnUnknown(layer, in: model) {
         problem = "input shape could not be derived"
@@ -184,11 +196,15 @@ struct Analyzer {
         storedTrainable: trainableFlags(stored, expected: understood ? expected : nil, layer: layer),
         understood: understood,
         problem: problem,
+        definition: definitions[index],
+        flops: first?.flops,
         nested: nested
       )
     }
     let outputShapes = model.outputs.map { shapes[$0] }
-    return ModelAnalysis(config: model, layers: layers, outputShapes: outputShapes, isSequentialLike: isSequentialLike(model), keras3: keras3)
+    return ModelAnalysis(
+      config: model, layers: layers, outputShapes: outputShapes,
+      isSequentialLike: isSequentialLike(model, schedule: schedule), keras3: keras3, schedule: schedule)
   }
 
   /// Whether a layer's inputs come, directly or not, from a layer keras-inspect does not understand
@@ -198,7 +214,7 @@ struct Analyzer {
     var queue = layer.calls.flatMap(\.inputs).map(\.layer)
     while let name = queue.popLast() {
       guard seen.insert(name).inserted, let upstream = model.layers.first(where: { $0.name == name }) else { continue }
-      if upstream.nested == nil, !LayerSignatures.supported.contains(upstream.className) { return true }
+      if upstream.nested == nil, !LayerRegistry.understands(upstream.className) { return true }
       queue += upstream.calls.flatMap(\.inputs).map(\.layer)
     }
     return false
@@ -257,43 +273,31 @@ struct Analyzer {
 
   /// Keras's test in `print_summary`: group the calls (nodes) that lead to the outputs by depth
   /// (outputs at depth 0, each input one deeper than its deepest consumer); the model reads as a
-  /// sequence when every depth holds one node with at most one input tensor and no layer has two nodes.
-  func isSequentialLike(_ model: ModelConfig) -> Bool {
+  /// sequence when every depth holds one node with at most one input tensor and no layer has two
+  /// nodes. Depths follow the schedule backwards (consumers before producers): linear in calls.
+  func isSequentialLike(_ model: ModelConfig, schedule: [ScheduledCall]) -> Bool {
     if model.isSequential { return true }
-    struct Node: Hashable { let layer: String; let call: Int }
-    let layers = Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    func producer(_ ref: TensorRef) -> Node? {
-      guard let layer = layers[ref.layer] else { return nil }
-      if layer.className == "InputLayer" { return Node(layer: ref.layer, call: 0) }
-      let call = ref.node - (ModelAnalysis.nodeIndex(of: layer, call: 0, in: model, keras3: keras3))
-      return call >= 0 && call < layer.calls.count ? Node(layer: ref.layer, call: call) : nil
-    }
-    func inputs(_ node: Node) -> [TensorRef] {
-      guard let layer = layers[node.layer], layer.className != "InputLayer", node.call < layer.calls.count else { return [] }
-      return layer.calls[node.call].inputs
-    }
+    struct Node: Hashable { let layer: String; let node: Int }
     var depth: [Node: Int] = [:]
-    for ref in model.outputs { if let node = producer(ref) { depth[node] = 0 } }
-    // Relax depths; a well-formed graph settles in at most as many rounds as it has nodes.
-    let rounds = model.layers.reduce(1) { $0 + max(1, $1.calls.count) }
-    for _ in 0..<rounds {
-      var changed = false
-      for (node, d) in depth {
-        for ref in inputs(node) {
-          guard let source = producer(ref) else { continue }
-          if (depth[source] ?? -1) < d + 1 { depth[source] = d + 1; changed = true }
-        }
+    for ref in model.outputs { depth[Node(layer: ref.layer, node: ref.node)] = 0 }
+    var nodes: Set<Node> = Set(model.layers.filter { $0.className == "InputLayer" }.map { Node(layer: $0.name, node: 0) })
+    for step in schedule.reversed() {
+      let layer = model.layers[step.layer]
+      nodes.insert(Node(layer: layer.name, node: step.node))
+      guard let d = depth[Node(layer: layer.name, node: step.node)] else { continue }
+      let inputs = layer.calls[step.call].inputs
+      if inputs.count > 1 { return false }
+      for ref in inputs {
+        let source = Node(layer: ref.layer, node: ref.node)
+        if (depth[source] ?? -1) < d + 1 { depth[source] = d + 1 }
       }
-      if !changed { break }
     }
     var perDepth: [Int: Int] = [:]
     var perLayer: [String: Int] = [:]
-    for (node, d) in depth {
+    for (node, d) in depth where nodes.contains(node) {
       perDepth[d, default: 0] += 1
       perLayer[node.layer, default: 0] += 1
-      if inputs(node).count > 1 { return false }
     }
     return perDepth.values.allSatisfy { $0 == 1 } && perLayer.values.allSatisfy { $0 == 1 }
   }
-
 }

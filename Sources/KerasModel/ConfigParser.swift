@@ -160,7 +160,8 @@ public enum ConfigParser {
     var calls: [LayerCall] = []
     for node in nodes {
       var inputs: [TensorRef] = []
-      var arguments: [String: JSONValue] = [:]
+      var keywords: [String: JSONValue] = [:]
+      var positional: [JSONValue] = []
       var maskInput: Int?
       if node.object != nil {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
@@ -171,14 +172,13 @@ public enum ConfigParser {
           collectKerasTensors(value, into: &found, depth: 1)
           return found
         }
-        arguments = plainArguments(kwargs)
-        let positional = (node["args"]?.array ?? []).filter { value in
+        keywords = plainArguments(kwargs)
+        positional = (node["args"]?.array ?? []).filter { value in
           switch value {
           case .bool, .number, .string: return true
           default: return false
           }
         }
-        if !positional.isEmpty { arguments["args"] = .array(positional) }
       } else if let refs = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
         // `mask=`) sit in kwargs as [layer, node, tensor].
@@ -189,13 +189,13 @@ public enum ConfigParser {
           inputs.append(ref)
           if let kwargs = entry.array?.dropFirst(3).first?.object {
             maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in tensorRef(value).map { [$0] } ?? [] } ?? maskInput
-            arguments.merge(plainArguments(kwargs)) { first, _ in first }
+            keywords.merge(plainArguments(kwargs)) { first, _ in first }
           }
         }
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      calls.append(LayerCall(inputs: inputs, arguments: arguments, maskInput: maskInput))
+      calls.append(LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords, positional: positional), maskInput: maskInput))
     }
     return calls
   }

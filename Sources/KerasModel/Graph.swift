@@ -17,13 +17,12 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
 /// One call of a layer inside a model: the tensors it was called on.
 public struct LayerCall: Sendable, Equatable {
   public let inputs: [TensorRef]
-  /// The call's other keyword arguments that are plain values (`use_causal_mask`, `training`...),
-  /// and its plain positional arguments as `args` (the `0.0` of `ops.not_equal(x, 0.0)`).
-  public let arguments: [String: JSONValue]
+  /// The call's arguments that are not tensors.
+  public let arguments: CallArguments
   /// Which of `inputs` came as the `mask=` keyword argument (Keras 3), if one did.
   public let maskInput: Int?
 
-  public init(inputs: [TensorRef], arguments: [String: JSONValue] = [:], maskInput: Int? = nil) {
+  public init(inputs: [TensorRef], arguments: CallArguments = CallArguments(), maskInput: Int? = nil) {
     self.inputs = inputs
     self.arguments = arguments
     self.maskInput = maskInput
@@ -33,6 +32,29 @@ public struct LayerCall: Sendable, Equatable {
   public var dataInputs: [TensorRef] {
     guard let maskInput else { return inputs }
     return inputs.enumerated().filter { $0.offset != maskInput }.map(\.element)
+  }
+}
+
+/// The arguments of one call that are plain values, typed: what a kernel may need beyond its
+/// input tensors. Tensor arguments (`mask=`, `initial_state=`, attention's `key=`) are inputs.
+public struct CallArguments: Sendable, Equatable {
+  /// `use_causal_mask=True` (attention).
+  public var useCausalMask = false
+  /// `training=` when the call fixed it; inference ignores it either way.
+  public var training: Bool?
+  /// `return_attention_scores=True` (attention).
+  public var returnAttentionScores = false
+  /// Numbers passed positionally after the tensors (the `0.0` of `ops.not_equal(x, 0.0)`).
+  public var constants: [Double] = []
+
+  public init() {}
+
+  /// Reads the plain keyword values and positional values of a node entry.
+  init(keywords: [String: JSONValue], positional: [JSONValue]) {
+    useCausalMask = keywords["use_causal_mask"]?.bool ?? false
+    training = keywords["training"]?.bool
+    returnAttentionScores = keywords["return_attention_scores"]?.bool ?? false
+    constants = positional.compactMap(\.double)
   }
 }
 

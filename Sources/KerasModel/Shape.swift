@@ -25,11 +25,15 @@ public struct LayerSignature: Sendable {
   public var weights: [WeightSpec]
   /// How the parameter count follows from the config, e.g. `4 × ((5 + 10) × 10 + 10)`; nil for none.
   public var formula: String?
+  /// Floating-point operations of one call for one sample (a multiply-add counts two), where the
+  /// family counts them; nil otherwise.
+  public var flops: Int?
 
-  public init(outputs: [Shape], weights: [WeightSpec] = [], formula: String? = nil) {
+  public init(outputs: [Shape], weights: [WeightSpec] = [], formula: String? = nil, flops: Int? = nil) {
     self.outputs = outputs
     self.weights = weights
     self.formula = formula
+    self.flops = flops
   }
 }
 

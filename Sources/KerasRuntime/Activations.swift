@@ -7,24 +7,20 @@ enum Activations {
   static let names: Set<String> = [
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu", "softplus",
     "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish", "hard_silu", "hard_swish",
+    "celu", "hard_tanh", "log_sigmoid", "sparse_plus", "squareplus", "tanh_shrink", "soft_shrink", "hard_shrink",
   ]
 
-  /// The activation's name from a config value: `"relu"`, or Keras 3's serialized
-  /// `{"class_name": "function", "config": "relu"}`. Nil means linear.
-  static func name(_ value: JSONValue?) -> String? {
-    guard let value, !value.isNull else { return nil }
-    if let s = value.string { return s }
-    return value["config"]?.string ?? value["config"]?["name"]?.string ?? value["class_name"]?.string
+  static func isSupported(_ activation: Activation) -> Bool { names.contains(activation.name) }
+
+  /// Why an activation cannot run, or nil.
+  static func unsupported(_ activations: Activation...) -> String? {
+    activations.first { !isSupported($0) }.map { "activation \($0.name) is not supported" }
   }
 
-  static func isSupported(_ value: JSONValue?) -> Bool {
-    guard let name = name(value) else { return true }
-    return names.contains(name)
-  }
-
-  /// Applies the named activation. `keras3` picks the version-dependent definitions.
-  static func apply(_ value: JSONValue?, to x: Tensor, keras3: Bool) throws(RuntimeError) -> Tensor {
-    guard let name = name(value), name != "linear" else { return x }
+  /// Applies the activation. `keras3` picks the version-dependent definitions.
+  static func apply(_ activation: Activation, to x: Tensor, keras3: Bool) throws(RuntimeError) -> Tensor {
+    let name = activation.name
+    guard name != "linear" else { return x }
     switch name {
     case "softmax": return softmax(x, log: false)
     case "log_softmax": return softmax(x, log: true)
@@ -59,6 +55,15 @@ enum Activations {
     case "exponential": return { Foundation.exp($0) }
     case "leaky_relu": return { $0 >= 0 ? $0 : 0.2 * $0 }
     case "mish": return { $0 * Foundation.tanh(softplus($0)) }
+    // Keras 3's defaults for the parameterised ones: celu α = 1, squareplus b = 4, the shrinks 0.5.
+    case "celu": return { max($0, 0) + min(0, Foundation.expm1($0)) }
+    case "hard_tanh": return { min(max($0, -1), 1) }
+    case "log_sigmoid": return { -softplus(-$0) }
+    case "sparse_plus": return { $0 <= -1 ? 0 : $0 >= 1 ? $0 : ($0 + 1) * ($0 + 1) / 4 }
+    case "squareplus": return { ($0 + ($0 * $0 + 4).squareRoot()) / 2 }
+    case "tanh_shrink": return { $0 - Foundation.tanh($0) }
+    case "soft_shrink": return { $0 > 0.5 ? $0 - 0.5 : $0 < -0.5 ? $0 + 0.5 : 0 }
+    case "hard_shrink": return { abs($0) > 0.5 ? $0 : 0 }
     default: return nil
     }
   }

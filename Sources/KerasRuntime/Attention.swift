@@ -5,11 +5,10 @@ import KerasModel
 /// and value projected per head, the query scaled by 1/√key_dim, softmax over the key positions
 /// (masked positions excluded), the heads' outputs projected back. Dropout is inactive.
 enum Attention {
-  static func multiHead(config: JSONValue, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+  static func multiHead(useBias: Bool, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
     guard inputs.count >= 2 else { throw RuntimeError("MultiHeadAttention needs query and value") }
     let query = inputs[0], value = inputs[1]
     let key = inputs.count > 2 ? inputs[2] : value
-    let useBias = config["use_bias"]?.bool ?? true
     guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
     let w = useBias ? [weights[0], weights[2], weights[4], weights[6]] : weights
     let b: [Tensor?] = useBias ? [weights[1], weights[3], weights[5], weights[7]] : [nil, nil, nil, nil]
@@ -31,7 +30,6 @@ enum Attention {
     let v = project(value.tensor, w[2], b[2])  // (B, S, H, Dv)
     let scale = 1 / Float(Double(keyDim).squareRoot())
     for i in q.indices { q[i] *= scale }
-    let causal = config["call_arguments"]?["use_causal_mask"]?.bool ?? false
     var perHead = [Float](repeating: 0, count: batch * t * heads * valueDim)  // (B, T, H, Dv)
     var scores = [Float](repeating: 0, count: s)
     for bi in 0..<batch {

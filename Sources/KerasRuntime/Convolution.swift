@@ -1,50 +1,37 @@
 import Dispatch
 import KerasModel
 
-/// Conv1D/Conv2D and pooling over channels-last inputs. A 1-D layer runs as 2-D with height 1.
-enum Convolution {
-  struct Geometry {
-    let kernel: [Int]
-    let strides: [Int]
-    let dilation: [Int]
-    let padding: String
-
-    /// Output length and padding before the first element, as TensorFlow computes them.
-    func axis(_ i: Int, length: Int) -> (out: Int, before: Int) {
-      let span = (kernel[i] - 1) * dilation[i] + 1
-      switch padding {
-      case "same":
-        let out = (length + strides[i] - 1) / strides[i]
-        let total = max((out - 1) * strides[i] + span - length, 0)
-        return (out, total / 2)
-      case "causal":
-        return ((length + strides[i] - 1) / strides[i], span - 1)
-      default:
-        return (max(0, (length - span) / strides[i] + 1), 0)
-      }
+/// Convolutions and pooling over channels-last inputs. A 1-D layer runs as 2-D with height 1.
+extension Window {
+  /// Output length and padding before the first element on axis `i`, as TensorFlow computes them.
+  func axis(_ i: Int, length: Int) -> (out: Int, before: Int) {
+    let span = (kernel[i] - 1) * dilation[i] + 1
+    switch padding {
+    case .same:
+      let out = (length + strides[i] - 1) / strides[i]
+      let total = max((out - 1) * strides[i] + span - length, 0)
+      return (out, total / 2)
+    case .causal:
+      return ((length + strides[i] - 1) / strides[i], span - 1)
+    case .full:
+      return ((length + span - 1 + strides[i] - 1) / strides[i], span - 1)
+    case .valid:
+      return (max(0, (length - span) / strides[i] + 1), 0)
     }
   }
+}
+
+enum ConvolutionKernels {
+  /// A window with its 1-D form padded to 2-D: a 1-D layer runs on a height-1 view.
+  typealias Geometry = Window
 
   /// Views (batch, L, C) as (batch, 1, L, C) and back.
   static func as2D(_ x: Tensor) -> Tensor { x.rank == 3 ? x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]]) : x }
 
-  static func geometry(_ config: JSONValue, rank: Int, key: String, defaultSize: Int? = nil) throws(RuntimeError) -> Geometry {
-    func ints(_ k: String, _ fallback: Int?) throws(RuntimeError) -> [Int] {
-      guard let list = config[k]?.intList, !list.isEmpty else {
-        guard let fallback else { throw RuntimeError("config has no \(k)") }
-        return Array(repeating: fallback, count: rank)
-      }
-      return list.count == rank ? list : Array(repeating: list[0], count: rank)
-    }
-    let kernel = try ints(key, defaultSize)
-    let strides = (config["strides"]?.isNull ?? true) && key == "pool_size" ? kernel : try ints("strides", 1)
-    let dilation = try ints("dilation_rate", 1)
-    let g = Geometry(kernel: kernel, strides: strides, dilation: dilation, padding: config["padding"]?.string ?? "valid")
-    // Pad height-1 views: a 1-D layer's geometry applies to the width axis.
-    if rank == 1 {
-      return Geometry(kernel: [1] + kernel, strides: [1] + strides, dilation: [1] + dilation, padding: g.padding)
-    }
-    return g
+  /// A 1-D window as the 2-D one of a height-1 view; 2-D and 3-D windows unchanged.
+  static func planar(_ w: Window) -> Window {
+    guard w.kernel.count == 1 else { return w }
+    return Window(kernel: [1] + w.kernel, strides: [1] + w.strides, dilation: [1] + w.dilation, padding: w.padding)
   }
 
   /// Convolution with kernel (kh, kw, C/groups, F) and optional bias.
@@ -228,5 +215,318 @@ enum Convolution {
     }
     let shape = keepdims ? [batch] + Array(repeating: 1, count: x.rank - 2) + [channels] : [batch, channels]
     return Tensor(shape: shape, data: out)
+  }
+}
+
+/// Convolutions over 1, 2 or 3 spatial axes seen as a volume (depth, height, width): a 1-D input
+/// is a 1 × 1 × L volume, a 2-D one 1 × H × W.
+enum VolumeKernels {
+  struct Volume {
+    let batch: Int, depth: Int, height: Int, width: Int, channels: Int
+    var spatial: [Int] { [depth, height, width] }
+    var positions: Int { depth * height * width }
+  }
+
+  static func volume(_ x: Tensor) -> Volume {
+    let s = x.shape
+    switch s.count {
+    case 3: return Volume(batch: s[0], depth: 1, height: 1, width: s[1], channels: s[2])
+    case 4: return Volume(batch: s[0], depth: 1, height: s[1], width: s[2], channels: s[3])
+    default: return Volume(batch: s[0], depth: s[1], height: s[2], width: s[3], channels: s[4])
+    }
+  }
+
+  /// The window over three axes (unit kernel, stride and dilation on the axes a lower rank lacks).
+  static func window3(_ w: Window) -> Window {
+    let pad = 3 - w.kernel.count
+    let ones = [Int](repeating: 1, count: pad)
+    return Window(kernel: ones + w.kernel, strides: ones + w.strides, dilation: ones + w.dilation, padding: w.padding)
+  }
+
+  /// The output shape for a volume result in the input's own rank.
+  static func shape(_ rank: Int, batch: Int, _ spatial: [Int], channels: Int) -> [Int] {
+    [batch] + Array(spatial.suffix(rank - 2)) + [channels]
+  }
+
+  /// Output sizes and paddings before, per axis.
+  static func geometry(_ v: Volume, _ w: Window) -> (out: [Int], before: [Int]) {
+    let axes = (0..<3).map { w.axis($0, length: v.spatial[$0]) }
+    return (axes.map(\.out), axes.map(\.before))
+  }
+
+  /// A convolution with kernel (k₁, …, C, F) as one matrix product per block of output positions:
+  /// each row gathers its window (zeros outside the input) in the kernel's order.
+  static func conv(_ x: Tensor, kernel: Tensor, bias: Tensor?, window: Window) -> Tensor {
+    let v = volume(x)
+    let w = window3(window)
+    let (out, before) = geometry(v, w)
+    let filters = kernel.shape.last!
+    let taps = w.kernel.reduce(1, *)
+    let depth = taps * v.channels
+    let positions = out.reduce(1, *)
+    var result = [Float](repeating: 0, count: v.batch * positions * filters)
+    if let bias { fillRows(&result, rows: v.batch * positions, with: bias.data) }
+    guard !result.isEmpty else { return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: filters), data: result) }
+    let packed = PackedMatrix(kernel.data, k: depth, n: filters)
+    let rowsPerBlock = max(1, min(positions, (1 << 20) / max(1, depth)))
+    var patches = [Float](repeating: 0, count: rowsPerBlock * depth)
+    x.data.withUnsafeBufferPointer { xp in
+      result.withUnsafeMutableBufferPointer { rp in
+        patches.withUnsafeMutableBufferPointer { pp in
+          let (xs, rs, ps) = (xp.baseAddress!, rp.baseAddress!, pp.baseAddress!)
+          for b in 0..<v.batch {
+            var p0 = 0
+            while p0 < positions {
+              let rows = min(rowsPerBlock, positions - p0)
+              for r in 0..<rows {
+                let p = p0 + r
+                let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
+                var dst = ps + r * depth
+                for kd in 0..<w.kernel[0] {
+                  let z = od * w.strides[0] - before[0] + kd * w.dilation[0]
+                  for kh in 0..<w.kernel[1] {
+                    let y = oh * w.strides[1] - before[1] + kh * w.dilation[1]
+                    for kw in 0..<w.kernel[2] {
+                      let xx = ow * w.strides[2] - before[2] + kw * w.dilation[2]
+                      if z < 0 || z >= v.depth || y < 0 || y >= v.height || xx < 0 || xx >= v.width {
+                        dst.update(repeating: 0, count: v.channels)
+                      } else {
+                        dst.update(from: xs + (((b * v.depth + z) * v.height + y) * v.width + xx) * v.channels, count: v.channels)
+                      }
+                      dst += v.channels
+                    }
+                  }
+                }
+              }
+              Linear.matmul(ps, packed: packed, rs + (b * positions + p0) * filters, m: rows, accumulate: true)
+              p0 += rows
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: filters), data: result)
+  }
+
+  /// A depthwise convolution, kernel (k₁, …, C, M): output channel c·M + m sums channel c's
+  /// window times its m-th kernel.
+  static func depthwise(_ x: Tensor, kernel: Tensor, bias: Tensor?, window: Window, multiplier: Int) -> Tensor {
+    let v = volume(x)
+    let w = window3(window)
+    let (out, before) = geometry(v, w)
+    let width = v.channels * multiplier
+    let positions = out.reduce(1, *)
+    var result = [Float](repeating: 0, count: v.batch * positions * width)
+    if let bias { fillRows(&result, rows: v.batch * positions, with: bias.data) }
+    let (batch, channels, m) = (v.batch, v.channels, multiplier)
+    x.data.withUnsafeBufferPointer { xp in
+      kernel.data.withUnsafeBufferPointer { kp in
+        result.withUnsafeMutableBufferPointer { rp in
+          let (sx, sk, sr) = (UInt(bitPattern: xp.baseAddress), UInt(bitPattern: kp.baseAddress), UInt(bitPattern: rp.baseAddress))
+          // Output rows split over the cores, whatever the batch.
+          let total = batch * positions
+          let cores = total * width * w.kernel.reduce(1, *) >= 1 << 16 ? min(ProcessInfoCores.count, total) : 1
+          DispatchQueue.concurrentPerform(iterations: cores) { part in
+            guard let xs = UnsafePointer<Float>(bitPattern: sx), let ks = UnsafePointer<Float>(bitPattern: sk),
+              let rs = UnsafeMutablePointer<Float>(bitPattern: sr) else { return }
+            for row in stride(from: part, to: total, by: cores) {
+              let (b, p) = (row / positions, row % positions)
+              let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
+              let o = rs + row * width
+              var tap = 0
+              for kd in 0..<w.kernel[0] {
+                let z = od * w.strides[0] - before[0] + kd * w.dilation[0]
+                for kh in 0..<w.kernel[1] {
+                  let y = oh * w.strides[1] - before[1] + kh * w.dilation[1]
+                  for kw in 0..<w.kernel[2] {
+                    defer { tap += 1 }
+                    let xx = ow * w.strides[2] - before[2] + kw * w.dilation[2]
+                    if z < 0 || z >= v.depth || y < 0 || y >= v.height || xx < 0 || xx >= v.width { continue }
+                    let src = xs + (((b * v.depth + z) * v.height + y) * v.width + xx) * channels
+                    let k = ks + tap * width
+                    if m == 1 {
+                      for c in 0..<channels { o[c] += src[c] * k[c] }
+                    } else {
+                      for c in 0..<channels { for j in 0..<m { o[c * m + j] += src[c] * k[c * m + j] } }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: width), data: result)
+  }
+
+  /// A transposed convolution, kernel (k₁, …, F, C), to output sizes `outSizes` (per spatial
+  /// axis of the input's rank): each input position's channels times the kernel, viewed as
+  /// (C, k·F), scattered onto the outputs it reaches (o = i·stride − pad + k·dilation), as
+  /// TensorFlow's `conv_transpose` (the gradient of a convolution) computes.
+  static func transposed(_ x: Tensor, kernel: Tensor, bias: Tensor?, window: Window, outSizes: [Int]) -> Tensor {
+    let v = volume(x)
+    let w = window3(window)
+    let out = [Int](repeating: 1, count: 3 - outSizes.count) + outSizes
+    let filters = kernel.shape[kernel.rank - 2]
+    let taps = w.kernel.reduce(1, *)
+    var before = [Int](repeating: 0, count: 3)
+    for a in 0..<3 {
+      let span = (w.kernel[a] - 1) * w.dilation[a] + 1
+      switch w.padding {
+      case .same: before[a] = max((v.spatial[a] - 1) * w.strides[a] + span - out[a], 0) / 2
+      case .full: before[a] = span - 1
+      case .valid, .causal: before[a] = 0
+      }
+    }
+    // (C, taps·F): column tap·F + f is kernel[tap, f, c].
+    var wt = [Float](repeating: 0, count: v.channels * taps * filters)
+    for t in 0..<taps { for f in 0..<filters { for c in 0..<v.channels { wt[c * taps * filters + t * filters + f] = kernel.data[(t * filters + f) * v.channels + c] } } }
+    let columns = Linear.dense(Tensor(shape: [v.batch * v.positions, v.channels], data: x.data), kernel: Tensor(shape: [v.channels, taps * filters], data: wt), bias: nil)
+    let positions = out.reduce(1, *)
+    var result = [Float](repeating: 0, count: v.batch * positions * filters)
+    if let bias { fillRows(&result, rows: v.batch * positions, with: bias.data) }
+    for b in 0..<v.batch {
+      for p in 0..<v.positions {
+        let (id, ih, iw) = (p / (v.height * v.width), (p / v.width) % v.height, p % v.width)
+        let cols = (b * v.positions + p) * taps * filters
+        var tap = 0
+        for kd in 0..<w.kernel[0] {
+          let z = id * w.strides[0] - before[0] + kd * w.dilation[0]
+          for kh in 0..<w.kernel[1] {
+            let y = ih * w.strides[1] - before[1] + kh * w.dilation[1]
+            for kw in 0..<w.kernel[2] {
+              defer { tap += 1 }
+              let xx = iw * w.strides[2] - before[2] + kw * w.dilation[2]
+              if z < 0 || z >= out[0] || y < 0 || y >= out[1] || xx < 0 || xx >= out[2] { continue }
+              let o = (b * positions + (z * out[1] + y) * out[2] + xx) * filters
+              let c = cols + tap * filters
+              for f in 0..<filters { result[o + f] += columns.data[c + f] }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: filters), data: result)
+  }
+
+  /// Max or average pooling over 1-3 axes; padding positions are left out (TensorFlow's rule).
+  static func pool(_ x: Tensor, window: Window, average: Bool) -> Tensor {
+    let v = volume(x)
+    let w = window3(window)
+    let (out, before) = geometry(v, w)
+    let positions = out.reduce(1, *)
+    let c = v.channels
+    var result = [Float](repeating: average ? 0 : -.infinity, count: v.batch * positions * c)
+    var counts = [Int](repeating: 0, count: positions)
+    for b in 0..<v.batch {
+      for p in 0..<positions {
+        let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
+        let o = (b * positions + p) * c
+        var n = 0
+        for kd in 0..<w.kernel[0] {
+          let z = od * w.strides[0] - before[0] + kd
+          if z < 0 || z >= v.depth { continue }
+          for kh in 0..<w.kernel[1] {
+            let y = oh * w.strides[1] - before[1] + kh
+            if y < 0 || y >= v.height { continue }
+            for kw in 0..<w.kernel[2] {
+              let xx = ow * w.strides[2] - before[2] + kw
+              if xx < 0 || xx >= v.width { continue }
+              let s = (((b * v.depth + z) * v.height + y) * v.width + xx) * c
+              n += 1
+              if average { for k in 0..<c { result[o + k] += x.data[s + k] } } else { for k in 0..<c { result[o + k] = max(result[o + k], x.data[s + k]) } }
+            }
+          }
+        }
+        counts[p] = n
+      }
+    }
+    if average {
+      for b in 0..<v.batch { for p in 0..<positions { let inv = 1 / Float(max(counts[p], 1)); for k in 0..<c { result[(b * positions + p) * c + k] *= inv } } }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result)
+  }
+
+  /// Zero padding (positive) or cropping (negative) of each spatial axis.
+  static func pad(_ x: Tensor, _ pads: [Pair], sign: Int) -> Tensor {
+    let v = volume(x)
+    let p = [Pair](repeating: Pair(0, 0), count: 3 - pads.count) + pads
+    let out = (0..<3).map { v.spatial[$0] + sign * p[$0].total }
+    let c = v.channels
+    var result = [Float](repeating: 0, count: v.batch * max(0, out.reduce(1, *)) * c)
+    for b in 0..<v.batch {
+      for z in 0..<max(0, out[0]) {
+        let sz = z - sign * p[0].before
+        if sz < 0 || sz >= v.depth { continue }
+        for y in 0..<max(0, out[1]) {
+          let sy = y - sign * p[1].before
+          if sy < 0 || sy >= v.height { continue }
+          for xx in 0..<max(0, out[2]) {
+            let sx = xx - sign * p[2].before
+            if sx < 0 || sx >= v.width { continue }
+            let s = (((b * v.depth + sz) * v.height + sy) * v.width + sx) * c
+            let o = (((b * out[0] + z) * out[1] + y) * out[2] + xx) * c
+            for k in 0..<c { result[o + k] = x.data[s + k] }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result)
+  }
+
+  /// Nearest-neighbour upsampling: each position repeated `size` times per axis.
+  static func repeatPositions(_ x: Tensor, size: [Int]) -> Tensor {
+    let v = volume(x)
+    let s = [Int](repeating: 1, count: 3 - size.count) + size
+    let out = (0..<3).map { v.spatial[$0] * s[$0] }
+    let c = v.channels
+    var result = [Float](repeating: 0, count: v.batch * out.reduce(1, *) * c)
+    for b in 0..<v.batch {
+      for z in 0..<out[0] {
+        for y in 0..<out[1] {
+          for xx in 0..<out[2] {
+            let src = (((b * v.depth + z / s[0]) * v.height + y / s[1]) * v.width + xx / s[2]) * c
+            let o = (((b * out[0] + z) * out[1] + y) * out[2] + xx) * c
+            for k in 0..<c { result[o + k] = x.data[src + k] }
+          }
+        }
+      }
+    }
+    return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result)
+  }
+
+  /// `tf.image.resize` of a (batch, H, W, C) image to (height, width), bilinear or nearest,
+  /// with half-pixel centres and no antialiasing (TensorFlow 2's and Keras 3's default).
+  static func resize(_ x: Tensor, height: Int, width: Int, bilinear: Bool) -> Tensor {
+    let (batch, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (sy, sx) = (Float(h) / Float(height), Float(w) / Float(width))
+    var result = [Float](repeating: 0, count: batch * height * width * c)
+    func source(_ o: Int, _ scale: Float, _ n: Int) -> (Int, Int, Float) {
+      if !bilinear {
+        let i = min(Int(((Float(o) + 0.5) * scale).rounded(.down)), n - 1)
+        return (i, i, 0)
+      }
+      let f = max(0, (Float(o) + 0.5) * scale - 0.5)
+      let lo = min(Int(f.rounded(.down)), n - 1)
+      return (lo, min(lo + 1, n - 1), f - Float(lo))
+    }
+    let rows = (0..<height).map { source($0, sy, h) }
+    let cols = (0..<width).map { source($0, sx, w) }
+    for b in 0..<batch {
+      for (i, (y0, y1, fy)) in rows.enumerated() {
+        for (j, (x0, x1, fx)) in cols.enumerated() {
+          let o = ((b * height + i) * width + j) * c
+          let (a, bb) = (((b * h + y0) * w + x0) * c, ((b * h + y0) * w + x1) * c)
+          let (cc, d) = (((b * h + y1) * w + x0) * c, ((b * h + y1) * w + x1) * c)
+          for k in 0..<c {
+            let top = x.data[a + k] + (x.data[bb + k] - x.data[a + k]) * fx
+            let bottom = x.data[cc + k] + (x.data[d + k] - x.data[cc + k]) * fx
+            result[o + k] = top + (bottom - top) * fy
+          }
+        }
+      }
+    }
+    return Tensor(shape: [batch, height, width, c], data: result)
   }
 }

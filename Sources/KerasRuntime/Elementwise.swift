@@ -3,65 +3,50 @@ import KerasModel
 
 /// Normalization, reshaping and merge layers.
 enum Elementwise {
-  /// Resolves Keras's `axis` (int or list, possibly negative) against `rank`.
-  static func axes(_ config: JSONValue, rank: Int) -> [Int] {
-    (config["axis"]?.intList ?? [-1]).map { $0 < 0 ? $0 + rank : $0 }
+  /// Applies `f` to `x` viewed as (outer, block), where the block is `axes` (moved last, in the
+  /// order given) and outer every other axis; the result comes back in `x`'s own layout. `f` works on
+  /// the last axis of a rank-2 tensor (softmax, normalizations).
+  static func overTrailing(_ x: Tensor, axes moved: [Int], _ f: (Tensor) throws(RuntimeError) -> Tensor) throws(RuntimeError) -> Tensor {
+    let keep = (0..<x.rank).filter { !moved.contains($0) }
+    let permutation = keep + moved
+    let block = moved.reduce(1) { $0 * x.shape[$1] }
+    let identity = permutation == Array(0..<x.rank)
+    let data = identity ? x.data : transposed(x.data, shape: x.shape, permutation: permutation)
+    let y = try f(Tensor(shape: [x.count / max(1, block), block], data: data))
+    if identity { return y.reshaped(x.shape) }
+    var inverse = [Int](repeating: 0, count: x.rank)
+    for (i, p) in permutation.enumerated() { inverse[p] = i }
+    return Tensor(shape: x.shape, data: transposed(y.data, shape: permutation.map { x.shape[$0] }, permutation: inverse))
   }
 
-  /// BatchNormalization at inference: (x − mean) / √(var + ε) · γ + β along `axis`.
-  static func batchNorm(_ x: Tensor, config: JSONValue, weights: [Tensor]) throws(RuntimeError) -> Tensor {
-    let axis = axes(config, rank: x.rank)
-    guard axis.count == 1 else { throw RuntimeError("BatchNormalization over several axes is not supported") }
-    let a = axis[0]
-    let eps = Float(config["epsilon"]?.double ?? 1e-3)
-    let scale = config["scale"]?.bool ?? true, center = config["center"]?.bool ?? true
-    var w = weights
-    let gamma = scale ? w.removeFirst().data : nil
-    let beta = center ? w.removeFirst().data : nil
-    guard w.count == 2 else { throw RuntimeError("BatchNormalization weights do not match its config") }
-    let (mean, variance) = (w[0].data, w[1].data)
-    let d = x.shape[a]
-    let inner = x.shape[(a + 1)...].reduce(1, *)
-    var out = x.data
-    for i in 0..<out.count {
-      let c = (i / inner) % d
-      var y = (out[i] - mean[c]) / (variance[c] + eps).squareRoot()
-      if let gamma { y *= gamma[c] }
-      if let beta { y += beta[c] }
-      out[i] = y
+  /// For every element of `shape`, the index of its parameter in a tensor over `axes` (sorted),
+  /// as Keras broadcasts per-axis parameters (BatchNormalization's statistics...).
+  static func parameterIndex(_ shape: [Int], axes: [Int]) -> [Int] {
+    let count = shape.reduce(1, *)
+    var strides = [Int](repeating: 1, count: shape.count)
+    for a in stride(from: shape.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * shape[a + 1] }
+    var paramStrides = [Int](repeating: 0, count: shape.count)
+    var acc = 1
+    for a in axes.sorted().reversed() { paramStrides[a] = acc; acc *= shape[a] }
+    return (0..<count).map { i in
+      var p = 0
+      for a in axes { p += ((i / strides[a]) % shape[a]) * paramStrides[a] }
+      return p
     }
-    return Tensor(shape: x.shape, data: out)
   }
 
-  /// LayerNormalization over trailing axes: (x − μ) / √(σ² + ε) · γ + β.
-  static func layerNorm(_ x: Tensor, config: JSONValue, weights: [Tensor]) throws(RuntimeError) -> Tensor {
-    let axis = axes(config, rank: x.rank).sorted()
-    guard !axis.isEmpty, axis == Array((x.rank - axis.count)..<x.rank) else {
-      throw RuntimeError("LayerNormalization is supported over trailing axes only")
+  /// (x − mean[p]) · scale[p] + shift[p] per parameter index p: the affine step every
+  /// normalization ends with.
+  static func affine(_ x: Tensor, axes: [Int], scale: [Float], shift: [Float]) -> Tensor {
+    if axes == [x.rank - 1] {
+      let d = x.last
+      var out = x.data
+      for i in out.indices { let c = i % d; out[i] = out[i] * scale[c] + shift[c] }
+      return Tensor(shape: x.shape, data: out)
     }
-    if config["rms_scaling"]?.bool == true { throw RuntimeError("LayerNormalization with rms_scaling is not supported") }
-    let eps = Float(config["epsilon"]?.double ?? 1e-3)
-    let scale = config["scale"]?.bool ?? true, center = config["center"]?.bool ?? true
-    var w = weights
-    let gamma = scale ? w.removeFirst().data : nil
-    let beta = center ? w.removeFirst().data : nil
-    let block = axis.map { x.shape[$0] }.reduce(1, *)
+    let index = parameterIndex(x.shape, axes: axes)
     var out = x.data
-    for start in stride(from: 0, to: out.count, by: block) {
-      var mean: Float = 0
-      for i in 0..<block { mean += out[start + i] }
-      mean /= Float(block)
-      var variance: Float = 0
-      for i in 0..<block { let d = out[start + i] - mean; variance += d * d }
-      variance /= Float(block)
-      let inv = 1 / (variance + eps).squareRoot()
-      for i in 0..<block {
-        var y = (out[start + i] - mean) * inv
-        if let gamma { y *= gamma[i] }
-        if let beta { y += beta[i] }
-        out[start + i] = y
-      }
-    }
+    for i in out.indices { out[i] = out[i] * scale[index[i]] + shift[index[i]] }
     return Tensor(shape: x.shape, data: out)
   }
 
@@ -71,7 +56,6 @@ enum Elementwise {
     return Tensor(shape: permutation.map { x.shape[$0] }, data: transposed(x.data, shape: x.shape, permutation: permutation))
   }
 
-  /// Pads (negative: crops) axis 1 (and 2 for 2-D) of a channels-last tensor with zeros.
   /// (batch, C, spatial...) to (batch, spatial..., C).
   static func channelsLast(_ x: Tensor) -> Tensor {
     guard x.rank >= 3 else { return x }
@@ -84,41 +68,21 @@ enum Elementwise {
     return permute(x, dims: [x.rank - 1] + Array(1..<(x.rank - 1)))
   }
 
-  static func pad(_ x: Tensor, _ pads: [(Int, Int)]) -> Tensor {
-    let x4 = Convolution.as2D(x)
-    let p = x.rank == 3 ? [(0, 0)] + pads : pads
-    let (batch, h, w, c) = (x4.shape[0], x4.shape[1], x4.shape[2], x4.shape[3])
-    let (oh, ow) = (h + p[0].0 + p[0].1, w + p[1].0 + p[1].1)
-    var out = [Float](repeating: 0, count: batch * max(0, oh) * max(0, ow) * c)
-    for b in 0..<batch {
-      for i in 0..<max(0, oh) {
-        let y = i - p[0].0
-        if y < 0 || y >= h { continue }
-        for j in 0..<max(0, ow) {
-          let xx = j - p[1].0
-          if xx < 0 || xx >= w { continue }
-          for k in 0..<c { out[((b * oh + i) * ow + j) * c + k] = x4.data[((b * h + y) * w + xx) * c + k] }
-        }
-      }
-    }
-    return Tensor(shape: x.rank == 3 ? [batch, ow, c] : [batch, oh, ow, c], data: out)
-  }
-
   /// Element-wise merge with NumPy broadcasting.
-  static func merge(_ inputs: [Tensor], _ op: String) throws(RuntimeError) -> Tensor {
+  static func merge(_ inputs: [Tensor], _ op: ElementwiseMerge.Operation) throws(RuntimeError) -> Tensor {
     guard var acc = inputs.first else { throw RuntimeError("\(op) needs inputs") }
     for next in inputs.dropFirst() {
       acc = try broadcast(acc, next) { a, b in
         switch op {
-        case "Subtract": a - b
-        case "Multiply": a * b
-        case "Maximum": max(a, b)
-        case "Minimum": min(a, b)
-        default: a + b
+        case .subtract: a - b
+        case .multiply: a * b
+        case .maximum: max(a, b)
+        case .minimum: min(a, b)
+        case .add, .average: a + b
         }
       }
     }
-    if op == "Average" { acc = acc.map { $0 / Float(inputs.count) } }
+    if op == .average { acc = acc.map { $0 / Float(inputs.count) } }
     return acc
   }
 

@@ -32,26 +32,26 @@ struct RecurrentLayer: Sendable {
     }
   }
 
-  init(className: String, config: JSONValue, weights: [Tensor], keras3: Bool) throws(RuntimeError) {
-    switch className {
-    case "LSTM": kind = .lstm
-    case "GRU": kind = .gru
-    case "SimpleRNN": kind = .simple
-    default: throw RuntimeError("\(className) is not a recurrent layer")
+  /// The kernel of a recurrent definition with its bound weights (kernel, recurrent_kernel[, bias]).
+  init(_ d: Recurrent, weights: [Tensor], keras3: Bool) throws(RuntimeError) {
+    switch d.kind {
+    case .lstm: kind = .lstm
+    case .gru: kind = .gru
+    case .simple: kind = .simple
     }
-    units = config["units"]?.int ?? 0
-    let act = Activations.name(config["activation"]) ?? "linear"
-    let recAct = Activations.name(config["recurrent_activation"]) ?? "sigmoid"
-    guard let f = Activations.Elementwise(act, keras3: keras3), let g = Activations.Elementwise(recAct, keras3: keras3) else {
-      throw RuntimeError("activation \(act) or \(recAct) is not supported in a recurrent layer")
+    units = d.units
+    guard let f = Activations.Elementwise(d.activation.name, keras3: keras3),
+      let g = Activations.Elementwise(d.recurrentActivation.name, keras3: keras3)
+    else {
+      throw RuntimeError("activation \(d.activation.name) or \(d.recurrentActivation.name) is not supported in a recurrent layer")
     }
     activation = f
     recurrentActivation = g
-    returnSequences = config["return_sequences"]?.bool ?? false
-    returnState = config["return_state"]?.bool ?? false
-    goBackwards = config["go_backwards"]?.bool ?? false
-    resetAfter = config["reset_after"]?.bool ?? true
-    zeroOutputForMask = config["zero_output_for_mask"]?.bool ?? false
+    returnSequences = d.returnSequences
+    returnState = d.returnState
+    goBackwards = d.goBackwards
+    resetAfter = d.resetAfter
+    zeroOutputForMask = d.zeroOutputForMask
     guard weights.count >= 2 else { throw RuntimeError("recurrent layer needs kernel and recurrent_kernel") }
     kernel = weights[0]
     recurrentKernel = weights[1]

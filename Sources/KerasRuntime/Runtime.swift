@@ -6,8 +6,9 @@ import KerasModel
 /// this runtime cannot run is refused with the list of such layers, never run to a wrong answer.
 public final class Runtime {
   let analysis: ModelAnalysis
-  /// Bound weights per layer path (`lstm`, or `encoder/lstm` inside a nested model), in Keras's order.
-  let weights: [String: [Tensor]]
+  /// Each layer's kernel, built once with its bound weights, by layer path (`lstm`, or
+  /// `encoder/lstm` inside a nested model).
+  let kernels: [String: Kernel]
 
   public var keras3: Bool { analysis.keras3 }
 
@@ -39,7 +40,7 @@ public final class Runtime {
         bound[path] = tensors
       }
     }
-    weights = bound
+    kernels = try Self.buildKernels(analysis, weights: bound)
   }
 
   /// A runtime over in-memory weights, by layer path (`lstm`, `encoder/lstm` in a nested model),
@@ -57,7 +58,26 @@ public final class Runtime {
       }
     }
     self.analysis = analysis
-    self.weights = weights
+    kernels = try Self.buildKernels(analysis, weights: weights)
+  }
+
+  /// Every layer's kernel from its definition and weights, recursing into nested models.
+  static func buildKernels(_ analysis: ModelAnalysis, weights: [String: [Tensor]], prefix: String = "") throws(RuntimeError) -> [String: Kernel] {
+    var kernels: [String: Kernel] = [:]
+    for layer in analysis.layers {
+      let path = prefix + layer.name
+      if let nested = layer.nested {
+        kernels.merge(try buildKernels(nested, weights: weights, prefix: path + "/")) { a, _ in a }
+        continue
+      }
+      guard let runnable = layer.definition as? any RunnableLayer else { throw RuntimeError("layer \(path) (\(layer.className)): no native kernel") }
+      do {
+        kernels[path] = try runnable.kernel(weights: weights[path] ?? [], keras3: analysis.keras3)
+      } catch {
+        throw RuntimeError("layer \(path) (\(layer.className)): \(error.message)")
+      }
+    }
+    return kernels
   }
 
   /// The layers (as `name (Class): reason`) this runtime cannot run, recursing into nested models.
@@ -66,10 +86,13 @@ public final class Runtime {
   public static func unsupportedLayers(_ analysis: ModelAnalysis, prefix: String = "", includeProblems: Bool = true) -> [String] {
     analysis.layers.flatMap { layer -> [String] in
       if let nested = layer.nested { return unsupportedLayers(nested, prefix: prefix + layer.name + "/", includeProblems: includeProblems) }
-      if let reason = LayerSupport.reason(className: layer.className, config: layer.config.config) {
-        return ["\(prefix)\(layer.name) (\(layer.className)): \(reason)"]
-      }
       if includeProblems, let problem = layer.problem { return ["\(prefix)\(layer.name) (\(layer.className)): \(problem)"] }
+      guard LayerRegistry.understands(layer.className) else { return ["\(prefix)\(layer.name) (\(layer.className)): no native kernel for \(layer.className)"] }
+      guard let definition = layer.definition else { return includeProblems ? ["\(prefix)\(layer.name) (\(layer.className)): config could not be read"] : [] }
+      guard let runnable = definition as? any RunnableLayer else {
+        return ["\(prefix)\(layer.name) (\(layer.className)): no native kernel for \(layer.className)"]
+      }
+      if let reason = runnable.unsupportedReason(keras3: analysis.keras3) { return ["\(prefix)\(layer.name) (\(layer.className)): \(reason)"] }
       return []
     }
   }
@@ -127,29 +150,25 @@ public final class Runtime {
     for (ref, value) in zip(model.config.inputs, inputs) {
       values[TensorRef(layer: ref.layer, node: 0, tensor: 0)] = value
     }
-    var done: Set<String> = []
-    var progress = true
-    while progress {
-      progress = false
-      for layer in model.layers where layer.className != "InputLayer" {
-        for (k, call) in layer.config.calls.enumerated() where !done.contains("\(layer.name)#\(k)") {
-          var ins = call.inputs.compactMap { values[$0] }
-          guard ins.count == call.inputs.count else { continue }
-          done.insert("\(layer.name)#\(k)")
-          progress = true
-          if let m = call.maskInput {
-            // `layer(x, mask=m)`: m (batch, time), nonzero where a step is kept, replaces x's mask.
-            let mask = ins.remove(at: m).tensor
-            guard let first = ins.first, first.tensor.rank >= 2, mask.count == first.tensor.shape[0] * first.tensor.shape[1] else {
-              throw RuntimeError("layer \(layer.name): mask of shape \(mask.shape) does not fit its input")
-            }
-            ins[0].mask = mask.data.map { $0 != 0 }
-          }
-          let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments)
-          let node = model.nodeIndex(of: layer.config, call: k)
-          for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: node, tensor: i)] = v }
-        }
+    for step in model.schedule {
+      let layer = model.layers[step.layer]
+      let call = layer.config.calls[step.call]
+      var ins: [Value] = []
+      ins.reserveCapacity(call.inputs.count)
+      for ref in call.inputs {
+        guard let v = values[ref] else { throw RuntimeError("layer \(layer.name): input \(ref) was not computed") }
+        ins.append(v)
       }
+      if let m = call.maskInput {
+        // `layer(x, mask=m)`: m (batch, time), nonzero where a step is kept, replaces x's mask.
+        let mask = ins.remove(at: m).tensor
+        guard let first = ins.first, first.tensor.rank >= 2, mask.count == first.tensor.shape[0] * first.tensor.shape[1] else {
+          throw RuntimeError("layer \(layer.name): mask of shape \(mask.shape) does not fit its input")
+        }
+        ins[0].mask = mask.data.map { $0 != 0 }
+      }
+      let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments)
+      for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: step.node, tensor: i)] = v }
     }
     var outputs: [Value] = []
     for ref in model.config.outputs {
@@ -159,18 +178,13 @@ public final class Runtime {
     return outputs
   }
 
-  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: [String: JSONValue] = [:]) throws(RuntimeError) -> [Value] {
+  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: CallArguments) throws(RuntimeError) -> [Value] {
     if let nested = layer.nested {
       return try run(nested, inputs, path: path + "/")
     }
-    // The call's own keyword arguments (use_causal_mask...) reach the kernel as `call_arguments`.
-    var config = layer.config.config
-    if !arguments.isEmpty, var object = config.object {
-      object["call_arguments"] = .object(arguments)
-      config = .object(object)
-    }
+    guard let kernel = kernels[path] else { throw RuntimeError("layer \(layer.name) (\(layer.className)): no kernel was built") }
     do {
-      return try Kernels.apply(className: layer.className, config: config, weights: weights[path] ?? [], inputs: inputs, keras3: keras3)
+      return try kernel.run(inputs, arguments)
     } catch {
       throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
     }

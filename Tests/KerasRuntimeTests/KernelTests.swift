@@ -38,7 +38,7 @@ struct KernelTests {
   func lstmStep() throws {
     // n = 1, u = 1: kernel (1, 4), recurrent (1, 4), bias (4); h0 = c0 = 0, so U does not matter.
     let weights = [Tensor(shape: [1, 4], data: [0.5, -0.5, 1, 2]), Tensor(shape: [1, 4], data: [9, 9, 9, 9]), Tensor(shape: [4], data: [0.1, 0.2, 0.3, 0.4])]
-    let layer = try RecurrentLayer(className: "LSTM", config: .object(["units": .number(1), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid")]), weights: weights, keras3: true)
+    let layer = try RecurrentLayer(recurrent("LSTM", ["units": .number(1), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid")]), weights: weights, keras3: true)
     let y = try layer.run(Value(tensor: Tensor(shape: [1, 1, 1], data: [2]), mask: nil))[0]
     func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
     let i = sigmoid(Float(2 * 0.5 + 0.1)), candidate = tanh(Float(2 * 1 + 0.3)), o = sigmoid(Float(2 * 2 + 0.4))
@@ -48,7 +48,7 @@ struct KernelTests {
   @Test("masked steps keep the previous output and state")
   func masking() throws {
     let weights = [Tensor(shape: [1, 1], data: [1]), Tensor(shape: [1, 1], data: [0.5]), Tensor(shape: [1], data: [0])]
-    let layer = try RecurrentLayer(className: "SimpleRNN", config: .object(["units": .number(1), "activation": .string("linear"), "return_sequences": .bool(true)]), weights: weights, keras3: true)
+    let layer = try RecurrentLayer(recurrent("SimpleRNN", ["units": .number(1), "activation": .string("linear"), "return_sequences": .bool(true)]), weights: weights, keras3: true)
     let x = Value(tensor: Tensor(shape: [1, 3, 1], data: [1, 5, 2]), mask: [true, false, true])
     let y = try layer.run(x)[0]
     #expect(y.data == [1, 1, 2.5])  // step 2 masked: output and state carried; step 3: 2 + 0.5·1
@@ -58,18 +58,25 @@ struct KernelTests {
   func convolution() throws {
     let x = Tensor(shape: [1, 4, 1], data: [1, 2, 3, 4])
     let kernel = Tensor(shape: [2, 1, 1], data: [1, 10])
-    let same = try Convolution.geometry(.object(["kernel_size": .array([.number(2)]), "padding": .string("same")]), rank: 1, key: "kernel_size")
-    #expect(Convolution.conv(x, kernel: kernel, bias: nil, geometry: same, groups: 1).data == [21, 32, 43, 4])
-    let causal = try Convolution.geometry(.object(["kernel_size": .array([.number(2)]), "padding": .string("causal")]), rank: 1, key: "kernel_size")
-    #expect(Convolution.conv(x, kernel: kernel, bias: nil, geometry: causal, groups: 1).data == [10, 21, 32, 43])
+    let same = ConvolutionKernels.planar(Window(kernel: [2], strides: [1], dilation: [1], padding: .same))
+    #expect(ConvolutionKernels.conv(x, kernel: kernel, bias: nil, geometry: same, groups: 1).data == [21, 32, 43, 4])
+    let causal = ConvolutionKernels.planar(Window(kernel: [2], strides: [1], dilation: [1], padding: .causal))
+    #expect(ConvolutionKernels.conv(x, kernel: kernel, bias: nil, geometry: causal, groups: 1).data == [10, 21, 32, 43])
+    // The general (3-D view) path agrees with the 1-D fast path.
+    #expect(VolumeKernels.conv(x, kernel: kernel, bias: nil, window: Window(kernel: [2], strides: [1], dilation: [1], padding: .same)).data == [21, 32, 43, 4])
   }
 
   @Test("merge layers broadcast like NumPy")
   func broadcast() throws {
     let a = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
     let b = Tensor(shape: [1, 3], data: [10, 20, 30])
-    #expect(try Elementwise.merge([a, b], "Add").data == [11, 22, 33, 14, 25, 36])
+    #expect(try Elementwise.merge([a, b], .add).data == [11, 22, 33, 14, 25, 36])
     #expect(try Elementwise.concatenate([a, a], axis: -1).shape == [2, 6])
     #expect(Elementwise.permute(a.reshaped([1, 2, 3]), dims: [2, 1]).data == [1, 4, 2, 5, 3, 6])
   }
+}
+
+/// A recurrent definition decoded from a config, as a model's analysis decodes it.
+func recurrent(_ className: String, _ config: [String: JSONValue]) throws -> Recurrent {
+  try #require(try LayerRegistry.definition(name: "rnn", className: className, config: .object(config)) as? Recurrent)
 }

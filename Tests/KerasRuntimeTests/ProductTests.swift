@@ -54,17 +54,21 @@ struct ProductTests {
           ([2, 10, 9, 2], [2, 3, 2, 64], [2, 1], [1, 1], "valid"),
           ([1, 11, 11, 2], [3, 3, 2, 32], [1, 1], [2, 2], "valid"),
         ] as [([Int], [Int], [Int], [Int], String)])
-  func convolution(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) {
+  func convolution(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) throws {
     let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 3))
     let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 4))
     let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 5))
     let oneD = input.count == 3
     let spatial = Array(kernel.dropLast(2))
-    let g = Convolution.Geometry(
+    let g = Window(
       kernel: oneD ? [1] + spatial : spatial, strides: oneD ? [1] + strides : strides,
-      dilation: oneD ? [1] + dilation : dilation, padding: padding)
-    let fast = Convolution.conv(x, kernel: w, bias: bias, geometry: g, groups: 1)
-    let direct = Convolution.groupedConv(x, kernel: w, bias: bias, geometry: g, groups: 1)
+      dilation: oneD ? [1] + dilation : dilation, padding: try #require(Padding(rawValue: padding)))
+    let fast = ConvolutionKernels.conv(x, kernel: w, bias: bias, geometry: g, groups: 1)
+    let direct = ConvolutionKernels.groupedConv(x, kernel: w, bias: bias, geometry: g, groups: 1)
+    // The general gather path (3-D view) computes the same convolution.
+    let general = VolumeKernels.conv(x, kernel: w, bias: bias, window: Window(kernel: spatial, strides: strides, dilation: dilation, padding: g.padding))
+    #expect(general.shape == direct.shape)
+    #expect((zip(general.data, direct.data).map { abs($0 - $1) }.max() ?? 0) < 1e-4)
     #expect(fast.shape == direct.shape)
     let worst = zip(fast.data, direct.data).map { abs($0 - $1) }.max() ?? 0
     #expect(worst < 1e-4, "worst difference \(worst)")

@@ -1,0 +1,308 @@
+/// The window of a convolution or pooling over `rank` spatial axes, as the config gives it.
+public struct Window: Sendable, Equatable {
+  public let kernel: [Int]
+  public let strides: [Int]
+  public let dilation: [Int]
+  public let padding: Padding
+
+  public init(kernel: [Int], strides: [Int], dilation: [Int], padding: Padding) {
+    self.kernel = kernel
+    self.strides = strides
+    self.dilation = dilation
+    self.padding = padding
+  }
+
+  /// Keras's `conv_utils.conv_output_length` for axis `i`.
+  public func outputLength(_ length: Int?, axis i: Int) -> Int? {
+    guard let length else { return nil }
+    let span = (kernel[i] - 1) * dilation[i] + 1
+    let out: Int
+    switch padding {
+    case .same, .causal: out = length
+    case .full: out = length + span - 1
+    case .valid: out = length - span + 1
+    }
+    return max(0, (out + strides[i] - 1) / strides[i])
+  }
+
+  /// Output length of a transposed convolution (Keras's `deconv_output_length`).
+  public func transposedLength(_ length: Int?, axis i: Int, outputPadding: Int?) -> Int? {
+    guard let length else { return nil }
+    let span = (kernel[i] - 1) * dilation[i] + 1
+    let s = strides[i]
+    guard let outputPadding else {
+      switch padding {
+      case .valid, .causal: return length * s + max(span - s, 0)
+      case .full: return length * s - (s + span - 2)
+      case .same: return length * s
+      }
+    }
+    let pad: Int
+    switch padding {
+    case .same: pad = span / 2
+    case .full: pad = span - 1
+    case .valid, .causal: pad = 0
+    }
+    return (length - 1) * s + span - 2 * pad + outputPadding
+  }
+}
+
+/// Decodes the window keys shared by convolutions (`kernel_size`, `strides`, `dilation_rate`, `padding`).
+func convolutionWindow(_ c: LayerReader, rank: Int) throws(ModelError) -> Window {
+  let window = Window(
+    kernel: try c.ints("kernel_size", count: rank),
+    strides: try c.ints("strides", count: rank, default: 1),
+    dilation: try c.ints("dilation_rate", count: rank, default: 1),
+    padding: try c.choice("padding", default: .valid))
+  // Keras refuses strides > 1 with dilation > 1 for every convolution.
+  if window.strides.contains(where: { $0 > 1 }) && window.dilation.contains(where: { $0 > 1 }) {
+    throw c.error("has both strides and dilation_rate above 1, which Keras does not allow")
+  }
+  if window.padding == .causal && rank != 1 { throw c.error("has causal padding, which only 1-D convolutions take") }
+  return window
+}
+
+/// The spatial dimensions and channel count of a rank-(r + 2) input.
+func spatial(_ x: Shape, rank r: Int, _ format: DataFormat) -> (dims: Shape, channels: Int?) {
+  format == .channelsFirst ? (Array(x[2...]), x[1]) : (Array(x[1...r]), x[r + 1])
+}
+
+func assemble(_ batch: Int?, _ dims: Shape, channels: Int?, _ format: DataFormat) -> Shape {
+  format == .channelsFirst ? [batch, channels] + dims : [batch] + dims + [channels]
+}
+
+/// `Conv1D/2D/3D`: kernel (k₁, …, C/groups, filters), bias (filters).
+public struct Convolution: LayerDefinition {
+  public static let classNames = ["Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D"]
+  public let rank: Int
+  public let filters: Int
+  public let window: Window
+  public let groups: Int
+  public let dataFormat: DataFormat
+  public let useBias: Bool
+  public let activation: Activation
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    filters = try c.int("filters")
+    window = try convolutionWindow(c, rank: rank)
+    groups = try c.int("groups", default: 1)
+    dataFormat = try c.dataFormat()
+    useBias = try c.bool("use_bias", default: true)
+    activation = try c.activation()
+    guard groups >= 1, filters % groups == 0 else { throw c.error("has \(filters) filters, not divisible by groups=\(groups)") }
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    guard channels % groups == 0 else { throw label.error("has \(channels) input channels, not divisible by groups=\(groups)") }
+    let out = (0..<rank).map { window.outputLength(dims[$0], axis: $0) }
+    var weights = [WeightSpec("kernel", window.kernel + [channels / groups, filters])]
+    if useBias { weights.append(WeightSpec("bias", [filters])) }
+    let k = window.kernel.map(String.init).joined(separator: " × ")
+    let taps = saturatingProduct(window.kernel + [channels / groups, filters])
+    return LayerSignature(
+      outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
+      formula: "\(k) × \(channels / groups) × \(filters)" + (useBias ? " + \(filters)" : ""),
+      flops: saturatingProduct([2, taps] + out.map { $0 ?? 1 }))
+  }
+}
+
+/// `DepthwiseConv1D/2D`: each input channel convolved with its own `depth_multiplier` kernels;
+/// output channel c·M + m is channel c's m-th. depthwise_kernel (k₁, …, C, M), bias (C·M).
+public struct DepthwiseConvolution: LayerDefinition {
+  public static let classNames = ["DepthwiseConv1D", "DepthwiseConv2D"]
+  public let rank: Int
+  public let depthMultiplier: Int
+  public let window: Window
+  public let dataFormat: DataFormat
+  public let useBias: Bool
+  public let activation: Activation
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    depthMultiplier = try c.int("depth_multiplier", default: 1)
+    guard depthMultiplier >= 1 else { throw c.error("has depth_multiplier 0") }
+    window = try convolutionWindow(c, rank: rank)
+    dataFormat = try c.dataFormat()
+    useBias = try c.bool("use_bias", default: true)
+    activation = try c.activation()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    let outChannels = channels * depthMultiplier
+    let out = (0..<rank).map { window.outputLength(dims[$0], axis: $0) }
+    var weights = [WeightSpec("depthwise_kernel", window.kernel + [channels, depthMultiplier])]
+    if useBias { weights.append(WeightSpec("bias", [outChannels])) }
+    let k = window.kernel.map(String.init).joined(separator: " × ")
+    return LayerSignature(
+      outputs: [assemble(x[0], out, channels: outChannels, dataFormat)], weights: weights,
+      formula: "\(k) × \(channels) × \(depthMultiplier)" + (useBias ? " + \(outChannels)" : ""),
+      flops: saturatingProduct([2, outChannels] + window.kernel + out.map { $0 ?? 1 }))
+  }
+}
+
+/// `SeparableConv1D/2D`: a depthwise convolution then a 1×1 one. depthwise_kernel
+/// (k₁, …, C, M), pointwise_kernel (1, …, C·M, filters), bias (filters).
+public struct SeparableConvolution: LayerDefinition {
+  public static let classNames = ["SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"]
+  public let rank: Int
+  public let filters: Int
+  public let depthMultiplier: Int
+  public let window: Window
+  public let dataFormat: DataFormat
+  public let useBias: Bool
+  public let activation: Activation
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    filters = try c.int("filters")
+    depthMultiplier = try c.int("depth_multiplier", default: 1)
+    guard depthMultiplier >= 1 else { throw c.error("has depth_multiplier 0") }
+    window = try convolutionWindow(c, rank: rank)
+    dataFormat = try c.dataFormat()
+    useBias = try c.bool("use_bias", default: true)
+    activation = try c.activation()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    let middle = channels * depthMultiplier
+    let out = (0..<rank).map { window.outputLength(dims[$0], axis: $0) }
+    var weights = [
+      WeightSpec("depthwise_kernel", window.kernel + [channels, depthMultiplier]),
+      WeightSpec("pointwise_kernel", Array(repeating: 1, count: rank) + [middle, filters]),
+    ]
+    if useBias { weights.append(WeightSpec("bias", [filters])) }
+    let k = window.kernel.map(String.init).joined(separator: " × ")
+    let positions = saturatingProduct(out.map { $0 ?? 1 })
+    return LayerSignature(
+      outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
+      formula: "\(k) × \(channels) × \(depthMultiplier) + \(middle) × \(filters)" + (useBias ? " + \(filters)" : ""),
+      flops: saturatingProduct([2, positions, saturatingSum(saturatingProduct(window.kernel + [middle]), middle * filters)]))
+  }
+}
+
+/// `Conv1DTranspose/Conv2DTranspose/Conv3DTranspose`: the gradient of a convolution.
+/// kernel (k₁, …, filters, C) — filters before input channels —, bias (filters).
+public struct TransposedConvolution: LayerDefinition {
+  public static let classNames = [
+    "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+  ]
+  public let rank: Int
+  public let filters: Int
+  public let window: Window
+  public let outputPadding: [Int]?
+  public let dataFormat: DataFormat
+  public let useBias: Bool
+  public let activation: Activation
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = c.className.contains("3D") ? 3 : c.className.contains("2D") ? 2 : 1
+    filters = try c.int("filters")
+    window = try convolutionWindow(c, rank: rank)
+    outputPadding = c.present("output_padding") == nil ? nil : try c.ints("output_padding", count: rank, allowZero: true)
+    if let outputPadding {
+      for i in 0..<rank where outputPadding[i] >= window.strides[i] {
+        throw c.error("has output_padding \(outputPadding[i]), not smaller than its stride \(window.strides[i])")
+      }
+    }
+    dataFormat = try c.dataFormat()
+    useBias = try c.bool("use_bias", default: true)
+    activation = try c.activation()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    let out = (0..<rank).map { window.transposedLength(dims[$0], axis: $0, outputPadding: outputPadding?[$0]) }
+    var weights = [WeightSpec("kernel", window.kernel + [filters, channels])]
+    if useBias { weights.append(WeightSpec("bias", [filters])) }
+    let k = window.kernel.map(String.init).joined(separator: " × ")
+    return LayerSignature(
+      outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
+      formula: "\(k) × \(filters) × \(channels)" + (useBias ? " + \(filters)" : ""),
+      flops: saturatingProduct([2, filters, channels] + window.kernel + dims.map { $0 ?? 1 }))
+  }
+}
+
+// MARK: Pooling
+
+/// `MaxPooling1D/2D/3D` and `AveragePooling1D/2D/3D` (and their `MaxPool`/`AvgPool` aliases):
+/// padding positions are left out of both the maximum and the average.
+public struct Pooling: LayerDefinition {
+  public static let classNames = [
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+  ]
+  public let rank: Int
+  public let average: Bool
+  public let window: Window
+  public let dataFormat: DataFormat
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    average = c.className.hasPrefix("Av")
+    let pool = try c.ints("pool_size", count: rank, default: 2)
+    let strides = c.present("strides") == nil ? pool : try c.ints("strides", count: rank)
+    let padding: Padding = try c.choice("padding", default: .valid)
+    guard padding == .valid || padding == .same else { throw c.error("has padding \(padding.rawValue), which pooling does not take") }
+    window = Window(kernel: pool, strides: strides, dilation: Array(repeating: 1, count: rank), padding: padding)
+    dataFormat = try c.dataFormat()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    var x = try label.single(inputs, rank: rank + 2)
+    let o = spatialOffset(dataFormat)
+    for i in 0..<rank { x[o + i] = window.outputLength(x[o + i], axis: i) }
+    return LayerSignature(outputs: [x])
+  }
+}
+
+/// `GlobalAveragePooling1D/2D/3D` and `GlobalMaxPooling1D/2D/3D` (and `Global*Pool*` aliases).
+public struct GlobalPooling: LayerDefinition {
+  public static let classNames = [
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+  ]
+  public let rank: Int
+  public let average: Bool
+  public let keepdims: Bool
+  public let dataFormat: DataFormat
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    average = c.className.hasPrefix("GlobalAv")
+    keepdims = try c.bool("keepdims", default: false)
+    dataFormat = try c.dataFormat()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let channels = spatial(x, rank: rank, dataFormat).channels
+    guard keepdims else { return LayerSignature(outputs: [[x[0], channels]]) }
+    return LayerSignature(outputs: [assemble(x[0], Array(repeating: 1, count: rank), channels: channels, dataFormat)])
+  }
+}

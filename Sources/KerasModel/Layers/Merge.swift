@@ -1,0 +1,64 @@
+/// `Concatenate` along `axis` (default -1).
+public struct Concatenate: LayerDefinition {
+  public static let classNames = ["Concatenate"]
+  public let axis: Int
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    axis = try c.int("axis", default: -1)
+    label = c.label
+  }
+
+  /// The axis for inputs of `rank`.
+  public func axis(rank: Int) -> Int { axis < 0 ? axis + rank : axis }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard let first = inputs.first else { throw label.error("has no inputs") }
+    let rank = first.count
+    let a = axis(rank: rank)
+    guard a >= 1, a < rank, inputs.allSatisfy({ $0.count == rank }) else {
+      throw label.error("cannot concatenate \(inputs.map(format).joined(separator: ", ")) on axis \(axis)")
+    }
+    var out = first
+    out[a] = inputs.dropFirst().reduce(first[a]) { sum($0, $1[a]) }
+    return LayerSignature(outputs: [out])
+  }
+}
+
+/// `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, with NumPy broadcasting; the
+/// output takes each known dimension.
+public struct ElementwiseMerge: LayerDefinition {
+  public static let classNames = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
+  public enum Operation: Sendable { case add, subtract, multiply, average, maximum, minimum }
+  public let operation: Operation
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    switch c.className {
+    case "Subtract": operation = .subtract
+    case "Multiply": operation = .multiply
+    case "Average": operation = .average
+    case "Maximum": operation = .maximum
+    case "Minimum": operation = .minimum
+    default: operation = .add
+    }
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard let longest = inputs.max(by: { $0.count < $1.count }) else { throw label.error("has no inputs") }
+    if operation == .subtract, inputs.count != 2 { throw label.error("subtracts exactly two inputs, got \(inputs.count)") }
+    var out = longest
+    for shape in inputs {
+      let offset = longest.count - shape.count
+      for (i, d) in shape.enumerated() {
+        let j = i + offset
+        if let d, d != 1 {
+          if let existing = out[j], existing != 1, existing != d {
+            throw label.error("cannot merge shapes \(inputs.map(format).joined(separator: ", "))")
+          }
+          out[j] = d
+        }
+      }
+    }
+    return LayerSignature(outputs: [out])
+  }
+}

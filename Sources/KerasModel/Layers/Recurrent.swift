@@ -1,0 +1,162 @@
+/// LSTM (gates i, f, c, o), GRU (gates z, r, h) and SimpleRNN over (batch, time, features).
+///
+/// Weights: kernel (features, G·units), recurrent_kernel (units, G·units), bias. GRU with
+/// `reset_after=True` (the Keras 2 and 3 default; Keras 1 computed reset-before) keeps separate
+/// input and recurrent biases, so its bias is (2, 3u); with `reset_after=False` it is (3u).
+public struct Recurrent: LayerDefinition {
+  public static let classNames = ["LSTM", "GRU", "SimpleRNN"]
+
+  public enum Kind: Sendable {
+    case lstm, gru, simple
+
+    /// Gates along the weights' last axis, and states carried from step to step.
+    public var gates: Int { self == .lstm ? 4 : self == .gru ? 3 : 1 }
+    public var states: Int { self == .lstm ? 2 : 1 }
+  }
+
+  public let kind: Kind
+  public let units: Int
+  public let activation: Activation
+  public let recurrentActivation: Activation
+  public let useBias: Bool
+  public let returnSequences: Bool
+  public let returnState: Bool
+  public let goBackwards: Bool
+  public let stateful: Bool
+  /// GRU only: the reset gate multiplies (h·U_h + b_rh) (true) or h (false).
+  public let resetAfter: Bool
+  /// Masked steps output zeros instead of the previous output.
+  public let zeroOutputForMask: Bool
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    switch c.className {
+    case "LSTM": kind = .lstm
+    case "GRU": kind = .gru
+    default: kind = .simple
+    }
+    units = try c.int("units")
+    activation = try c.activation(default: "tanh")
+    recurrentActivation = try c.activation("recurrent_activation", default: "sigmoid")
+    useBias = try c.bool("use_bias", default: true)
+    returnSequences = try c.bool("return_sequences", default: false)
+    returnState = try c.bool("return_state", default: false)
+    goBackwards = try c.bool("go_backwards", default: false)
+    stateful = try c.bool("stateful", default: false)
+    resetAfter = try c.bool("reset_after", default: true)
+    zeroOutputForMask = try c.bool("zero_output_for_mask", default: false)
+    if try c.bool("time_major", default: false) { throw c.error("has time_major, which keras-inspect does not read") }
+    label = c.label
+  }
+
+  /// The same layer reading time the other way (Bidirectional's backward copy), with masked
+  /// steps output as zeros when it returns sequences.
+  public func reversed(zeroOutputForMask zero: Bool) -> Recurrent {
+    Recurrent(copy: self, goBackwards: !goBackwards, zeroOutputForMask: zero)
+  }
+
+  public func withZeroOutputForMask(_ zero: Bool) -> Recurrent {
+    Recurrent(copy: self, goBackwards: goBackwards, zeroOutputForMask: zero)
+  }
+
+  init(copy o: Recurrent, goBackwards: Bool, zeroOutputForMask: Bool) {
+    kind = o.kind; units = o.units; activation = o.activation; recurrentActivation = o.recurrentActivation
+    useBias = o.useBias; returnSequences = o.returnSequences; returnState = o.returnState
+    self.goBackwards = goBackwards; stateful = o.stateful; resetAfter = o.resetAfter
+    self.zeroOutputForMask = zeroOutputForMask; label = o.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    // Keras passes initial states as extra inputs; the sequence is the first.
+    guard let x = inputs.first, x.count == 3 else {
+      throw label.error("needs a (batch, time, features) input, got \(inputs.map(format).joined(separator: ", "))")
+    }
+    let n = try label.known(x[2], "input feature dimension")
+    let u = units
+    let biasShape: [Int]
+    let formula: String
+    switch kind {
+    case .lstm:
+      biasShape = [4 * u]
+      formula = useBias ? "4 × ((\(n) + \(u)) × \(u) + \(u))" : "4 × (\(n) + \(u)) × \(u)"
+    case .gru:
+      biasShape = resetAfter ? [2, 3 * u] : [3 * u]
+      formula = useBias ? (resetAfter ? "3 × ((\(n) + \(u)) × \(u) + 2 × \(u))" : "3 × ((\(n) + \(u)) × \(u) + \(u))") : "3 × (\(n) + \(u)) × \(u)"
+    case .simple:
+      biasShape = [u]
+      formula = useBias ? "(\(n) + \(u)) × \(u) + \(u)" : "(\(n) + \(u)) × \(u)"
+    }
+    let g = kind.gates
+    var weights = [WeightSpec("kernel", [n, g * u]), WeightSpec("recurrent_kernel", [u, g * u])]
+    if useBias { weights.append(WeightSpec("bias", biasShape)) }
+    var outputs: [Shape] = [returnSequences ? [x[0], x[1], u] : [x[0], u]]
+    if returnState { outputs += Array(repeating: [x[0], u], count: kind.states) }
+    let flops = saturatingProduct([2, x[1] ?? 1, n + u, g * u])
+    return LayerSignature(outputs: outputs, weights: weights, formula: formula, flops: flops)
+  }
+}
+
+/// `Bidirectional`: forward and backward copies of a recurrent layer, merged by `merge_mode`
+/// (concat, sum, mul, ave, or null for two outputs). The backward copy is `backward_layer` when
+/// the config has one, else the forward layer reading time reversed.
+public struct Bidirectional: LayerDefinition {
+  public static let classNames = ["Bidirectional"]
+  public enum MergeMode: String, Sendable { case concat, sum, mul, ave }
+
+  public let forward: WrappedLayer
+  public let backward: WrappedLayer
+  /// Whether `backward_layer` was given (else `backward` is the forward layer's config).
+  public let customBackward: Bool
+  /// nil: the two outputs are returned separately.
+  public let mergeMode: MergeMode?
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let forward = try c.wrapped("layer") else { throw c.error("has no wrapped layer") }
+    self.forward = forward
+    let custom = try c.wrapped("backward_layer")
+    customBackward = custom != nil
+    backward = custom ?? forward
+    // A null merge_mode returns both outputs; a missing one is Keras's default, concat.
+    mergeMode = c.config["merge_mode"] == nil ? .concat : c.present("merge_mode") == nil ? nil : try c.choice("merge_mode", default: MergeMode.concat)
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let f = try forward.definition.signature(inputs)
+    let b = try backward.definition.signature(inputs)
+    let y = f.outputs[0]
+    var outputs: [Shape]
+    switch mergeMode {
+    case nil: outputs = [y, b.outputs[0]]
+    case .concat: outputs = [Array(y.dropLast()) + [sum(y.last!, b.outputs[0].last!)]]
+    case .sum, .mul, .ave: outputs = [y]
+    }
+    // With return_state, Keras appends the forward states then the backward states.
+    outputs += f.outputs.dropFirst() + b.outputs.dropFirst()
+    let formula = customBackward ? nil : f.formula.map { "2 × (\($0))" }
+    return LayerSignature(outputs: outputs, weights: f.weights + b.weights, formula: formula, flops: f.flops.flatMap { a in b.flops.map { saturatingSum(a, $0) } })
+  }
+}
+
+/// `TimeDistributed`: the wrapped layer applied to every time step; it sees (batch, *rest).
+public struct TimeDistributed: LayerDefinition {
+  public static let classNames = ["TimeDistributed"]
+  public let inner: WrappedLayer
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let inner = try c.wrapped("layer") else { throw c.error("has no wrapped layer") }
+    self.inner = inner
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    guard x.count >= 3 else { throw label.error("needs an input of rank 3 or more, got \(format(x))") }
+    var s = try inner.definition.signature([[x[0]] + Array(x.dropFirst(2))])
+    s.outputs = s.outputs.map { [x[0], x[1]] + Array($0.dropFirst()) }
+    s.flops = s.flops.map { saturatingProduct([$0, x[1] ?? 1]) }
+    return s
+  }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import KerasModel
+
+extension InputLayerDefinition: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Kernel { inputs, _ in inputs } }
+}
+
+extension Dense: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    try requireWeights(weights, 1, "a kernel")
+    let (w, b, activation) = (weights[0], optionalBias(weights, after: 1, useBias), activation)
+    return .unary { x throws(RuntimeError) in
+      guard w.shape.first == x.last else { throw RuntimeError("kernel \(w.shape) does not fit input \(x.shape)") }
+      return try Activations.apply(activation, to: Linear.dense(x, kernel: w, bias: b), keras3: keras3)
+    }
+  }
+}
+
+extension InferenceIdentity: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Kernel { inputs, _ in Array(inputs.prefix(1)) } }
+}
+
+extension Embedding: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    guard let table = weights.first, table.rank == 2 else { throw RuntimeError("embedding table missing") }
+    let maskZero = maskZero
+    return Kernel { inputs, _ throws(RuntimeError) in
+      let x = inputs[0].tensor
+      let (vocabulary, dim) = (table.shape[0], table.shape[1])
+      var out = [Float](repeating: 0, count: x.count * dim)
+      for (i, raw) in x.data.enumerated() {
+        let id = Int(exactly: raw.rounded(.towardZero)) ?? -1
+        guard Float(id) == raw, id >= 0, id < vocabulary else {
+          throw RuntimeError("input \(raw) is not a token id in 0..<\(vocabulary)")
+        }
+        for j in 0..<dim { out[i * dim + j] = table.data[id * dim + j] }
+      }
+      return [Value(tensor: Tensor(shape: x.shape + [dim], data: out), mask: maskZero ? x.data.map { $0 != 0 } : nil)]
+    }
+  }
+}
+
+extension ActivationLayer: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let activation = activation
+    return .unary { x throws(RuntimeError) in try Activations.apply(activation, to: x, keras3: keras3) }
+  }
+}
+
+extension Masking: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let maskValue = Float(maskValue)
+    return Kernel { inputs, _ in
+      let x = inputs[0].tensor
+      let features = x.last
+      var data = x.data
+      var mask: [Bool] = []
+      for start in stride(from: 0, to: data.count, by: max(1, features)) {
+        let keep = data[start..<(start + features)].contains { $0 != maskValue }
+        mask.append(keep)
+        if !keep { for i in start..<(start + features) { data[i] = 0 } }
+      }
+      return [Value(tensor: Tensor(shape: x.shape, data: data), mask: mask)]
+    }
+  }
+}
+
+extension ReLULayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let maxValue = maxValue.map(Float.init) ?? .infinity
+    let (slope, threshold) = (Float(negativeSlope), Float(threshold))
+    return .unary { x in x.map { v in v >= threshold ? min(v, maxValue) : slope * (v - threshold) } }
+  }
+}
+
+extension LeakyReLULayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let slope = Float(negativeSlope)
+    return .unary { x in x.map { $0 >= 0 ? $0 : slope * $0 } }
+  }
+}
+
+extension ELULayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let alpha = Float(alpha)
+    return .unary { x in x.map { $0 > 0 ? $0 : alpha * Foundation.expm1($0) } }
+  }
+}
+
+extension SoftmaxLayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let axes = axes
+    return .unary { x throws(RuntimeError) in
+      let resolved = axes.map { $0 < 0 ? $0 + x.rank : $0 }.sorted()
+      return try Elementwise.overTrailing(x, axes: resolved) { Activations.softmax($0, log: false) }
+    }
+  }
+}
+
+extension PReLULayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    try requireWeights(weights, 1, "alpha")
+    let alpha = weights[0]
+    return .unary { x throws(RuntimeError) in
+      // α broadcasts over the batch and the shared axes.
+      let a = try Elementwise.broadcast(x, alpha.reshaped([1] + alpha.shape)) { v, a in v >= 0 ? v : a * v }
+      return a
+    }
+  }
+}
+
+extension ThresholdedReLULayer: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let theta = Float(theta)
+    return .unary { x in x.map { $0 > theta ? $0 : 0 } }
+  }
+}
+
+extension NotEqualOp: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    // Booleans as 1 and 0. The other operand is the call's constant (`ops.not_equal(x, 0.0)`).
+    Kernel { inputs, call throws(RuntimeError) in
+      guard let constant = call.constants.first else { throw RuntimeError("NotEqual without a constant operand is not supported") }
+      return [Value(tensor: inputs[0].tensor.map { $0 != Float(constant) ? 1 : 0 }, mask: nil)]
+    }
+  }
+}
+
+extension AnyOp: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (axis, keepdims) = (axis, keepdims)
+    return .unary(keepMask: false) { x in
+      let a = axis < 0 ? axis + x.rank : axis
+      let outer = x.shape[..<a].reduce(1, *), n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)
+      var out = [Float](repeating: 0, count: outer * inner)
+      for o in 0..<outer { for j in 0..<n { for i in 0..<inner where x.data[(o * n + j) * inner + i] != 0 { out[o * inner + i] = 1 } } }
+      var shape = x.shape
+      if keepdims { shape[a] = 1 } else { shape.remove(at: a) }
+      return Tensor(shape: shape, data: out)
+    }
+  }
+}

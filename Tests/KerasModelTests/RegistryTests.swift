@@ -1,0 +1,68 @@
+import Foundation
+import KerasModel
+import Testing
+
+@Suite("Layer registry")
+struct RegistryTests {
+  @Test("every class name is claimed by exactly one family")
+  func claimedOnce() {
+    #expect(LayerRegistry.claimedTwice.isEmpty, "claimed twice: \(LayerRegistry.claimedTwice)")
+    let total = LayerRegistry.families.reduce(0) { $0 + $1.classNames.count }
+    #expect(total == LayerRegistry.classNames.count)
+    #expect(LayerRegistry.understands("MaxPool2D") && LayerRegistry.understands("MaxPooling2D"))
+    #expect(!LayerRegistry.understands("Lambda"))
+  }
+
+  @Test("the README's layer list is exactly what the registry knows")
+  func readmeList() throws {
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    let start = try #require(text.range(of: "<!-- layer-list -->"))
+    let end = try #require(text.range(of: "<!-- /layer-list -->"))
+    let block = text[start.upperBound..<end.lowerBound]
+    // Every `ClassName` in backticks inside the block (options such as `groups` are lower case).
+    var names: [String] = []
+    var rest = block[...]
+    while let open = rest.firstIndex(of: "`") {
+      let after = rest.index(after: open)
+      guard let close = rest[after...].firstIndex(of: "`") else { break }
+      let token = String(rest[after..<close])
+      if token.first?.isUppercase == true, token.allSatisfy({ $0.isLetter || $0.isNumber }) { names.append(token) }
+      rest = rest[rest.index(after: close)...]
+    }
+    #expect(Set(names).count == names.count, "listed twice: \(names.filter { n in names.filter { $0 == n }.count > 1 })")
+    #expect(Set(names) == Set(LayerRegistry.classNames),
+      "missing from README: \(Set(LayerRegistry.classNames).subtracting(names).sorted()); not in the registry: \(Set(names).subtracting(LayerRegistry.classNames).sorted())")
+  }
+
+  @Test("a config that does not decode is an error naming the layer and the key")
+  func typedErrors() {
+    #expect {
+      _ = try LayerRegistry.definition(name: "c", className: "Conv2D", config: .object(["filters": .number(4), "kernel_size": .number(3), "padding": .string("full-ish")]))
+    } throws: { error in
+      (error as? ModelError)?.message == #"layer c (Conv2D) has padding "full-ish", which Keras does not define"#
+    }
+    #expect {
+      _ = try LayerRegistry.definition(name: "d", className: "Dense", config: .object(["units": .string("ten")]))
+    } throws: { error in
+      (error as? ModelError)?.message == "layer d (Dense) has units that is not an integer"
+    }
+  }
+
+  @Test("the schedule orders a shared layer's second call after what it consumes, in linear time")
+  func schedule() throws {
+    // b is listed before a, but its only call consumes a's output.
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 3]}, "inbound_nodes": []},
+        {"class_name": "Dense", "name": "b", "config": {"name": "b", "units": 2}, "inbound_nodes": [[["a", 0, 0, {}]]]},
+        {"class_name": "Dense", "name": "a", "config": {"name": "a", "units": 3}, "inbound_nodes": [[["x", 0, 0, {}]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["b", 0, 0]]}}
+      """)
+    let order = config.schedule(keras3: false).map { config.layers[$0.layer].name }
+    #expect(order == ["a", "b"])
+    let analysis = ModelAnalysis(config: config, keras3: false)
+    #expect(analysis.outputShapes == [[nil, 2]])
+  }
+}
