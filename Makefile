@@ -7,7 +7,7 @@ STATIC_HDF5 = KERAS_INSPECT_HDF5_STATIC_LIBDIR="$$(pkg-config --libs-only-L hdf5
   KERAS_INSPECT_HDF5_INCLUDEDIR="$$(pkg-config --cflags-only-I hdf5 | sed 's/^ *-I//; s/ .*//')"
 RELEASE = $(STATIC_HDF5) $(SWIFT) build -c release --static-swift-stdlib
 
-.PHONY: demo test build bench compare fuzz deps fixtures clean
+.PHONY: demo test build bench compare fuzz deps fixtures apps-check clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
@@ -64,6 +64,15 @@ fixtures:
 	test -d $(FIXTURE_VENV) || python3 -m venv $(FIXTURE_VENV)
 	$(FIXTURE_VENV)/bin/pip install -q -r Fixtures/requirements.txt
 	$(FIXTURE_VENV)/bin/python Fixtures/generate.py
+
+## apps-check: every keras.applications architecture built by real Keras into .apps/ (not committed),
+## then compared with keras-inspect (summary, params, outputs); APPS_ARGS=--all for every member
+APPS_ARGS ?=
+apps-check: build
+	@./scripts/install-deps.sh --python
+	test -d $(FIXTURE_VENV) || python3 -m venv $(FIXTURE_VENV)
+	$(FIXTURE_VENV)/bin/pip install -q -r Fixtures/requirements.txt
+	$(FIXTURE_VENV)/bin/python Fixtures/apps.py $(APPS_ARGS)
 
 clean:
 	rm -rf .build

@@ -183,6 +183,27 @@ def builders(K):
             layers.append(L.Identity())
         return seq(*layers, L.Reshape((6, 2, 2)), L.SpatialDropout2D(0.3), L.Reshape((6, 2, 2, 1)), L.SpatialDropout3D(0.3), L.Flatten(), L.Dense(2))
 
+    def op_arithmetic():
+        # Python operators on Keras tensors: tf.keras records TFOpLambda layers (tf.__operators__.add,
+        # tf.math.multiply, ...), Keras 3 op nodes (Add, Multiply, Maximum, ...) with a number operand.
+        inp = K.Input((6,), name="x")
+        d = L.Dense(4, name="d")(inp)
+        a = d + 3.0
+        if hasattr(K, "ops"):
+            r = L.ReLU(6.0, name="relu6")(a)
+            m = K.ops.maximum(r, 0.5)
+            s = L.Activation("sigmoid", name="sig")(d)
+        else:
+            import tensorflow as tf
+            r = tf.nn.relu6(a)
+            m = tf.math.maximum(r, 0.5)
+            s = tf.math.sigmoid(d)
+        h = m * (1.0 / 6.0)
+        out = (h + s) - 1.0
+        if not hasattr(K, "ops"):
+            out = out / 2.0
+        return K.Model(inp, L.Dense(2, name="head")(out * d), name="op_arithmetic")
+
     def keras3_norms():
         # rms_scaling and RMSNormalization are Keras 3's; tf_keras has neither.
         if not has("RMSNormalization"):
@@ -214,6 +235,7 @@ def builders(K):
         "preprocessing": preprocessing,
         "identities": identities,
         "keras3_norms": keras3_norms,
+        "op_arithmetic": op_arithmetic,
     }
     return {
         **vision,
@@ -398,7 +420,14 @@ def generate(flavour):
         if keras3:
             # The native archive of the same model (weights identical to the .h5 twin).
             model.save(os.path.join(out_dir, name + ".keras"))
-        loaded = K.models.load_model(path, compile=False)
+        try:
+            loaded = K.models.load_model(path, compile=False)
+        except ValueError:
+            # Keras 3.15 cannot load legacy .h5 files whose op nodes take a number (`x + 3.0`);
+            # the archive of the same model it can.
+            if not keras3:
+                raise
+            loaded = K.models.load_model(os.path.join(out_dir, name + ".keras"), compile=False)
         with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
             f.write(capture_summary(loaded, keras3))
         inputs = make_inputs(loaded, name)

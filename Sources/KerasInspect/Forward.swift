@@ -24,11 +24,10 @@ extension Inspection {
     zip(runtime.inputNames, runtime.inputShapes).map { name, shape in
       let dims = [(shape.first ?? nil) ?? batch] + shape.dropFirst().map { $0 ?? 4 }
       let count = dims.reduce(1, *)
-      let vocabulary = analysis.layers.first { layer in
-        layer.className == "Embedding" && layer.config.calls.contains { $0.inputs.contains { $0.layer == name } }
-      }?.config.config["input_dim"]?.int
-        ?? (analysis.config.isSequential && analysis.summaryRows.first?.className == "Embedding"
-          ? analysis.summaryRows.first?.config.config["input_dim"]?.int : nil)
+      let embedding = analysis.layers.first { layer in
+        layer.definition is Embedding && layer.config.calls.contains { $0.inputs.contains { $0.layer == name } }
+      } ?? (analysis.config.isSequential ? analysis.summaryRows.first : nil)
+      let vocabulary = (embedding?.definition as? Embedding)?.vocabulary
       let data: [Float] = (0..<count).map { i in
         if let vocabulary { return Float((i * 7 + 1) % max(vocabulary, 1)) }
         return Float(sin(Double(i) * 0.37))

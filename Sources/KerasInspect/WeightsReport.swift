@@ -65,12 +65,12 @@ public struct WeightsReport {
   /// weights are listed by the file's own layer groups.
   public init(file: KerasFile, analysis: ModelAnalysis?, layer name: String? = nil, maxTensorBytes: Int = 4 << 30) throws(InspectionError) {
     self.file = file.path
-    typealias Group = (name: String, className: String, config: LayerConfig?, weights: [(StoredWeight, Bool)], names: [String]?)
+    typealias Group = (name: String, className: String, definition: (any LayerDefinition)?, weights: [(StoredWeight, Bool)], names: [String]?)
     var groups: [Group]
     if let analysis {
       groups = analysis.layers.map { layer in
         let aligned = layer.expected.flatMap { expected in expected.map(\.shape) == layer.stored.map(\.shape) ? expected.map(\.name) : nil }
-        return (layer.name, layer.className, layer.config, Array(zip(layer.stored, layer.storedTrainable)), aligned)
+        return (layer.name, layer.className, layer.definition, Array(zip(layer.stored, layer.storedTrainable)), aligned)
       }
     } else {
       groups = file.weightLayers.map { ($0, "?", nil, (file.weights[$0] ?? []).map { ($0, true) }, nil) }
@@ -81,7 +81,7 @@ public struct WeightsReport {
     }
     var entries: [Entry] = []
     for group in groups {
-      let gateNames = group.config.flatMap(Self.gateNames)
+      let gateNames = group.definition.flatMap(Self.gateNames)
       for (index, (weight, trainable)) in group.weights.enumerated() {
         let kerasName = group.names.map { $0[index] }.flatMap { $0 == weight.shortName ? nil : $0 }
         let values: [Float]
@@ -106,14 +106,16 @@ public struct WeightsReport {
   }
 
   /// Keras's gate order along the last axis of LSTM and GRU weights (also inside Bidirectional).
-  static func gateNames(_ layer: LayerConfig) -> [String]? {
-    var className = layer.className
-    if className == "Bidirectional" || className == "TimeDistributed" {
-      className = layer.config["layer"]?["class_name"]?.string ?? className
+  static func gateNames(_ definition: any LayerDefinition) -> [String]? {
+    let inner: any LayerDefinition
+    switch definition {
+    case let wrapper as Bidirectional: inner = wrapper.forward.definition
+    case let wrapper as TimeDistributed: inner = wrapper.inner.definition
+    default: inner = definition
     }
-    switch className {
-    case "LSTM": return ["i", "f", "c", "o"]
-    case "GRU": return ["z", "r", "h"]
+    switch (inner as? Recurrent)?.kind {
+    case .lstm: return ["i", "f", "c", "o"]
+    case .gru: return ["z", "r", "h"]
     default: return nil
     }
   }

@@ -176,7 +176,7 @@ struct Analyzer {
       let nested = nestedAnalyses[index]
       let understood = layer.nested != nil
         ? (nested?.layers.allSatisfy(\.understood) ?? true)
-        : LayerRegistry.understands(layer.className)
+        : LayerRegistry.understands(layer.className, config: layer.config)
       var problem = problems[index]
       if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood,
         !dependsOnUnknown(layer, in: model) {
@@ -214,7 +214,7 @@ struct Analyzer {
     var queue = layer.calls.flatMap(\.inputs).map(\.layer)
     while let name = queue.popLast() {
       guard seen.insert(name).inserted, let upstream = model.layers.first(where: { $0.name == name }) else { continue }
-      if upstream.nested == nil, !LayerRegistry.understands(upstream.className) { return true }
+      if upstream.nested == nil, !LayerRegistry.understands(upstream.className, config: upstream.config) { return true }
       queue += upstream.calls.flatMap(\.inputs).map(\.layer)
     }
     return false

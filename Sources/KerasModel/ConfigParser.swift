@@ -119,7 +119,10 @@ public enum ConfigParser {
     guard let name = item["name"]?.string ?? config["name"]?.string else {
       throw ModelError(.badConfig, "layer \(index) (\(className)) of model \(model) has no name")
     }
-    let (upgradedClass, upgradedConfig) = Keras1.upgrade(className: className, config: config)
+    // tf.keras writes a class registered with `register_keras_serializable(package=P)` as `P>Class`;
+    // Keras reports (and keras-inspect understands) it by its class name.
+    let plainClass = className.split(separator: ">").last.map(String.init) ?? className
+    let (upgradedClass, upgradedConfig) = Keras1.upgrade(className: plainClass, config: config)
     return (upgradedClass, name, upgradedConfig)
   }
 
@@ -162,6 +165,7 @@ public enum ConfigParser {
       var inputs: [TensorRef] = []
       var keywords: [String: JSONValue] = [:]
       var positional: [JSONValue] = []
+      var operands: [CallOperand] = []
       var maskInput: Int?
       if node.object != nil {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
@@ -179,9 +183,19 @@ public enum ConfigParser {
           default: return false
           }
         }
-      } else if let refs = node.array {
+        operands = (node["args"]?.array ?? []).flatMap { value -> [CallOperand] in
+          if let n = value.double { return [.constant(n)] }
+          var found: [TensorRef] = []
+          collectKerasTensors(value, into: &found, depth: 1)
+          return Array(repeating: .tensor, count: found.count)
+        }
+        if !operands.contains(where: { if case .constant = $0 { true } else { false } }) { operands = [] }
+      } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
-        // `mask=`) sit in kwargs as [layer, node, tensor].
+        // `mask=`) sit in kwargs as [layer, node, tensor]. tf.keras 2.4-2.15 op layers (TFOpLambda)
+        // write their one node as a bare entry, `["bn", 0, 0, {"y": 3.0, "name": null}]`, with
+        // the other operand, a number or a tensor, as `y`.
+        let refs = list.first?.string != nil ? [node] : list
         for entry in refs {
           guard let ref = tensorRef(entry) else {
             throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
@@ -190,12 +204,15 @@ public enum ConfigParser {
           if let kwargs = entry.array?.dropFirst(3).first?.object {
             maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in tensorRef(value).map { [$0] } ?? [] } ?? maskInput
             keywords.merge(plainArguments(kwargs)) { first, _ in first }
+            if let y = kwargs["y"]?.double { operands = [.tensor, .constant(y)] }
           }
         }
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      calls.append(LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords, positional: positional), maskInput: maskInput))
+      var arguments = CallArguments(keywords: keywords, positional: positional)
+      arguments.operands = operands
+      calls.append(LayerCall(inputs: inputs, arguments: arguments, maskInput: maskInput))
     }
     return calls
   }

@@ -44,8 +44,11 @@ public struct CallArguments: Sendable, Equatable {
   public var training: Bool?
   /// `return_attention_scores=True` (attention).
   public var returnAttentionScores = false
-  /// Numbers passed positionally after the tensors (the `0.0` of `ops.not_equal(x, 0.0)`).
+  /// Numbers passed positionally (the `0.0` of `ops.not_equal(x, 0.0)`).
   public var constants: [Double] = []
+  /// The positional arguments in order, tensors and numbers, when numbers are among them: Keras 3
+  /// writes `x + 3.0` as an `Add` node on `[x, 3.0]`, `3.0 - x` as `Subtract` on `[3.0, x]`.
+  public var operands: [CallOperand] = []
 
   public init() {}
 
@@ -56,6 +59,12 @@ public struct CallArguments: Sendable, Equatable {
     returnAttentionScores = keywords["return_attention_scores"]?.bool ?? false
     constants = positional.compactMap(\.double)
   }
+}
+
+/// One positional argument of a call: the next of the call's input tensors, or a number.
+public enum CallOperand: Sendable, Equatable {
+  case tensor
+  case constant(Double)
 }
 
 /// A layer as the model config describes it.

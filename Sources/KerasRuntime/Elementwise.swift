@@ -88,6 +88,8 @@ enum Elementwise {
 
   static func broadcast(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) throws(RuntimeError) -> Tensor {
     if a.shape == b.shape { return Tensor(shape: a.shape, data: zip(a.data, b.data).map(f)) }
+    if b.count == 1, b.rank <= a.rank { let v = b.data[0]; return a.map { f($0, v) } }
+    if a.count == 1, a.rank <= b.rank { let v = a.data[0]; return b.map { f(v, $0) } }
     let rank = max(a.rank, b.rank)
     let sa = Array(repeating: 1, count: rank - a.rank) + a.shape
     let sb = Array(repeating: 1, count: rank - b.rank) + b.shape

@@ -20,8 +20,22 @@ extension Concatenate: RunnableLayer {
 extension ElementwiseMerge: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let operation = operation
-    return Kernel { inputs, _ throws(RuntimeError) in
-      [Value(tensor: try Elementwise.merge(inputs.map(\.tensor), operation), mask: mergedMask(inputs))]
+    return Kernel { inputs, call throws(RuntimeError) in
+      // Keras 3 op nodes mix tensors and numbers (`x + 3.0`): numbers are scalars, in place.
+      var tensors = inputs.map(\.tensor)
+      if !call.operands.isEmpty {
+        var next = tensors.makeIterator()
+        tensors = []
+        for operand in call.operands {
+          switch operand {
+          case .constant(let c): tensors.append(Tensor(shape: [], data: [Float(c)]))
+          case .tensor:
+            guard let t = next.next() else { throw RuntimeError("has fewer input tensors than its arguments name") }
+            tensors.append(t)
+          }
+        }
+      }
+      return [Value(tensor: try Elementwise.merge(tensors, operation), mask: mergedMask(inputs))]
     }
   }
 }
@@ -33,6 +47,31 @@ extension MultiHeadAttention: RunnableLayer {
     return Kernel { inputs, call throws(RuntimeError) in
       if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
       return [Value(tensor: try Attention.multiHead(useBias: useBias, causal: call.useCausalMask, weights: weights, inputs: inputs), mask: inputs[0].mask)]
+    }
+  }
+}
+
+extension TFOpLambda: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let function = function
+    return Kernel { inputs, call throws(RuntimeError) in
+      var tensors = inputs.map(\.tensor)
+      if case .constant(let y)? = call.operands.last { tensors.append(Tensor(shape: [], data: [Float(y)])) }
+      let x = tensors[0]
+      let y: Tensor
+      switch function {
+      case .relu: return [Value(tensor: x.map { max($0, 0) }, mask: inputs[0].mask)]
+      case .relu6: return [Value(tensor: x.map { min(max($0, 0), 6) }, mask: inputs[0].mask)]
+      case .sigmoid: return [Value(tensor: x.map(Activations.sigmoid), mask: inputs[0].mask)]
+      case .tanh: return [Value(tensor: try Activations.apply(Activation(name: "tanh"), to: x, keras3: keras3), mask: inputs[0].mask)]
+      default:
+        guard tensors.count == 2 else { throw RuntimeError("tf.\(function.rawValue) needs two operands, got \(tensors.count)") }
+        y = tensors[1]
+      }
+      let result = function == .divide
+        ? try Elementwise.broadcast(x, y) { $0 / $1 }
+        : try Elementwise.merge([x, y], function.merge ?? .add)
+      return [Value(tensor: result, mask: mergedMask(inputs))]
     }
   }
 }

@@ -15,6 +15,14 @@ public protocol LayerDefinition: Sendable {
 
   /// Output shapes, weights and formula of one call on inputs of these shapes.
   func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature
+
+  /// Whether the family understands this particular config (a family whose class covers many
+  /// functions, such as TFOpLambda, claims only the functions it defines). Default: every one.
+  static func understands(_ config: JSONValue) -> Bool
+}
+
+extension LayerDefinition {
+  public static func understands(_ config: JSONValue) -> Bool { true }
 }
 
 /// The registry of layer families: every class name keras-inspect understands, mapped to the
@@ -43,8 +51,8 @@ public enum LayerRegistry {
     Concatenate.self, ElementwiseMerge.self,
     // Attention
     MultiHeadAttention.self,
-    // Keras 3 op layers
-    NotEqualOp.self, AnyOp.self,
+    // Op layers: Keras 3's, and tf.keras 2.4-2.15's TFOpLambda
+    NotEqualOp.self, AnyOp.self, TFOpLambda.self,
   ]
 
   /// Each claimed class name with its family.
@@ -69,10 +77,15 @@ public enum LayerRegistry {
   /// Whether a layer class has a family.
   public static func understands(_ className: String) -> Bool { byClassName[className] != nil }
 
+  /// Whether a layer's class has a family that understands its config.
+  public static func understands(_ className: String, config: JSONValue) -> Bool {
+    byClassName[className]?.understands(config) ?? false
+  }
+
   /// The layer's definition: nil when its class is not understood; an error when the config does
   /// not decode.
   public static func definition(name: String, className: String, config: JSONValue) throws(ModelError) -> (any LayerDefinition)? {
-    guard let family = byClassName[className] else { return nil }
+    guard let family = byClassName[className], family.understands(config) else { return nil }
     return try family.init(LayerReader(name: name, className: className, config: config))
   }
 }

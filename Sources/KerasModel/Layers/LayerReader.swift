@@ -240,6 +240,7 @@ public enum Padding: String, Sendable {
 /// An activation by the name Keras gives it (`relu`, `gelu`, ...); `linear` for none.
 public struct Activation: Sendable, Equatable {
   public let name: String
+  public init(name: String) { self.name = name }
   public var isLinear: Bool { name == "linear" }
 }
 

@@ -44,8 +44,14 @@ public struct ElementwiseMerge: LayerDefinition {
   }
 
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    // A Keras 3 op node (`x - 1.0`) has one tensor and a number.
+    if operation == .subtract, inputs.count > 2 { throw label.error("subtracts two inputs, got \(inputs.count)") }
+    return LayerSignature(outputs: [try Self.broadcastShape(inputs, label)])
+  }
+
+  /// NumPy broadcasting of shapes: each known dimension other than 1 wins.
+  static func broadcastShape(_ inputs: [Shape], _ label: LayerLabel) throws(ModelError) -> Shape {
     guard let longest = inputs.max(by: { $0.count < $1.count }) else { throw label.error("has no inputs") }
-    if operation == .subtract, inputs.count != 2 { throw label.error("subtracts exactly two inputs, got \(inputs.count)") }
     var out = longest
     for shape in inputs {
       let offset = longest.count - shape.count
@@ -59,6 +65,6 @@ public struct ElementwiseMerge: LayerDefinition {
         }
       }
     }
-    return LayerSignature(outputs: [out])
+    return out
   }
 }
