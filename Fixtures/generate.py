@@ -204,6 +204,13 @@ def builders(K):
             out = out / 2.0
         return K.Model(inp, L.Dense(2, name="head")(out * d), name="op_arithmetic")
 
+    def nested_sequential_branch():
+        # A nested Sequential in a functional graph: "Connected to" names its call's node.
+        inp = K.Input((6,), name="x")
+        inner = seq(K.Input((6,)), L.Dense(4, name="inner_dense"), name="inner")
+        out = L.Add(name="sum")([inner(inp), L.Dense(4, name="side")(inp)])
+        return K.Model(inp, L.Dense(2, name="head")(out), name="nested_sequential_branch")
+
     def keras3_norms():
         # rms_scaling and RMSNormalization are Keras 3's; tf_keras has neither.
         if not has("RMSNormalization"):
@@ -236,6 +243,11 @@ def builders(K):
         "identities": identities,
         "keras3_norms": keras3_norms,
         "op_arithmetic": op_arithmetic,
+        "nested_sequential_branch": nested_sequential_branch,
+        # Keras 3.15 cannot write RandomBrightness to a legacy .h5 (its config holds a module).
+        "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),
+                                    L.RandomTranslation(0.1, 0.1), *([L.RandomBrightness(0.2)] if not hasattr(K, "ops") else []),
+                                    L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
     }
     return {
         **vision,

@@ -63,8 +63,8 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
   }
 
   /// The "Connected to" cell.
-  func connections(_ layer: LayerInfo) -> String {
-    let refs = layer.connections.flatMap { $0 }.map(\.description)
+  func connections(_ refs: [TensorRef]) -> String {
+    let refs = refs.map(\.description)
     switch self {
     case .keras2: return "[" + refs.map { "'\($0)'" }.joined(separator: ", ") + "]"
     case .keras3: return refs.isEmpty ? "-" : refs.joined(separator: ", ")

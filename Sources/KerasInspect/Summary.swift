@@ -22,7 +22,7 @@ public struct Summary: Sendable {
   public func render() -> String {
     let rows = analysis.summaryRows.map { layer in
       var fields = ["\(layer.name) (\(layer.displayClassName))", style.outputShapeText(layer), style.count(layer.params)]
-      if connected { fields.append(style.connections(layer)) }
+      if connected { fields.append(style.connections(analysis.displayedConnections(layer))) }
       return fields
     }
     let lines: [String]

@@ -83,6 +83,18 @@ public struct ModelAnalysis: Sendable {
     return call + 1
   }
 
+  /// A layer's input tensors as Keras's summary names them in "Connected to". The config numbers
+  /// the calls of a nested Sequential model from 1 in Keras 2 (its node 0 is its own InputLayer's),
+  /// but the model tf_keras 2.21 loads back numbers them from 0, and that is what it prints.
+  public func displayedConnections(_ layer: LayerInfo) -> [TensorRef] {
+    layer.connections.flatMap { $0 }.map { ref in
+      guard !keras3, let producer = config.layers.first(where: { $0.name == ref.layer }), producer.nested?.isSequential == true,
+        ref.node > 0
+      else { return ref }
+      return TensorRef(layer: ref.layer, node: ref.node - 1, tensor: ref.tensor)
+    }
+  }
+
   /// The rows `model.summary()` prints: top-level layers, without a Sequential model's InputLayer.
   public var summaryRows: [LayerInfo] {
     config.isSequential ? layers.filter { $0.className != "InputLayer" } : layers

@@ -43,7 +43,7 @@ extension SeparableConvolution: RunnableLayer {
     try requireWeights(weights, 2, "depthwise and pointwise kernels")
     let (dw, pw, b) = (weights[0], weights[1], optionalBias(weights, after: 2, useBias))
     let pointwise = pw.reshaped([pw.count / filters, filters])
-    let (window, m, format, activation) = (window, depthMultiplier, dataFormat, activation)
+    let (window, m, format, activation) = (depthwise.window, depthwise.depthMultiplier, depthwise.dataFormat, activation)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       let y = try inChannelsLast(x, format) { input in
         let d = VolumeKernels.depthwise(input, kernel: dw, bias: nil, window: window, multiplier: m)

@@ -155,43 +155,38 @@ public struct DepthwiseConvolution: LayerDefinition {
 /// (k₁, …, C, M), pointwise_kernel (1, …, C·M, filters), bias (filters).
 public struct SeparableConvolution: LayerDefinition {
   public static let classNames = ["SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"]
-  public let rank: Int
   public let filters: Int
-  public let depthMultiplier: Int
-  public let window: Window
-  public let dataFormat: DataFormat
-  public let useBias: Bool
-  public let activation: Activation
+  /// The depthwise step's window, multiplier and format; its `useBias` and `activation` are the
+  /// separable layer's, applied after the pointwise step.
+  public let depthwise: DepthwiseConvolution
+  public var rank: Int { depthwise.rank }
+  public var useBias: Bool { depthwise.useBias }
+  public var activation: Activation { depthwise.activation }
   let label: LayerLabel
 
   public init(_ c: LayerReader) throws(ModelError) {
-    rank = spatialRank(c.className)
     filters = try c.int("filters")
-    depthMultiplier = try c.int("depth_multiplier", default: 1)
-    guard depthMultiplier >= 1 else { throw c.error("has depth_multiplier 0") }
-    window = try convolutionWindow(c, rank: rank)
-    dataFormat = try c.dataFormat()
-    useBias = try c.bool("use_bias", default: true)
-    activation = try c.activation()
+    depthwise = try DepthwiseConvolution(c)
     label = c.label
   }
 
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
     let x = try label.single(inputs, rank: rank + 2)
-    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let (dims, ch) = spatial(x, rank: rank, depthwise.dataFormat)
     let channels = try label.known(ch, "input channels")
-    let middle = channels * depthMultiplier
+    let (window, m) = (depthwise.window, depthwise.depthMultiplier)
+    let middle = channels * m
     let out = (0..<rank).map { window.outputLength(dims[$0], axis: $0) }
     var weights = [
-      WeightSpec("depthwise_kernel", window.kernel + [channels, depthMultiplier]),
+      WeightSpec("depthwise_kernel", window.kernel + [channels, m]),
       WeightSpec("pointwise_kernel", Array(repeating: 1, count: rank) + [middle, filters]),
     ]
     if useBias { weights.append(WeightSpec("bias", [filters])) }
     let k = window.kernel.map(String.init).joined(separator: " × ")
     let positions = saturatingProduct(out.map { $0 ?? 1 })
     return LayerSignature(
-      outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
-      formula: "\(k) × \(channels) × \(depthMultiplier) + \(middle) × \(filters)" + (useBias ? " + \(filters)" : ""),
+      outputs: [assemble(x[0], out, channels: filters, depthwise.dataFormat)], weights: weights,
+      formula: "\(k) × \(channels) × \(m) + \(middle) × \(filters)" + (useBias ? " + \(filters)" : ""),
       flops: saturatingProduct([2, positions, saturatingSum(saturatingProduct(window.kernel + [middle]), middle * filters)]))
   }
 }

@@ -195,6 +195,16 @@ public struct FeatureNormalization: LayerDefinition {
   }
 }
 
+/// An image's shape with its two spatial axes set to height × width.
+func resized(_ inputs: [Shape], height: Int, width: Int, _ format: DataFormat, _ label: LayerLabel) throws(ModelError) -> Shape {
+  var x = try label.single(inputs)
+  guard x.count >= 3 else { throw label.error("expects an image input, got \(pythonTuple(x))") }
+  let h = format == .channelsFirst ? x.count - 2 : x.count - 3
+  x[h] = height
+  x[h + 1] = width
+  return x
+}
+
 /// `CenterCrop(height, width)` over the two spatial axes.
 public struct CenterCrop: LayerDefinition {
   public static let classNames = ["CenterCrop"]
@@ -209,12 +219,7 @@ public struct CenterCrop: LayerDefinition {
     label = c.label
   }
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    var x = try label.single(inputs)
-    guard x.count >= 3 else { throw label.error("expects an image input, got \(format(x))") }
-    let h = dataFormat == .channelsFirst ? x.count - 2 : x.count - 3
-    x[h] = height
-    x[h + 1] = width
-    return LayerSignature(outputs: [x])
+    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
   }
 }
 
@@ -238,12 +243,7 @@ public struct Resizing: LayerDefinition {
     label = c.label
   }
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    var x = try label.single(inputs)
-    guard x.count >= 3 else { throw label.error("expects an image input, got \(format(x))") }
-    let h = dataFormat == .channelsFirst ? x.count - 2 : x.count - 3
-    x[h] = height
-    x[h + 1] = width
-    return LayerSignature(outputs: [x])
+    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
   }
 }
 
