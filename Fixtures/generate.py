@@ -211,6 +211,41 @@ def builders(K):
         out = L.Add(name="sum")([inner(inp), L.Dense(4, name="side")(inp)])
         return K.Model(inp, L.Dense(2, name="head")(out), name="nested_sequential_branch")
 
+    def encodings():
+        inp = K.Input((4,), name="x")
+        bins = L.Discretization(bin_boundaries=[-1.0, 0.0, 0.5, 1.0], name="bins")(inp)
+        count = L.CategoryEncoding(5, output_mode="count", name="count")(bins)
+        multi = L.CategoryEncoding(5, output_mode="multi_hot", name="multi")(bins)
+        # tf_keras one-hot encodes inputs of rank 2 at most: (batch, 1) here.
+        single = K.Input((1,), name="single")
+        one = L.CategoryEncoding(5, output_mode="one_hot", name="one")(L.Discretization(bin_boundaries=[-0.5, 0.5], name="bins1")(single))
+        return K.Model([inp, single], L.Dense(2, name="head")(L.Concatenate(name="all")([count, multi, one])), name="encodings")
+
+    def channels_first():
+        # TensorFlow has no channels-first convolution on the CPU: this one is made by Keras 3 on JAX
+        # (KERAS_BACKEND=jax ONLY=channels_first make fixtures).
+        if not hasattr(K, "ops") or K.backend.backend() != "jax":
+            return None
+        cf = {"data_format": "channels_first"}
+        image = K.Input((3, 9, 8), name="image")
+        x = L.Conv2D(4, 3, padding="same", **cf)(image)
+        x = L.BatchNormalization(axis=1)(x)
+        x = L.DepthwiseConv2D(2, depth_multiplier=2, **cf)(x)
+        x = L.SeparableConv2D(3, 3, padding="same", **cf)(x)
+        x = L.MaxPooling2D(2, **cf)(x)
+        x = L.Conv2DTranspose(2, 3, strides=2, **cf)(x)
+        x = L.UpSampling2D(2, interpolation="bilinear", **cf)(x)
+        x = L.ZeroPadding2D(((1, 0), (0, 2)), **cf)(x)
+        x = L.Cropping2D(((0, 1), (2, 0)), **cf)(x)
+        x = L.AveragePooling2D(2, padding="same", **cf)(x)
+        a = L.Flatten(**cf)(x)
+        b = L.Flatten()(L.GlobalAveragePooling2D(keepdims=True, **cf)(x))
+        seq_in = K.Input((3, 10), name="sequence")
+        y = L.Conv1D(4, 3, **cf)(seq_in)
+        y = L.UpSampling1D(2)(L.Permute((2, 1))(y))
+        c = L.GlobalMaxPooling1D(**cf)(L.Permute((2, 1))(y))
+        return K.Model([image, seq_in], L.Dense(2)(L.Concatenate()([a, b, c])), name="channels_first")
+
     def keras3_norms():
         # rms_scaling and RMSNormalization are Keras 3's; tf_keras has neither.
         if not has("RMSNormalization"):
@@ -244,6 +279,8 @@ def builders(K):
         "keras3_norms": keras3_norms,
         "op_arithmetic": op_arithmetic,
         "nested_sequential_branch": nested_sequential_branch,
+        "encodings": encodings,
+        "channels_first": channels_first,
         # Keras 3.15 cannot write RandomBrightness to a legacy .h5 (its config holds a module).
         "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),
                                     L.RandomTranslation(0.1, 0.1), *([L.RandomBrightness(0.2)] if not hasattr(K, "ops") else []),

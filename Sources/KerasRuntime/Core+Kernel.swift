@@ -21,10 +21,6 @@ extension InferenceIdentity: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Kernel { inputs, _ in Array(inputs.prefix(1)) } }
 }
 
-extension InferenceAugmentation: RunnableLayer {
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Kernel { inputs, _ in Array(inputs.prefix(1)) } }
-}
-
 extension Embedding: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     guard let table = weights.first, table.rank == 2 else { throw RuntimeError("embedding table missing") }

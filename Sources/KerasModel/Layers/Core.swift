@@ -43,17 +43,6 @@ public struct InferenceIdentity: LayerDefinition {
   }
 }
 
-/// Image augmentation layers, which Keras runs only in training: at inference (`predict`, the
-/// forward pass keras-inspect checks) each returns its input unchanged.
-public struct InferenceAugmentation: LayerDefinition {
-  public static let classNames = ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness"]
-  let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) { label = c.label }
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    LayerSignature(outputs: [try label.single(inputs)])
-  }
-}
-
 /// `Embedding`: token ids to rows of a (input_dim, output_dim) table.
 public struct Embedding: LayerDefinition {
   public static let classNames = ["Embedding"]

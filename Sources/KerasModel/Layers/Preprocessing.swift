@@ -1,0 +1,157 @@
+/// Preprocessing layers saved inside models, as Keras runs them at inference.
+
+/// `Rescaling`: x · scale + offset (each a number, or a list broadcast over the last axes).
+public struct Rescaling: LayerDefinition {
+  public static let classNames = ["Rescaling"]
+  public let scale: [Double]
+  public let offset: [Double]
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    scale = try c.doubles("scale") ?? [1]
+    offset = try c.doubles("offset") ?? [0]
+    guard !scale.isEmpty, !offset.isEmpty else { throw c.error("has an empty scale or offset") }
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    for v in [scale, offset] where v.count > 1 && x.last! != nil && v.count != x.last!! {
+      throw label.error("has \(v.count) scale or offset values for \(x.last!!) features")
+    }
+    return LayerSignature(outputs: [x])
+  }
+}
+
+/// The preprocessing `Normalization` layer: (x − mean) / max(√variance, 1e-7), or with
+/// `invert`, mean + x · max(√variance, 1e-7). Mean and variance come from the config, or from the
+/// non-trainable weights `adapt()` filled (mean, variance and a scalar count).
+public struct FeatureNormalization: LayerDefinition {
+  public static let classNames = ["Normalization"]
+  public let axis: [Int]
+  public let mean: [Double]?
+  public let variance: [Double]?
+  public let invert: Bool
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    axis = try c.intList("axis", default: [-1])
+    mean = try c.doubles("mean")
+    variance = try c.doubles("variance")
+    guard (mean == nil) == (variance == nil) else { throw c.error("has a mean without a variance, or a variance without a mean") }
+    invert = try c.bool("invert", default: false)
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    let shape = try axisSizes(x, try resolvedAxes(axis, rank: x.count, label), label)
+    guard mean == nil else { return LayerSignature(outputs: [x]) }
+    let d = saturatingProduct(shape)
+    return LayerSignature(
+      outputs: [x],
+      weights: [WeightSpec("mean", shape, trainable: false), WeightSpec("variance", shape, trainable: false), WeightSpec("count", [], trainable: false)],
+      formula: "2 × \(d) + 1")
+  }
+}
+
+/// An image's shape with its two spatial axes set to height × width.
+func resized(_ inputs: [Shape], height: Int, width: Int, _ format: DataFormat, _ label: LayerLabel) throws(ModelError) -> Shape {
+  var x = try label.single(inputs)
+  guard x.count >= 3 else { throw label.error("expects an image input, got \(pythonTuple(x))") }
+  let h = format == .channelsFirst ? x.count - 2 : x.count - 3
+  x[h] = height
+  x[h + 1] = width
+  return x
+}
+
+/// `CenterCrop(height, width)` over the two spatial axes.
+public struct CenterCrop: LayerDefinition {
+  public static let classNames = ["CenterCrop"]
+  public let height: Int
+  public let width: Int
+  public let dataFormat: DataFormat
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    height = try c.int("height")
+    width = try c.int("width")
+    dataFormat = try c.dataFormat()
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
+  }
+}
+
+/// `Resizing(height, width)` with `interpolation` (nearest and bilinear run natively).
+public struct Resizing: LayerDefinition {
+  public static let classNames = ["Resizing"]
+  public let height: Int
+  public let width: Int
+  public let interpolation: UpSampling.Interpolation
+  public let cropToAspectRatio: Bool
+  public let padToAspectRatio: Bool
+  public let dataFormat: DataFormat
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    height = try c.int("height")
+    width = try c.int("width")
+    interpolation = try c.choice("interpolation", default: .bilinear)
+    cropToAspectRatio = try c.bool("crop_to_aspect_ratio", default: false)
+    padToAspectRatio = try c.bool("pad_to_aspect_ratio", default: false)
+    dataFormat = try c.dataFormat()
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
+  }
+}
+
+/// Image augmentation layers, which Keras runs only in training: at inference (`predict`, the
+/// forward pass keras-inspect checks) each returns its input unchanged.
+public struct InferenceAugmentation: LayerDefinition {
+  public static let classNames = ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness"]
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) { label = c.label }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: [try label.single(inputs)])
+  }
+}
+
+/// `CategoryEncoding(num_tokens, output_mode)`: integer ids to one-hot, multi-hot or count
+/// vectors of `num_tokens` (Keras 3's `compute_output_shape`: one_hot adds an axis unless the last
+/// is 1; multi_hot and count replace the last).
+public struct CategoryEncoding: LayerDefinition {
+  public static let classNames = ["CategoryEncoding"]
+  public enum Mode: String, Sendable { case oneHot = "one_hot", multiHot = "multi_hot", count }
+  public let tokens: Int
+  public let mode: Mode
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    tokens = try c.int("num_tokens")
+    mode = try c.choice("output_mode", default: .multiHot)
+    if try c.bool("sparse", default: false) { throw c.error("has sparse output, which keras-inspect does not read") }
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    if mode == .oneHot, x.last! != 1 { return LayerSignature(outputs: [x + [tokens]]) }
+    return LayerSignature(outputs: [x.count == 1 ? x + [tokens] : Array(x.dropLast()) + [tokens]])
+  }
+}
+
+/// `Discretization(bin_boundaries)`: each value's bucket, the number of boundaries ≤ it
+/// (TensorFlow's `Bucketize`), as `output_mode="int"` gives it.
+public struct Discretization: LayerDefinition {
+  public static let classNames = ["Discretization"]
+  public let boundaries: [Double]
+  public let outputMode: String
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let boundaries = try c.doubles("bin_boundaries") else { throw c.error("has no bin_boundaries (an adapted layer saves them)") }
+    self.boundaries = boundaries
+    outputMode = try c.string("output_mode", default: "int")
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    guard outputMode == "int" else { throw label.error("has output_mode \(outputMode); keras-inspect reads \"int\"") }
+    return LayerSignature(outputs: [x])
+  }
+}

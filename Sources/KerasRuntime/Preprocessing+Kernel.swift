@@ -1,0 +1,115 @@
+import KerasModel
+
+extension Rescaling: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (scale, offset) = (scale.map(Float.init), offset.map(Float.init))
+    return .unary { x in
+      let n = x.last
+      var out = x.data
+      for i in out.indices {
+        let c = i % n
+        out[i] = out[i] * scale[scale.count == 1 ? 0 : c] + offset[offset.count == 1 ? 0 : c]
+      }
+      return Tensor(shape: x.shape, data: out)
+    }
+  }
+}
+
+extension FeatureNormalization: RunnableLayer {
+  /// (x − mean) / max(√variance, ε), ε = 1e-7 (Keras's backend epsilon); inverted: mean + x · max(√variance, ε).
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let mean: [Float], variance: [Float]
+    if let m = self.mean, let v = self.variance {
+      (mean, variance) = (m.map(Float.init), v.map(Float.init))
+    } else {
+      try requireWeights(weights, 2, "mean and variance")
+      (mean, variance) = (weights[0].data, weights[1].data)
+    }
+    let (axis, invert) = (axis, invert)
+    let deviation = variance.map { max($0.squareRoot(), 1e-7) }
+    return .unary { x throws(RuntimeError) in
+      let axes = resolve(axis, x.rank)
+      let size = axes.reduce(1) { $0 * x.shape[$1] }
+      func spread(_ v: [Float]) throws(RuntimeError) -> [Float] {
+        if v.count == size { return v }
+        guard v.count == 1 else { throw RuntimeError("has \(v.count) mean or variance values for \(size) features") }
+        return Array(repeating: v[0], count: size)
+      }
+      let (m, d) = (try spread(mean), try spread(deviation))
+      if invert { return Elementwise.affine(x, axes: axes, scale: d, shift: m) }
+      return Elementwise.affine(x, axes: axes, scale: d.map { 1 / $0 }, shift: zip(m, d).map { -$0 / $1 })
+    }
+  }
+}
+
+extension CenterCrop: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (height, width, format) = (height, width, dataFormat)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      try inChannelsLast(x, format) { y throws(RuntimeError) in
+        guard y.rank == 4 else { throw RuntimeError("CenterCrop of a rank-\(y.rank) input is not supported") }
+        let (h, w) = (y.shape[1], y.shape[2])
+        guard h >= height, w >= width else { throw RuntimeError("CenterCrop to \(height)×\(width) of a smaller \(h)×\(w) image is not supported") }
+        let top = (h - height) / 2, left = (w - width) / 2
+        return VolumeKernels.pad(y, [Pair(top, h - height - top), Pair(left, w - width - left)], sign: -1)
+      }
+    }
+  }
+}
+
+extension Resizing: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? {
+    if cropToAspectRatio || padToAspectRatio { return "crop_to_aspect_ratio and pad_to_aspect_ratio are not supported" }
+    return interpolation == .nearest || interpolation == .bilinear ? nil : "interpolation \(interpolation.rawValue) is not supported"
+  }
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (height, width, format, bilinear) = (height, width, dataFormat, interpolation == .bilinear)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      try inChannelsLast(x, format) { y throws(RuntimeError) in
+        guard y.rank == 4 else { throw RuntimeError("Resizing of a rank-\(y.rank) input is not supported") }
+        return VolumeKernels.resize(y, height: height, width: width, bilinear: bilinear)
+      }
+    }
+  }
+}
+
+extension InferenceAugmentation: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Kernel { inputs, _ in Array(inputs.prefix(1)) } }
+}
+
+extension CategoryEncoding: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (tokens, mode) = (tokens, mode)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      func id(_ v: Float) throws(RuntimeError) -> Int {
+        guard let i = Int(exactly: v), i >= 0, i < tokens else { throw RuntimeError("input \(v) is not a token id in 0..<\(tokens)") }
+        return i
+      }
+      if mode == .oneHot, x.shape.last != 1 || x.rank == 1 {
+        var out = [Float](repeating: 0, count: x.count * tokens)
+        for (i, v) in x.data.enumerated() { out[i * tokens + (try id(v))] = 1 }
+        return Tensor(shape: x.shape + [tokens], data: out)
+      }
+      // multi_hot and count (and one_hot of a trailing axis of 1) over the last axis.
+      let width = x.rank == 1 ? 1 : x.last
+      let rows = x.count / max(1, width)
+      var out = [Float](repeating: 0, count: rows * tokens)
+      for r in 0..<rows {
+        for j in 0..<width {
+          let k = r * tokens + (try id(x.data[r * width + j]))
+          out[k] = mode == .count ? out[k] + 1 : 1
+        }
+      }
+      return Tensor(shape: (x.rank == 1 ? x.shape : Array(x.shape.dropLast())) + [tokens], data: out)
+    }
+  }
+}
+
+extension Discretization: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let boundaries = boundaries.map(Float.init)
+    return .unary(keepMask: false) { x in
+      x.map { v in Float(boundaries.reduce(0) { $0 + (v >= $1 ? 1 : 0) }) }
+    }
+  }
+}
