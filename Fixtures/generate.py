@@ -280,6 +280,9 @@ def builders(K):
         "op_arithmetic": op_arithmetic,
         "nested_sequential_branch": nested_sequential_branch,
         "encodings": encodings,
+        "locally_connected": lambda: None if hasattr(K, "ops") else seq(
+            K.Input((7, 6, 2)), L.LocallyConnected2D(3, (2, 3), strides=(2, 1), activation="relu"), L.Reshape((12, 3)),
+            L.LocallyConnected1D(2, 3, strides=2, use_bias=False), L.Flatten()),
         "channels_first": channels_first,
         # Keras 3.15 cannot write RandomBrightness to a legacy .h5 (its config holds a module).
         "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),

@@ -96,3 +96,51 @@ extension GlobalPooling: RunnableLayer {
     }
   }
 }
+
+extension LocallyConnected: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? {
+    // tf_keras reads a channels-first window in (C, k₁, …) order.
+    if dataFormat == .channelsFirst { return "channels_first locally connected layers are not supported" }
+    return Activations.unsupported(activation)
+  }
+
+  /// Each output position's window, in (k₁, …, C) order, times that position's own kernel.
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    try requireWeights(weights, 1, "a kernel")
+    let (w, b) = (weights[0], optionalBias(weights, after: 1, useBias))
+    let (window, filters, activation) = (VolumeKernels.window3(window), filters, activation)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      let v = VolumeKernels.volume(x)
+      let (out, _) = VolumeKernels.geometry(v, window)
+      let positions = out.reduce(1, *)
+      let patch = window.kernel.reduce(1, *) * v.channels
+      guard w.shape == [positions, patch, filters] else { throw RuntimeError("kernel \(w.shape) does not fit input \(x.shape)") }
+      var result = [Float](repeating: 0, count: v.batch * positions * filters)
+      var window3 = [Float](repeating: 0, count: patch)
+      for bi in 0..<v.batch {
+        for p in 0..<positions {
+          let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
+          var k = 0
+          for kd in 0..<window.kernel[0] {
+            for kh in 0..<window.kernel[1] {
+              for kw in 0..<window.kernel[2] {
+                let (z, y, xx) = (od * window.strides[0] + kd, oh * window.strides[1] + kh, ow * window.strides[2] + kw)
+                let s = (((bi * v.depth + z) * v.height + y) * v.width + xx) * v.channels
+                for c in 0..<v.channels { window3[k] = x.data[s + c]; k += 1 }
+              }
+            }
+          }
+          let o = (bi * positions + p) * filters
+          for f in 0..<filters { result[o + f] = b?.data[p * filters + f] ?? 0 }
+          for j in 0..<patch {
+            let xv = window3[j]
+            let row = (p * patch + j) * filters
+            for f in 0..<filters { result[o + f] += xv * w.data[row + f] }
+          }
+        }
+      }
+      let y = Tensor(shape: VolumeKernels.shape(x.rank, batch: v.batch, out, channels: filters), data: result)
+      return try Activations.apply(activation, to: y, keras3: keras3)
+    }
+  }
+}

@@ -301,3 +301,51 @@ public struct GlobalPooling: LayerDefinition {
     return LayerSignature(outputs: [assemble(x[0], Array(repeating: 1, count: rank), channels: channels, dataFormat)])
   }
 }
+
+/// tf_keras's `LocallyConnected1D/2D` with `implementation=1` (the default): a convolution whose
+/// kernel differs at every output position. kernel (positions, k₁·…·C, filters), the window read
+/// in (k₁, …, C) order; bias (outputs..., filters). Only `valid` padding exists for it.
+public struct LocallyConnected: LayerDefinition {
+  public static let classNames = ["LocallyConnected1D", "LocallyConnected2D"]
+  public let rank: Int
+  public let filters: Int
+  public let window: Window
+  public let dataFormat: DataFormat
+  public let useBias: Bool
+  public let activation: Activation
+  let label: LayerLabel
+
+  /// Implementations 2 and 3 store a dense or sparse kernel of another shape: not read.
+  public static func understands(_ config: JSONValue) -> Bool { (config["implementation"]?.int ?? 1) == 1 }
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    filters = try c.int("filters")
+    window = try convolutionWindow(c, rank: rank)
+    guard window.padding == .valid else { throw c.error("has padding \(window.padding.rawValue); implementation 1 takes valid only") }
+    dataFormat = try c.dataFormat()
+    useBias = try c.bool("use_bias", default: true)
+    activation = try c.activation()
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs, rank: rank + 2)
+    let (dims, ch) = spatial(x, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    var out: [Int] = []
+    for i in 0..<rank {
+      let n = try label.known(dims[i], "input length")
+      guard let o = window.outputLength(n, axis: i), o > 0 else { throw label.error("has no output position on an axis of \(n)") }
+      out.append(o)
+    }
+    let positions = saturatingProduct(out)
+    let patch = saturatingProduct(window.kernel + [channels])
+    var weights = [WeightSpec("kernel", [positions, patch, filters])]
+    if useBias { weights.append(WeightSpec("bias", out + [filters])) }
+    return LayerSignature(
+      outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
+      formula: "\(positions) × \(patch) × \(filters)" + (useBias ? " + \(positions) × \(filters)" : ""),
+      flops: saturatingProduct([2, positions, patch, filters]))
+  }
+}

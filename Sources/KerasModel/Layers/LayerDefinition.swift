@@ -39,7 +39,7 @@ public enum LayerRegistry {
     // Reshaping
     Flatten.self, Reshape.self, Permute.self, RepeatVector.self, ZeroPadding.self, Cropping.self, UpSampling.self,
     // Convolution and pooling
-    Convolution.self, DepthwiseConvolution.self, SeparableConvolution.self, TransposedConvolution.self,
+    Convolution.self, DepthwiseConvolution.self, SeparableConvolution.self, TransposedConvolution.self, LocallyConnected.self,
     Pooling.self, GlobalPooling.self,
     // Normalization
     BatchNormalization.self, LayerNormalization.self, GroupNormalization.self, UnitNormalization.self, RMSNormalization.self,
