@@ -502,6 +502,8 @@ enum VolumeKernels {
     let (batch, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (sy, sx) = (Float(h) / Float(height), Float(w) / Float(width))
     var result = [Float](repeating: 0, count: batch * height * width * c)
+    // An empty image (a hostile shape) resizes to zeros.
+    guard h > 0, w > 0 else { return Tensor(shape: [batch, height, width, c], data: result) }
     func source(_ o: Int, _ scale: Float, _ n: Int) -> (Int, Int, Float) {
       if !bilinear {
         let i = min(Int(((Float(o) + 0.5) * scale).rounded(.down)), n - 1)

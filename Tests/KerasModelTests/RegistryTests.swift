@@ -36,6 +36,14 @@ struct RegistryTests {
       "missing from README: \(Set(LayerRegistry.classNames).subtracting(names).sorted()); not in the registry: \(Set(names).subtracting(LayerRegistry.classNames).sorted())")
   }
 
+  @Test("a family claims only the configs it defines: other TFOpLambda functions stay not understood")
+  func partialClaims() throws {
+    #expect(LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.multiply")])))
+    #expect(!LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.reduce_sum")])))
+    #expect(try LayerRegistry.definition(name: "t", className: "TFOpLambda", config: .object(["function": .string("math.reduce_sum")])) == nil)
+    #expect(!LayerRegistry.understands("LocallyConnected1D", config: .object(["implementation": .number(2)])))
+  }
+
   @Test("a config that does not decode is an error naming the layer and the key")
   func typedErrors() {
     #expect {
