@@ -172,7 +172,10 @@ def builders(K):
         x = L.Normalization(axis=-1)(x)
         x = L.CenterCrop(5, 6)(x)
         x = L.Resizing(9, 7)(x)
-        x = L.Resizing(4, 3, interpolation="nearest")(x)
+        x = L.Resizing(4, 3, interpolation="nearest", crop_to_aspect_ratio=True)(x)
+        if hasattr(K, "ops"):
+            x = L.Resizing(6, 3, pad_to_aspect_ratio=True, fill_value=0.25)(x)
+            x = L.Resizing(3, 7, pad_to_aspect_ratio=True)(x)
         x = L.Normalization(axis=-1, invert=True, mean=[0.5, 0.5, 0.5], variance=[4.0, 4.0, 4.0])(x)
         return K.Model(inp, L.Dense(2)(L.Flatten()(x)), name="preprocessing")
 

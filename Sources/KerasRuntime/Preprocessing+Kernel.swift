@@ -59,15 +59,43 @@ extension CenterCrop: RunnableLayer {
 
 extension Resizing: RunnableLayer {
   func unsupportedReason(keras3: Bool) -> String? {
-    if cropToAspectRatio || padToAspectRatio { return "crop_to_aspect_ratio and pad_to_aspect_ratio are not supported" }
+    if antialias { return "antialiased resizing is not supported" }
     return interpolation == .nearest || interpolation == .bilinear ? nil : "interpolation \(interpolation.rawValue) is not supported"
   }
+
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let (height, width, format, bilinear) = (height, width, dataFormat, interpolation == .bilinear)
+    let (crop, pad, fill) = (cropToAspectRatio, padToAspectRatio, Float(fillValue))
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
         guard y.rank == 4 else { throw RuntimeError("Resizing of a rank-\(y.rank) input is not supported") }
-        return VolumeKernels.resize(y, height: height, width: width, bilinear: bilinear)
+        var image = y
+        let (h, w) = (y.shape[1], y.shape[2])
+        // Keras 3's (and tf_keras's smart_resize) integer arithmetic: truncated, centred.
+        if crop {
+          let ch = max(min(h, Int(Float(w * height) / Float(width))), 1)
+          let cw = max(min(w, Int(Float(h * width) / Float(height))), 1)
+          let (top, left) = (Int(Float(h - ch) / 2), Int(Float(w - cw) / 2))
+          image = VolumeKernels.pad(y, [Pair(top, h - ch - top), Pair(left, w - cw - left)], sign: -1)
+        } else if pad {
+          // Keras 3.15 pads the same amount, half the difference rounded down, on both sides
+          // (an odd difference leaves the image one row or column short of the ratio).
+          let top = Int(Float(max(h, Int(Float(w * height) / Float(width))) - h) / 2)
+          let left = Int(Float(max(w, Int(Float(h * width) / Float(height))) - w) / 2)
+          let (ph, pw) = (h + 2 * top, w + 2 * left)
+          image = VolumeKernels.pad(y, [Pair(top, top), Pair(left, left)], sign: 1)
+          if fill != 0 {
+            let c = y.shape[3]
+            for b in 0..<y.shape[0] {
+              for i in 0..<ph {
+                for j in 0..<pw where i < top || i >= top + h || j < left || j >= left + w {
+                  for k in 0..<c { image.data[((b * ph + i) * pw + j) * c + k] = fill }
+                }
+              }
+            }
+          }
+        }
+        return VolumeKernels.resize(image, height: height, width: width, bilinear: bilinear)
       }
     }
   }

@@ -79,7 +79,9 @@ public struct CenterCrop: LayerDefinition {
   }
 }
 
-/// `Resizing(height, width)` with `interpolation` (nearest and bilinear run natively).
+/// `Resizing(height, width)` with `interpolation` (nearest and bilinear run natively). With
+/// `crop_to_aspect_ratio` the largest centred window of the target's aspect ratio is resized; with
+/// `pad_to_aspect_ratio` the image is first padded (centred, `fill_value`) to that ratio.
 public struct Resizing: LayerDefinition {
   public static let classNames = ["Resizing"]
   public let height: Int
@@ -87,6 +89,10 @@ public struct Resizing: LayerDefinition {
   public let interpolation: UpSampling.Interpolation
   public let cropToAspectRatio: Bool
   public let padToAspectRatio: Bool
+  /// The value `pad_to_aspect_ratio` pads with.
+  public let fillValue: Double
+  /// Keras 3's antialiased downsampling (an area filter instead of point sampling).
+  public let antialias: Bool
   public let dataFormat: DataFormat
   let label: LayerLabel
   public init(_ c: LayerReader) throws(ModelError) {
@@ -95,6 +101,9 @@ public struct Resizing: LayerDefinition {
     interpolation = try c.choice("interpolation", default: .bilinear)
     cropToAspectRatio = try c.bool("crop_to_aspect_ratio", default: false)
     padToAspectRatio = try c.bool("pad_to_aspect_ratio", default: false)
+    if cropToAspectRatio && padToAspectRatio { throw c.error("has both crop_to_aspect_ratio and pad_to_aspect_ratio, which Keras refuses") }
+    fillValue = try c.double("fill_value", default: 0)
+    antialias = try c.bool("antialias", default: false)
     dataFormat = try c.dataFormat()
     label = c.label
   }
