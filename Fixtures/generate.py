@@ -222,7 +222,10 @@ def builders(K):
         # tf_keras one-hot encodes inputs of rank 2 at most: (batch, 1) here.
         single = K.Input((1,), name="single")
         one = L.CategoryEncoding(5, output_mode="one_hot", name="one")(L.Discretization(bin_boundaries=[-0.5, 0.5], name="bins1")(single))
-        return K.Model([inp, single], L.Dense(2, name="head")(L.Concatenate(name="all")([count, multi, one])), name="encodings")
+        lookup = L.IntegerLookup(vocabulary=[3, 1, 4], mask_token=0, name="lookup")(bins)
+        back = L.IntegerLookup(vocabulary=[7, 9, 11, 13], invert=True, name="back")(bins)
+        codes = L.Concatenate(name="codes")([L.Dense(2, name="lookup_dense")(lookup), L.Dense(2, name="back_dense")(back)])
+        return K.Model([inp, single], L.Dense(2, name="head")(L.Concatenate(name="all")([count, multi, one, codes])), name="encodings")
 
     def channels_first():
         # TensorFlow has no channels-first convolution on the CPU: this one is made by Keras 3 on JAX

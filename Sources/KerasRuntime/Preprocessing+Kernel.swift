@@ -141,3 +141,24 @@ extension Discretization: RunnableLayer {
     }
   }
 }
+
+extension IntegerLookup: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let offset = (maskToken == nil ? 0 : 1) + oovIndices
+    var index: [Int: Int] = [:]
+    for (i, token) in vocabulary.enumerated() where index[token] == nil { index[token] = i + offset }
+    let (mask, oov, invert, vocabulary, oovToken) = (maskToken, maskToken == nil ? 0 : 1, invert, vocabulary, oovToken)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      try Tensor(shape: x.shape, data: x.data.map { v throws(RuntimeError) -> Float in
+        guard let token = Int(exactly: v) else { throw RuntimeError("input \(v) is not an integer token") }
+        if invert {
+          if let mask, token == 0 { return Float(mask) }
+          let i = token - offset
+          return i >= 0 && i < vocabulary.count ? Float(vocabulary[i]) : Float(oovToken)
+        }
+        if let mask, token == mask { return 0 }
+        return Float(index[token] ?? oov)
+      })
+    }
+  }
+}

@@ -44,7 +44,7 @@ public enum LayerRegistry {
     // Normalization
     BatchNormalization.self, LayerNormalization.self, GroupNormalization.self, UnitNormalization.self, RMSNormalization.self,
     // Preprocessing layers saved inside models
-    Rescaling.self, FeatureNormalization.self, CenterCrop.self, Resizing.self, CategoryEncoding.self, Discretization.self,
+    Rescaling.self, FeatureNormalization.self, CenterCrop.self, Resizing.self, CategoryEncoding.self, Discretization.self, IntegerLookup.self,
     InferenceAugmentation.self,
     // Scales registered by keras.applications
     LayerScale.self, CustomScaleLayer.self,

@@ -34,6 +34,13 @@ public struct LayerReader: Sendable {
     return fallback
   }
 
+  /// An integer that may be negative (a token such as `oov_token=-1`).
+  func signedInt(_ key: String, default fallback: Int) throws(ModelError) -> Int {
+    guard let value = present(key) else { return fallback }
+    guard let n = value.int, abs(n) < 1 << 53 else { throw error("has \(key) that is not an integer") }
+    return n
+  }
+
   func optionalInt(_ key: String) throws(ModelError) -> Int? {
     present(key) == nil ? nil : try int(key)
   }

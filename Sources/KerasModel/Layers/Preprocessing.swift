@@ -164,3 +164,36 @@ public struct Discretization: LayerDefinition {
     return LayerSignature(outputs: [x])
   }
 }
+
+/// `IntegerLookup` with its vocabulary in the config and `output_mode="int"`: the mask token (when
+/// set) maps to 0, then come the `num_oov_indices` out-of-vocabulary indices, then the vocabulary
+/// in order. With `invert`, indices map back to tokens.
+public struct IntegerLookup: LayerDefinition {
+  public static let classNames = ["IntegerLookup"]
+  public let vocabulary: [Int]
+  public let maskToken: Int?
+  public let oovIndices: Int
+  public let oovToken: Int
+  public let invert: Bool
+  let label: LayerLabel
+
+  /// Only a vocabulary written into the config, one OOV index (several hash tokens), int output.
+  public static func understands(_ config: JSONValue) -> Bool {
+    config["vocabulary"]?.intList != nil && (config["output_mode"]?.string ?? "int") == "int"
+      && (config["num_oov_indices"]?.int ?? 1) <= 1
+  }
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let vocabulary = c.present("vocabulary")?.intList else { throw c.error("has no vocabulary list") }
+    self.vocabulary = vocabulary
+    maskToken = try c.present("mask_token") == nil ? nil : c.signedInt("mask_token", default: 0)
+    oovIndices = try c.int("num_oov_indices", default: 1)
+    oovToken = try c.signedInt("oov_token", default: -1)
+    invert = try c.bool("invert", default: false)
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: [try label.single(inputs)])
+  }
+}
