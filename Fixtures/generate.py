@@ -107,7 +107,7 @@ def builders(K):
         names = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu",
                  "softplus", "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish",
                  "hard_silu", "hard_swish", "celu", "hard_tanh", "log_sigmoid", "sparse_plus", "squareplus",
-                 "tanh_shrink", "soft_shrink", "hard_shrink"]
+                 "tanh_shrink", "soft_shrink", "hard_shrink", "sparse_sigmoid", "sparsemax"]
         inp = K.Input((6,), name="x")
         branches = []
         for name in names:

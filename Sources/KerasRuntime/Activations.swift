@@ -8,6 +8,7 @@ enum Activations {
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu", "softplus",
     "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish", "hard_silu", "hard_swish",
     "celu", "hard_tanh", "log_sigmoid", "sparse_plus", "squareplus", "tanh_shrink", "soft_shrink", "hard_shrink",
+    "sparse_sigmoid", "sparsemax",
   ]
 
   static func isSupported(_ activation: Activation) -> Bool { names.contains(activation.name) }
@@ -24,6 +25,7 @@ enum Activations {
     switch name {
     case "softmax": return softmax(x, log: false)
     case "log_softmax": return softmax(x, log: true)
+    case "sparsemax": return sparsemax(x)
     default:
       guard let f = Elementwise(name, keras3: keras3) else { throw RuntimeError("activation \(name) is not supported") }
       var y = x
@@ -64,6 +66,7 @@ enum Activations {
     case "tanh_shrink": return { $0 - Foundation.tanh($0) }
     case "soft_shrink": return { $0 > 0.5 ? $0 - 0.5 : $0 < -0.5 ? $0 + 0.5 : 0 }
     case "hard_shrink": return { abs($0) > 0.5 ? $0 : 0 }
+    case "sparse_sigmoid": return { $0 <= -1 ? 0 : $0 >= 1 ? 1 : ($0 + 1) / 2 }
     default: return nil
     }
   }
@@ -96,6 +99,26 @@ enum Activations {
 
   static func softplus(_ x: Float) -> Float {
     max(x, 0) + Foundation.log1p(Foundation.exp(-abs(x)))
+  }
+
+  /// Sparsemax over the last axis as Keras 3.15 computes it (`ops.sparsemax`, TensorFlow and JAX
+  /// alike): with z sorted descending and c its cumulative sums, position j is in the support when
+  /// z_j − (c_j − 1)/j > 0; k counts the support and τ = (Σ over the support of c_j − 1) / k, a
+  /// sum of the cumulative sums where Martins & Astudillo's τ takes c_k alone; output max(z − τ, 0).
+  static func sparsemax(_ x: Tensor) -> Tensor {
+    var out = x.data
+    let n = x.last
+    for start in stride(from: 0, to: out.count, by: max(1, n)) {
+      let sorted = out[start..<(start + n)].sorted(by: >)
+      var cumulative: Float = 0, support: Float = 0, sums: Float = 0
+      for (j, z) in sorted.enumerated() {
+        cumulative += z
+        if z - (cumulative - 1) / Float(j + 1) > 0 { support += 1; sums += cumulative }
+      }
+      let tau = (sums - 1) / support
+      for i in start..<(start + n) { out[i] = max(out[i] - tau, 0) }
+    }
+    return Tensor(shape: x.shape, data: out)
   }
 
   /// Softmax (or log-softmax) over the last axis.
