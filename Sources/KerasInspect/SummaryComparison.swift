@@ -51,10 +51,13 @@ public struct PrintedSummary: Sendable, Equatable {
     return (find("Total params:"), find("Trainable params:"), find("Non-trainable params:"))
   }
 
-  /// `lstm (LSTM)` → (`lstm`, `LSTM`).
+  /// `lstm (LSTM)` → (`lstm`, `LSTM`). A Keras 2 name that fills its column exactly continues
+  /// on the next line with the space first, so the joined cell reads `name(Class)`.
   static func splitNameType(_ cell: String) -> (String, String) {
     let compact = cell.trimmingCharacters(in: .whitespaces)
-    guard compact.hasSuffix(")"), let open = compact.range(of: " (", options: .backwards) else { return (compact, "") }
+    guard compact.hasSuffix(")"),
+      let open = compact.range(of: " (", options: .backwards) ?? compact.range(of: "(", options: .backwards)
+    else { return (compact, "") }
     return (String(compact[..<open.lowerBound]), String(compact[open.upperBound..<compact.index(before: compact.endIndex)]))
   }
 
