@@ -63,6 +63,9 @@ enum Containment {
       let status = outcome.status
       let signal = status & 0x7F
       if signal == 0 { return (status >> 8) & 0xFF }
+      // SIGPIPE: whatever read our output (`| head`) went away. Not the file's fault; exit as a
+      // process the pipe stopped (128 + 13), saying nothing.
+      if signal == SIGPIPE { return 128 + SIGPIPE }
       // SIGILL and SIGTRAP are Swift's own traps; the others come from memory errors, in practice
       // inside libhdf5, which trusts the file it reads.
       let trap = signal == SIGILL || signal == SIGTRAP

@@ -37,6 +37,24 @@ func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).p
 
 @Suite("The keras-inspect command")
 struct CLITests {
+  @Test("output into a pipe nobody reads is not reported as a corrupt file (exit 141, nothing on stderr)")
+  func closedPipe() throws {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = ["summary", fixture("keras2/lstm_worked_example.h5")]
+    let out = Pipe(), err = Pipe()
+    // The read end closed before the run: the first write raises SIGPIPE.
+    try out.fileHandleForReading.close()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    try out.fileHandleForWriting.close()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(stderr == "")
+    #expect(process.terminationStatus == 141)
+  }
+
   @Test("the worked example: summary, checks, 640, exit 0")
   func workedExample() throws {
     let result = try run([fixture("keras2/lstm_worked_example.h5")])
