@@ -287,9 +287,9 @@ def builders(K):
         "nested_sequential_branch": nested_sequential_branch,
         "encodings": encodings,
         # A whole keras.applications network in CI (the rest run in `make apps-check`): the smallest
-        # MobileNetV2, its weights randomised like every fixture's (ReLU6 keeps activations bounded), logits out
-        # (a saturated softmax would compare numbers too small to tell).
-        "app_mobilenet_v2": lambda: K.applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3), classes=10, classifier_activation=None),
+        # MobileNet, its weights randomised like every fixture's (ReLU6 keeps activations bounded), logits
+        # out (a saturated softmax would compare numbers too small to tell).
+        "app_mobilenet": lambda: K.applications.MobileNet(weights=None, alpha=0.25, input_shape=(32, 32, 3), classes=10, classifier_activation=None),
         "locally_connected": lambda: None if hasattr(K, "ops") else seq(
             K.Input((7, 6, 2)), L.LocallyConnected2D(3, (2, 3), strides=(2, 1), activation="relu"), L.Reshape((12, 3)),
             L.LocallyConnected1D(2, 3, strides=2, use_bias=False), L.Flatten()),
