@@ -71,6 +71,8 @@ public struct ModelAnalysis: Sendable {
   public let keras3: Bool
   /// Every call in execution order, computed once for the model (see ``ModelConfig/schedule(keras3:)``).
   public let schedule: [ScheduledCall]
+  /// The layers that are nested Sequential models (their calls print renumbered, see below).
+  let nestedSequential: Set<String>
 
   /// Keras's node index of a layer's `call`-th call in this model: Keras 2 numbers a nested
   /// functional model's calls from 1 (its node 0 is the one its own InputLayer made).
@@ -88,9 +90,7 @@ public struct ModelAnalysis: Sendable {
   /// but the model tf_keras 2.21 loads back numbers them from 0, and that is what it prints.
   public func displayedConnections(_ layer: LayerInfo) -> [TensorRef] {
     layer.connections.flatMap { $0 }.map { ref in
-      guard !keras3, let producer = config.layers.first(where: { $0.name == ref.layer }), producer.nested?.isSequential == true,
-        ref.node > 0
-      else { return ref }
+      guard !keras3, ref.node > 0, nestedSequential.contains(ref.layer) else { return ref }
       return TensorRef(layer: ref.layer, node: ref.node - 1, tensor: ref.tensor)
     }
   }
@@ -216,7 +216,8 @@ struct Analyzer {
     let outputShapes = model.outputs.map { shapes[$0] }
     return ModelAnalysis(
       config: model, layers: layers, outputShapes: outputShapes,
-      isSequentialLike: isSequentialLike(model, schedule: schedule), keras3: keras3, schedule: schedule)
+      isSequentialLike: isSequentialLike(model, schedule: schedule), keras3: keras3, schedule: schedule,
+      nestedSequential: Set(model.layers.filter { $0.nested?.isSequential == true }.map(\.name)))
   }
 
   /// Whether a layer's inputs come, directly or not, from a layer keras-inspect does not understand

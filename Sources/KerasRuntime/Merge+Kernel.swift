@@ -8,6 +8,24 @@ func mergedMask(_ inputs: [Value]) -> [Bool]? {
   return merged
 }
 
+/// The call's operands in order: its input tensors, with the numbers of an op node (`x + 3.0`:
+/// Keras 3's `Add` on `[x, 3.0]`, tf.keras's TFOpLambda with `y=3.0`) as scalars in place.
+func operands(_ inputs: [Value], _ call: CallArguments) throws(RuntimeError) -> [Tensor] {
+  let tensors = inputs.map(\.tensor)
+  guard !call.operands.isEmpty else { return tensors }
+  var next = tensors.makeIterator()
+  var result: [Tensor] = []
+  for operand in call.operands {
+    switch operand {
+    case .constant(let c): result.append(Tensor(shape: [], data: [Float(c)]))
+    case .tensor:
+      guard let t = next.next() else { throw RuntimeError("has fewer input tensors than its arguments name") }
+      result.append(t)
+    }
+  }
+  return result
+}
+
 extension Concatenate: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let axis = axis
@@ -21,21 +39,7 @@ extension ElementwiseMerge: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let operation = operation
     return Kernel { inputs, call throws(RuntimeError) in
-      // Keras 3 op nodes mix tensors and numbers (`x + 3.0`): numbers are scalars, in place.
-      var tensors = inputs.map(\.tensor)
-      if !call.operands.isEmpty {
-        var next = tensors.makeIterator()
-        tensors = []
-        for operand in call.operands {
-          switch operand {
-          case .constant(let c): tensors.append(Tensor(shape: [], data: [Float(c)]))
-          case .tensor:
-            guard let t = next.next() else { throw RuntimeError("has fewer input tensors than its arguments name") }
-            tensors.append(t)
-          }
-        }
-      }
-      return [Value(tensor: try Elementwise.merge(tensors, operation), mask: mergedMask(inputs))]
+      [Value(tensor: try Elementwise.merge(try operands(inputs, call), operation), mask: mergedMask(inputs))]
     }
   }
 }
@@ -55,8 +59,7 @@ extension TFOpLambda: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let function = function
     return Kernel { inputs, call throws(RuntimeError) in
-      var tensors = inputs.map(\.tensor)
-      if case .constant(let y)? = call.operands.last { tensors.append(Tensor(shape: [], data: [Float(y)])) }
+      let tensors = try operands(inputs, call)
       let x = tensors[0]
       let y: Tensor
       switch function {
