@@ -286,6 +286,8 @@ def builders(K):
         "op_arithmetic": op_arithmetic,
         "nested_sequential_branch": nested_sequential_branch,
         "encodings": encodings,
+        # axis=None: one scalar mean and variance (adapted weights of shape ()), and one from the config.
+        "normalization_scalar": lambda: seq(K.Input((3, 2)), L.Normalization(axis=None), L.Normalization(axis=None, mean=0.5, variance=2.0), L.Flatten()),
         # A whole keras.applications network in CI (the rest run in `make apps-check`): the smallest
         # MobileNet, its weights randomised like every fixture's (ReLU6 keeps activations bounded), logits
         # out (a saturated softmax would compare numbers too small to tell).

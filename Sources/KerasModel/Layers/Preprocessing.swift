@@ -32,7 +32,8 @@ public struct FeatureNormalization: LayerDefinition {
   public let invert: Bool
   let label: LayerLabel
   public init(_ c: LayerReader) throws(ModelError) {
-    axis = try c.intList("axis", default: [-1])
+    // `axis=None` keeps no axis: one scalar mean and variance for every value.
+    axis = c.config["axis"] != nil && c.present("axis") == nil ? [] : try c.intList("axis", default: [-1])
     mean = try c.doubles("mean")
     variance = try c.doubles("variance")
     guard (mean == nil) == (variance == nil) else { throw c.error("has a mean without a variance, or a variance without a mean") }
