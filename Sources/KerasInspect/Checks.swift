@@ -36,7 +36,7 @@ extension Inspection {
     if file.kerasVersion?.hasPrefix("1.") == true {
       // Keras 1 arguments (output_dim, inner_activation, nb_filter...) are read under their Keras 2 names.
       let renamed = analysis.layers.compactMap { layer in
-        layer.config.config["keras1_class_name"]?.string.map { "\($0) as \(layer.className)" }
+        layer.config.config[Keras1Config.marker]?.string.map { "\($0) as \(layer.className)" }
       }
       configNote = "; Keras 1 config read with Keras 2 names" + (renamed.isEmpty ? "" : " (" + Array(Set(renamed)).sorted().joined(separator: ", ") + ")")
     }

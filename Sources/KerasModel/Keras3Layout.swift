@@ -101,12 +101,9 @@ enum Keras3Layout {
       }
       children.removeAll { containers.contains($0) }
     }
-    // Keras's weight order among sub-objects: an RNN's cell, Bidirectional's forward then backward,
-    // a wrapper's layer; MultiHeadAttention's query, key, value, then output projections.
-    let preferred = [
-      "cell", "forward_layer", "backward_layer", "layer",
-      "query_dense", "_query_dense", "key_dense", "_key_dense", "value_dense", "_value_dense", "output_dense", "_output_dense",
-    ]
+    // Keras's weight order among sub-objects, as each family declares it (an RNN's cell,
+    // Bidirectional's forward then backward, MultiHeadAttention's query, key, value, output).
+    let preferred = LayerRegistry.keras3SubObjects
     children.sort { a, b in
       let (ia, ib) = (preferred.firstIndex(of: a) ?? preferred.count, preferred.firstIndex(of: b) ?? preferred.count)
       return ia != ib ? ia < ib : a < b

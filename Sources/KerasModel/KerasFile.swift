@@ -103,9 +103,15 @@ public final class KerasFile {
     }
   }
 
-  /// Keras 1's and Theano's weight layouts read as Keras 2 reads them.
+  /// Each layer's weights as its family reads them from this file (Keras 1's and Theano's layouts).
   private static func legacyLayouts(_ stored: [String: [StoredWeight]], config: ModelConfig, backend: String?) -> [String: [StoredWeight]] {
-    Theano.flipKernels(Keras1.convolutionLayouts(Keras1.fuseGates(stored, config: config), config: config), config: config, backend: backend)
+    var result = stored
+    for layer in config.layers {
+      guard let weights = stored[layer.name], !weights.isEmpty else { continue }
+      let file = WeightLayoutContext(className: layer.className, config: layer.config, backend: backend)
+      result[layer.name] = LayerRegistry.storedLayout(weights, file)
+    }
+    return result
   }
 
   private static func root(_ file: File) throws(ModelError) -> Group {

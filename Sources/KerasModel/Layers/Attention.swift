@@ -3,6 +3,11 @@
 /// value_dim) with biases (heads, dim), then the output projection (heads, value_dim, out).
 public struct MultiHeadAttention: LayerDefinition {
   public static let classNames = ["MultiHeadAttention"]
+  /// Keras 3 keeps the four projections as EinsumDense sub-objects (`_query_dense`; some
+  /// versions without the underscore).
+  public static let keras3SubObjects = [
+    "query_dense", "_query_dense", "key_dense", "_key_dense", "value_dense", "_value_dense", "output_dense", "_output_dense",
+  ]
   public let heads: Int
   public let keyDim: Int
   public let valueDim: Int

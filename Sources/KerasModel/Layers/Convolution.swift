@@ -73,7 +73,11 @@ func assemble(_ batch: Int?, _ dims: Shape, channels: Int?, _ format: DataFormat
 
 /// `Conv1D/2D/3D`: kernel (k₁, …, C/groups, filters), bias (filters).
 public struct Convolution: LayerDefinition {
-  public static let classNames = ["Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D"]
+  public static let classNames = ["Conv1D", "Conv2D", "Conv3D"]
+  public static let keras1ClassNames = [
+    "Convolution1D": "Conv1D", "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
+    "AtrousConvolution1D": "Conv1D", "AtrousConvolution2D": "Conv2D",
+  ]
   public let rank: Int
   public let filters: Int
   public let window: Window
@@ -109,6 +113,58 @@ public struct Convolution: LayerDefinition {
       outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
       formula: "\(k) × \(channels / groups) × \(filters)" + (useBias ? " + \(filters)" : ""),
       flops: saturatingProduct([2, taps] + out.map { $0 ?? 1 }))
+  }
+}
+
+// MARK: Older files
+
+extension Convolution {
+  public static func upgradeKeras1(_ c: inout Keras1Config) {
+    if c.className == "Conv1D" {
+      c.move("filter_length", "kernel_size")
+      c.move("subsample_length", "strides")
+    } else {
+      if let rows = c.keys.removeValue(forKey: "nb_row"), let cols = c.keys.removeValue(forKey: "nb_col") {
+        c.keys["kernel_size"] = .array([rows, cols])
+      }
+      c.move("subsample", "strides")
+    }
+    c.move("atrous_rate", "dilation_rate")
+  }
+
+  /// Keras 1's kernels in Keras 2's axis order, as Keras 2's loader converts them: a
+  /// `Convolution1D` kernel is 4-D, (length, 1, in, filters), or in Keras 1.1 (filters, in,
+  /// length, 1); a `dim_ordering: th` `Convolution2D` kernel is (filters, in, rows, cols). Then
+  /// the kernels of a Theano-backend file, and the `th`-ordered ones of a Keras 1 file (which
+  /// records no backend; `th` was Keras 1's ordering for Theano), are marked to be read flipped.
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
+    guard var kernel = weights.first else { return weights }
+    let c = file.config
+    let channelsFirst = c["data_format"]?.string == "channels_first"
+    if file.keras1ClassName != nil, kernel.shape.count == 4 {
+      let filters = c["filters"]?.int
+      let size = c["kernel_size"]?.intList ?? []
+      let s = kernel.shape
+      var target: [Int]?
+      var permutation: [Int]?
+      if file.className == "Conv1D" {
+        if s[1] == 1, s[3] == filters {
+          target = [s[0], s[2], s[3]]
+        } else if s[0] == filters, s[3] == 1 {
+          (target, permutation) = ([s[2], s[1], s[0]], [2, 3, 1, 0])
+        }
+      } else if file.className == "Conv2D", channelsFirst, s[0] == filters, size.count == 2, Array(s[2...]) == size {
+        (target, permutation) = ([s[2], s[3], s[1], s[0]], [2, 3, 1, 0])
+      }
+      if let target {
+        kernel = StoredWeight(
+          name: kernel.name, path: kernel.path, shape: target, dtype: kernel.dtype, elementSize: kernel.elementSize,
+          storedShape: kernel.shape, permutation: permutation)
+      }
+    }
+    let theano = file.backend == "theano" || (file.backend == nil && file.keras1ClassName != nil && channelsFirst)
+    if theano, kernel.shape.count >= 3 { kernel.flipSpatial = true }
+    return [kernel] + weights.dropFirst()
   }
 }
 
@@ -263,6 +319,11 @@ public struct Pooling: LayerDefinition {
     window = Window(kernel: pool, strides: strides, dilation: Array(repeating: 1, count: rank), padding: padding)
     dataFormat = try c.dataFormat()
     label = c.label
+  }
+
+  public static func upgradeKeras1(_ c: inout Keras1Config) {
+    c.move("pool_length", "pool_size")
+    c.move("stride", "strides")
   }
 
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {

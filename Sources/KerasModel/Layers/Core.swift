@@ -1,6 +1,7 @@
 /// `Dense`: `activation(x · kernel + bias)` over the last axis; kernel (features, units).
 public struct Dense: LayerDefinition {
   public static let classNames = ["Dense"]
+  public static func upgradeKeras1(_ c: inout Keras1Config) { c.move("output_dim", "units") }
   public let units: Int
   public let useBias: Bool
   public let activation: Activation
@@ -57,7 +58,7 @@ public struct Embedding: LayerDefinition {
   public init(_ c: LayerReader) throws(ModelError) {
     vocabulary = try c.int("input_dim")
     dimension = try c.int("output_dim")
-    inputLength = try c.present("input_length")?.int
+    inputLength = c.present("input_length")?.int
     maskZero = try c.bool("mask_zero", default: false)
     if try c.optionalInt("lora_rank") != nil { throw c.error("has lora_rank, which keras-inspect does not read") }
     label = c.label

@@ -19,10 +19,56 @@ public protocol LayerDefinition: Sendable {
   /// Whether the family understands this particular config (a family whose class covers many
   /// functions, such as TFOpLambda, claims only the functions it defines). Default: every one.
   static func understands(_ config: JSONValue) -> Bool
+
+  // How the family reads what other Keras versions wrote. Each defaults to "as Keras 2 writes it".
+
+  /// Keras 1 class names this family reads, each with the Keras 2 class it became
+  /// (`Convolution2D`: `Conv2D`).
+  static var keras1ClassNames: [String: String] { get }
+
+  /// Renames a Keras 1 config's keys that are this family's own (`nb_row`, `pool_length`) to
+  /// Keras 2's; the keys every Keras 1 layer shares are renamed before (``Keras1``).
+  static func upgradeKeras1(_ config: inout Keras1Config)
+
+  /// The layer's stored weights as Keras 2 reads them from this file: Keras 1's per-gate
+  /// recurrent arrays fused, Keras 1's convolution kernel axes reordered, the kernels of a
+  /// Theano-backend file flipped. Only the description changes: values are read later.
+  static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight]
+
+  /// The sub-object groups holding this family's variables in Keras 3's weights layout
+  /// (`layers/<layer>/<sub-object>/vars`), in Keras's weight order.
+  static var keras3SubObjects: [String] { get }
 }
 
 extension LayerDefinition {
   public static func understands(_ config: JSONValue) -> Bool { true }
+  public static var keras1ClassNames: [String: String] { [:] }
+  public static func upgradeKeras1(_ config: inout Keras1Config) {}
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] { weights }
+  public static var keras3SubObjects: [String] { [] }
+}
+
+/// What a file says about how one layer's weights are laid out.
+public struct WeightLayoutContext: Sendable {
+  public let className: String
+  public let config: JSONValue
+  /// The file's `backend` attribute (Keras 2 writes it; Keras 1 files have none).
+  public let backend: String?
+
+  public init(className: String, config: JSONValue, backend: String?) {
+    self.className = className
+    self.config = config
+    self.backend = backend
+  }
+
+  /// The layer's config was upgraded from a renamed Keras 1 class (``Keras1Config``).
+  public var keras1ClassName: String? { config[Keras1Config.marker]?.string }
+
+  /// The context of the layer a wrapper (`TimeDistributed`, `Bidirectional`) holds.
+  public var wrapped: WeightLayoutContext? {
+    guard let inner = config["layer"], let className = inner["class_name"]?.string, let config = inner["config"] else { return nil }
+    return WeightLayoutContext(className: className, config: config, backend: backend)
+  }
 }
 
 /// The registry of layer families: every class name keras-inspect understands, mapped to the
@@ -65,15 +111,37 @@ public enum LayerRegistry {
     return table
   }()
 
-  /// Every class name the registry knows, sorted.
-  public static var classNames: [String] { byClassName.keys.sorted() }
+  /// Every class name the registry knows, sorted: Keras 2 and 3's, and Keras 1's.
+  public static var classNames: [String] { Set(byClassName.keys).union(byKeras1ClassName.keys).sorted() }
 
   /// Class names claimed by more than one family (empty when the registry is sound).
   public static var claimedTwice: [String] {
     var seen: [String: Int] = [:]
-    for family in families { for name in family.classNames { seen[name, default: 0] += 1 } }
+    for family in families {
+      for name in family.classNames { seen[name, default: 0] += 1 }
+      for name in family.keras1ClassNames.keys { seen[name, default: 0] += 1 }
+    }
     return seen.filter { $0.value > 1 }.keys.sorted()
   }
+
+  /// Each Keras 1 class name with the family that reads it.
+  public static let byKeras1ClassName: [String: any LayerDefinition.Type] = {
+    var table: [String: any LayerDefinition.Type] = [:]
+    for family in families {
+      for name in family.keras1ClassNames.keys where table[name] == nil { table[name] = family }
+    }
+    return table
+  }()
+
+  /// The layer's stored weights as its family reads them from this file (see
+  /// ``LayerDefinition/storedLayout(_:_:)``); as stored when its class has no family.
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
+    byClassName[file.className]?.storedLayout(weights, file) ?? weights
+  }
+
+  /// Keras 3's sub-object group names in weight order: each family's, in registry order (no
+  /// group holds sub-objects of two families, so only each family's own order matters).
+  public static let keras3SubObjects: [String] = families.flatMap { $0.keras3SubObjects }
 
   /// Whether a layer class has a family.
   public static func understands(_ className: String) -> Bool { byClassName[className] != nil }

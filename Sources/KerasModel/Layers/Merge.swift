@@ -28,6 +28,18 @@ public struct Concatenate: LayerDefinition {
 /// output takes each known dimension.
 public struct ElementwiseMerge: LayerDefinition {
   public static let classNames = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
+
+  /// Keras 1's `Merge` is one class for every mode; Keras 2 has a layer per mode.
+  public static let keras1ClassNames = ["Merge": "Merge"]
+  static let keras1Modes = ["sum": "Add", "mul": "Multiply", "concat": "Concatenate", "ave": "Average", "max": "Maximum"]
+
+  /// A functional `Merge` becomes the Keras 2 merge layer of its mode. One merging Sequential
+  /// branches (it holds "layers") and the `dot`, `cos` and custom modes stay `Merge`, not understood.
+  public static func upgradeKeras1(_ c: inout Keras1Config) {
+    guard c.keys["layers"] == nil || c.keys["layers"]?.isNull == true, let mode = c.keys["mode"]?.string, let merged = keras1Modes[mode] else { return }
+    c.className = merged
+    if merged == "Concatenate" { c.keys["axis"] = c.keys["concat_axis"] ?? .number(-1) }
+  }
   public enum Operation: Sendable { case add, subtract, multiply, average, maximum, minimum }
   public let operation: Operation
   let label: LayerLabel

@@ -160,3 +160,63 @@ public struct TimeDistributed: LayerDefinition {
     return s
   }
 }
+
+// MARK: Older files
+
+extension Recurrent {
+  public static let keras3SubObjects = ["cell"]
+
+  /// Keras 1's GRU applies the reset gate before the recurrent product.
+  public static func upgradeKeras1(_ c: inout Keras1Config) {
+    c.move("output_dim", "units")
+    if c.className == "GRU", c.keys["reset_after"] == nil { c.keys["reset_after"] = .bool(false) }
+  }
+
+  /// Gate order of Keras 1's per-gate arrays as Keras 2 fuses them: LSTM i, f, c, o; GRU z, r, h.
+  static let keras1Gates = ["LSTM": ["i", "f", "c", "o"], "GRU": ["z", "r", "h"]]
+
+  /// Keras 1's per-gate arrays (`lstm_1_W_i`, `lstm_1_U_i`, `lstm_1_b_i`, ...; 12 for an LSTM,
+  /// 9 for a GRU) read as the fused kernel, recurrent_kernel and bias Keras 2 loads, each
+  /// concatenated along its last axis from its parts.
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
+    guard let gates = keras1Gates[file.className], weights.count == 3 * gates.count else { return weights }
+    // Each part by its name suffix (`_W_i`, `_U_f`, `_b_c`); a file whose names do not follow
+    // the pattern is left alone rather than guessed at.
+    func part(_ kind: String, _ gate: String) -> StoredWeight? {
+      weights.first { $0.shortName.hasSuffix("_\(kind)_\(gate)") }
+    }
+    var fused: [StoredWeight] = []
+    for (kind, name) in [("W", "kernel"), ("U", "recurrent_kernel"), ("b", "bias")] {
+      let parts = gates.compactMap { part(kind, $0) }
+      guard parts.count == gates.count, let first = parts.first, !first.shape.isEmpty else { return weights }
+      let rows = Array(first.shape.dropLast())
+      guard parts.allSatisfy({ Array($0.shape.dropLast()) == rows && $0.dtype == first.dtype }) else { return weights }
+      let width = parts.reduce(0) { $0 + ($1.shape.last ?? 0) }
+      let prefix = first.name.split(separator: "/").dropLast().joined(separator: "/")
+      fused.append(StoredWeight(
+        name: (prefix.isEmpty ? "" : prefix + "/") + name, path: first.path, shape: rows + [width],
+        dtype: first.dtype, elementSize: first.elementSize, parts: parts))
+    }
+    return fused
+  }
+}
+
+extension Bidirectional {
+  public static let keras3SubObjects = ["forward_layer", "backward_layer"]
+
+  /// The forward layer's weights, then the backward layer's, each as the wrapped family reads them.
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
+    guard let inner = file.wrapped, weights.count % 2 == 0 else { return weights }
+    let half = weights.count / 2
+    return LayerRegistry.storedLayout(Array(weights[..<half]), inner) + LayerRegistry.storedLayout(Array(weights[half...]), inner)
+  }
+}
+
+extension TimeDistributed {
+  public static let keras3SubObjects = ["layer"]
+
+  /// The wrapped layer's weights, as its family reads them.
+  public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
+    file.wrapped.map { LayerRegistry.storedLayout(weights, $0) } ?? weights
+  }
+}
