@@ -300,6 +300,27 @@ def builders(K):
         "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),
                                     L.RandomTranslation(0.1, 0.1), *([L.RandomBrightness(0.2)] if not hasattr(K, "ops") else []),
                                     L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
+        # Keras 3's other augmentation layers: each returns its input unchanged at inference.
+        "augmentation_keras3": lambda: None if not hasattr(K, "ops") else seq(
+            K.Input((8, 8, 3)), L.RandomGrayscale(), L.RandomHue(0.2, value_range=(0, 1)),
+            L.RandomColorJitter(value_range=(0, 1), brightness_factor=0.1, contrast_factor=0.1),
+            L.RandomInvert(value_range=(0, 1)), L.RandomErasing(), L.RandomGaussianBlur(), L.RandomElasticTransform(),
+            L.RandomPerspective(), L.MixUp(), L.CutMix(), L.AugMix(value_range=(0, 1)), L.RandAugment(value_range=(0, 1)),
+            L.MaxNumBoundingBoxes(3),
+            L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
+        # Those Keras 3.15 cannot write to a legacy .h5: a .keras archive only.
+        "augmentation_keras3_archive": lambda: None if not hasattr(K, "ops") else seq(
+            K.Input((8, 8, 3)), L.RandomSaturation(0.3), L.RandomSharpness(0.2), L.RandomColorDegeneration(0.3),
+            L.RandomPosterization(4, value_range=(0, 1)), L.Solarization(0.2, value_range=(0, 1)), L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
+        # AutoContrast is active at inference: each image's channels stretched over value_range.
+        "auto_contrast": lambda: None if not hasattr(K, "ops") else seq(
+            K.Input((5, 4, 3)), L.AutoContrast(value_range=(-1, 2)), L.Conv2D(2, 2), L.AutoContrast(), L.Flatten()),
+        # RandomCrop at inference: tf_keras centre-crops to the aspect ratio and resizes; Keras 3
+        # returns the input unchanged (its summary still shows the target size).
+        "random_crop": lambda: seq(K.Input((9, 7, 3)), L.RandomCrop(5, 4), L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
+        # tf_keras's RandomHeight / RandomWidth: unchanged at inference, the axis unknown in the summary.
+        "random_height_width": lambda: None if hasattr(K, "ops") else seq(
+            K.Input((6, 5, 3)), L.RandomHeight(0.2), L.RandomWidth((-0.2, 0.1)), L.Conv2D(2, 3), L.GlobalMaxPooling2D()),
     }
     return {
         **vision,
@@ -480,7 +501,15 @@ def generate(flavour):
             continue  # this Keras does not have the layers
         randomize_weights(model)
         path = os.path.join(out_dir, name + (".keras" if early_archive else ".h5"))
-        model.save(path)
+        try:
+            model.save(path)
+        except TypeError:
+            # Keras 3.15 cannot write some layers to a legacy .h5 (their config holds a module):
+            # such a model is a .keras archive only, as its users can save it.
+            if not keras3:
+                raise
+            os.remove(path)
+            path = os.path.join(out_dir, name + ".keras")
         if keras3:
             # The native archive of the same model (weights identical to the .h5 twin).
             model.save(os.path.join(out_dir, name + ".keras"))

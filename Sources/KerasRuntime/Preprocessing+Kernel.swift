@@ -68,35 +68,90 @@ extension Resizing: RunnableLayer {
     let (crop, pad, fill) = (cropToAspectRatio, padToAspectRatio, Float(fillValue))
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
-        guard y.rank == 4 else { throw RuntimeError("Resizing of a rank-\(y.rank) input is not supported") }
-        var image = y
-        let (h, w) = (y.shape[1], y.shape[2])
-        // Keras 3's (and tf_keras's smart_resize) integer arithmetic: truncated, centred.
-        if crop {
-          let ch = max(min(h, Int(Float(w * height) / Float(width))), 1)
-          let cw = max(min(w, Int(Float(h * width) / Float(height))), 1)
-          let (top, left) = (Int(Float(h - ch) / 2), Int(Float(w - cw) / 2))
-          image = VolumeKernels.pad(y, [Pair(top, h - ch - top), Pair(left, w - cw - left)], sign: -1)
-        } else if pad {
-          // Keras 3.15 pads the same amount, half the difference rounded down, on both sides
-          // (an odd difference leaves the image one row or column short of the ratio).
-          let top = Int(Float(max(h, Int(Float(w * height) / Float(width))) - h) / 2)
-          let left = Int(Float(max(w, Int(Float(h * width) / Float(height))) - w) / 2)
-          let (ph, pw) = (h + 2 * top, w + 2 * left)
-          image = VolumeKernels.pad(y, [Pair(top, top), Pair(left, left)], sign: 1)
-          if fill != 0 {
-            let c = y.shape[3]
-            for b in 0..<y.shape[0] {
-              for i in 0..<ph {
-                for j in 0..<pw where i < top || i >= top + h || j < left || j >= left + w {
-                  for k in 0..<c { image.data[((b * ph + i) * pw + j) * c + k] = fill }
-                }
-              }
+        try Self.resize(y, height: height, width: width, bilinear: bilinear, crop: crop, pad: pad, fill: fill)
+      }
+    }
+  }
+
+  /// A channels-last batch of images resized as Keras resizes it, first cropped or padded to the
+  /// target's aspect ratio when asked.
+  static func resize(
+    _ y: Tensor, height: Int, width: Int, bilinear: Bool, crop: Bool, pad: Bool = false, fill: Float = 0
+  ) throws(RuntimeError) -> Tensor {
+    guard y.rank == 4 else { throw RuntimeError("Resizing of a rank-\(y.rank) input is not supported") }
+    var image = y
+    let (h, w) = (y.shape[1], y.shape[2])
+    // Keras 3's (and tf_keras's smart_resize) integer arithmetic: truncated, centred.
+    if crop {
+      let ch = max(min(h, Int(Float(w * height) / Float(width))), 1)
+      let cw = max(min(w, Int(Float(h * width) / Float(height))), 1)
+      let (top, left) = (Int(Float(h - ch) / 2), Int(Float(w - cw) / 2))
+      image = VolumeKernels.pad(y, [Pair(top, h - ch - top), Pair(left, w - cw - left)], sign: -1)
+    } else if pad {
+      // Keras 3.15 pads the same amount, half the difference rounded down, on both sides
+      // (an odd difference leaves the image one row or column short of the ratio).
+      let top = Int(Float(max(h, Int(Float(w * height) / Float(width))) - h) / 2)
+      let left = Int(Float(max(w, Int(Float(h * width) / Float(height))) - w) / 2)
+      let (ph, pw) = (h + 2 * top, w + 2 * left)
+      image = VolumeKernels.pad(y, [Pair(top, top), Pair(left, left)], sign: 1)
+      if fill != 0 {
+        let c = y.shape[3]
+        for b in 0..<y.shape[0] {
+          for i in 0..<ph {
+            for j in 0..<pw where i < top || i >= top + h || j < left || j >= left + w {
+              for k in 0..<c { image.data[((b * ph + i) * pw + j) * c + k] = fill }
             }
           }
         }
-        return VolumeKernels.resize(image, height: height, width: width, bilinear: bilinear)
       }
+    }
+    return VolumeKernels.resize(image, height: height, width: width, bilinear: bilinear)
+  }
+}
+
+extension RandomCrop: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    if keras3 { return Kernel { inputs, _ in Array(inputs.prefix(1)) } }
+    let (height, width, format) = (height, width, dataFormat)
+    return .unary(keepMask: false) { x throws(RuntimeError) in
+      try inChannelsLast(x, format) { y throws(RuntimeError) in
+        try Resizing.resize(y, height: height, width: width, bilinear: true, crop: true)
+      }
+    }
+  }
+}
+
+extension AutoContrast: RunnableLayer {
+  /// As Keras 3 computes it in float32: to [0, 255], stretched by the minimum and maximum over
+  /// axes 1 and 2, clipped, back to the value range; where the stretch is not a number (a
+  /// constant slice: 0 · ∞), the input value.
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let (lo, hi) = (Float(low), Float(high))
+    let identityRange = lo == 0 && hi == 255
+    return .unary { x throws(RuntimeError) in
+      guard x.rank == 4 else { throw RuntimeError("AutoContrast of a rank-\(x.rank) input is not supported") }
+      let (batch, a, b, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+      let toPixels = identityRange ? x.data : x.data.map { ($0 - lo) / (hi - lo) * 255 + 0 }
+      var out = x.data
+      for n in 0..<batch {
+        for k in 0..<c {
+          var (least, most) = (Float.infinity, -Float.infinity)
+          for i in 0..<(a * b) {
+            let v = toPixels[(n * a * b + i) * c + k]
+            least = min(least, v)
+            most = max(most, v)
+          }
+          let scale = 255 / (most - least)
+          let offset = -least * scale
+          for i in 0..<(a * b) {
+            let index = (n * a * b + i) * c + k
+            let stretched = min(max(toPixels[index] * scale + offset, 0), 255)
+            let back = identityRange ? stretched : (stretched - 0) / (255 - 0) * (hi - lo) + lo
+            out[index] = back.isNaN ? x.data[index] : back
+          }
+        }
+      }
+      return Tensor(shape: x.shape, data: out)
     }
   }
 }

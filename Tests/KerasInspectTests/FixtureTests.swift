@@ -7,14 +7,23 @@ import Testing
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-/// Every model fixture Keras wrote, as "keras2/NAME" / "keras3/NAME".
+/// Every model fixture Keras wrote, as "keras2/NAME" / "keras3/NAME": each `.h5`, and each Keras 3
+/// `.keras` archive of a model Keras 3 cannot write to a legacy `.h5`.
 let fixtureModels: [String] = ["keras2", "keras3"].flatMap { flavour in
-  ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(flavour).path)) ?? [])
-    .filter { $0.hasSuffix(".h5") }.sorted().map { "\(flavour)/\($0.dropLast(3))" }
+  let files = (try? FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(flavour).path)) ?? []
+  let h5 = files.filter { $0.hasSuffix(".h5") }.map { String($0.dropLast(3)) }
+  let archiveOnly = files.filter { $0.hasSuffix(".keras") }.map { String($0.dropLast(6)) }.filter { !h5.contains($0) }
+  return (h5 + (flavour == "keras3" ? archiveOnly : [])).sorted().map { "\(flavour)/\($0)" }
 }
 
 func fixturePath(_ name: String, _ suffix: String) -> String {
   fixtures.appendingPathComponent(name + suffix).path
+}
+
+/// The model file of a fixture: its `.h5`, or its `.keras` archive when it has no `.h5`.
+func modelPath(_ name: String) -> String {
+  let h5 = fixturePath(name, ".h5")
+  return FileManager.default.fileExists(atPath: h5) ? h5 : fixturePath(name, ".keras")
 }
 
 /// What Keras reported for a fixture (written by Fixtures/generate.py).
@@ -61,7 +70,7 @@ struct FixtureTests {
 
   @Test("summary text equals Keras's model.summary()", arguments: fixtureModels)
   func summaryText(_ name: String) throws {
-    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let inspection = try Inspection(path: modelPath(name))
     let expected = try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)
     let rendered = inspection.summary().render()
     #expect(rendered == expected)
@@ -69,7 +78,7 @@ struct FixtureTests {
 
   @Test("per-layer shapes and params and totals equal Keras's", arguments: fixtureModels)
   func layerFacts(_ name: String) throws {
-    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let inspection = try Inspection(path: modelPath(name))
     let data = try Data(contentsOf: URL(fileURLWithPath: fixturePath(name, ".json")))
     let keras = try JSONDecoder().decode(KerasReport.self, from: data)
     let rows = inspection.analysis.summaryRows
@@ -99,7 +108,7 @@ struct FixtureTests {
 
   @Test("every check passes on every good fixture", arguments: fixtureModels)
   func checksPass(_ name: String) throws {
-    let results = try Inspection(path: fixturePath(name, ".h5")).runChecks()
+    let results = try Inspection(path: modelPath(name)).runChecks()
     #expect(results.map(\.id) == ["opens", "config", "layers-understood", "params", "finite-weights", "forward-pass"])
     for result in results {
       #expect(result.passed, "\(result.id): \(result.details)")
@@ -173,7 +182,7 @@ struct DamagedFileTests {
 struct ExpectedSummaryTests {
   @Test("the summary Keras printed for a fixture matches it, row by row", arguments: fixtureModels)
   func matchesOwn(_ name: String) throws {
-    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let inspection = try Inspection(path: modelPath(name))
     let printed = try PrintedSummary.parse(try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8))
     #expect(printed.rows.count == inspection.analysis.summaryRows.count)
     // Keras 3 cuts names longer than their column with "…"; those rows compare as printed.

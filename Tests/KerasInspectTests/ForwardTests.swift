@@ -29,7 +29,7 @@ struct ForwardTests {
 
   @Test("every fixture's outputs match Keras at atol 1e-5, rtol 1e-4", arguments: fixtureModels)
   func matchesKeras(_ name: String) throws {
-    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let inspection = try Inspection(path: modelPath(name))
     let (inputs, outputs) = try Self.reference(name)
     #expect(!inputs.isEmpty && !outputs.isEmpty)
     let runtime = try inspection.runtime()
@@ -81,7 +81,7 @@ struct ForwardTests {
 struct PortableKernelTests {
   @Test("portable C and AVX2 kernels match Keras too", arguments: ["keras2/lstm_worked_example", "keras3/masking_bidirectional", "keras3/conv2d", "keras2/gru_reset_before", "keras3/multi_io"], [KernelSelection.portable, .avx2])
   func portableAgrees(_ name: String, _ selection: KernelSelection) throws {
-    let inspection = try Inspection(path: fixturePath(name, ".h5"))
+    let inspection = try Inspection(path: modelPath(name))
     let (inputs, outputs) = try ForwardTests.reference(name)
     let runtime = try inspection.runtime()
     let tensors = try inspection.inputs(inputs, runtime: runtime)

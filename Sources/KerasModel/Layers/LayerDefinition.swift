@@ -91,7 +91,7 @@ public enum LayerRegistry {
     BatchNormalization.self, LayerNormalization.self, GroupNormalization.self, UnitNormalization.self, RMSNormalization.self,
     // Preprocessing layers saved inside models
     Rescaling.self, FeatureNormalization.self, CenterCrop.self, Resizing.self, CategoryEncoding.self, Discretization.self, IntegerLookup.self,
-    InferenceAugmentation.self,
+    RandomCrop.self, AutoContrast.self, InferenceAugmentation.self,
     // Scales registered by keras.applications
     LayerScale.self, CustomScaleLayer.self,
     // Merging

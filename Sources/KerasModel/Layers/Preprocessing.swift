@@ -114,13 +114,77 @@ public struct Resizing: LayerDefinition {
 }
 
 /// Image augmentation layers, which Keras runs only in training: at inference (`predict`, the
-/// forward pass keras-inspect checks) each returns its input unchanged.
+/// forward pass keras-inspect checks) each returns its input unchanged (each one's
+/// `transform_images` acts only `if training`). tf_keras's `RandomHeight` and `RandomWidth`
+/// report that axis as unknown (`None`).
 public struct InferenceAugmentation: LayerDefinition {
-  public static let classNames = ["RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness"]
+  public static let classNames = [
+    // tf_keras and Keras 3
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomBrightness",
+    // tf_keras
+    "RandomHeight", "RandomWidth",
+    // Keras 3
+    "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness", "RandomShear", "RandomColorDegeneration",
+    "RandomColorJitter", "RandomPosterization", "RandomInvert", "RandomErasing", "RandomGaussianBlur",
+    "RandomElasticTransform", "RandomPerspective", "Equalization", "Solarization", "MixUp", "CutMix", "AugMix",
+    "RandAugment", "MaxNumBoundingBoxes",
+  ]
+  /// The axis, counted from the end, whose size Keras reports as unknown.
+  let unknownAxis: Int?
   let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) { label = c.label }
+  public init(_ c: LayerReader) throws(ModelError) {
+    unknownAxis = c.className == "RandomHeight" ? 3 : c.className == "RandomWidth" ? 2 : nil
+    label = c.label
+  }
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    LayerSignature(outputs: [try label.single(inputs)])
+    var x = try label.single(inputs)
+    if let unknownAxis {
+      guard x.count >= 3 else { throw label.error("expects an image input, got \(pythonTuple(x))") }
+      x[x.count - unknownAxis] = nil
+    }
+    return LayerSignature(outputs: [x])
+  }
+}
+
+/// `RandomCrop(height, width)`: at inference tf_keras crops the largest centred box of the
+/// target's aspect ratio and resizes it bilinearly (`smart_resize`); Keras 3 returns the input
+/// unchanged. Both report the target size as the output shape.
+public struct RandomCrop: LayerDefinition {
+  public static let classNames = ["RandomCrop"]
+  public let height: Int
+  public let width: Int
+  public let dataFormat: DataFormat
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    height = try c.int("height")
+    width = try c.int("width")
+    dataFormat = try c.dataFormat()
+    guard height > 0, width > 0 else { throw c.error("has an empty crop size \(height)×\(width)") }
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
+  }
+}
+
+/// Keras 3's `AutoContrast(value_range)`, active at inference: each image's values, mapped from
+/// `value_range` to [0, 255], are stretched so that along axes 1 and 2 (height and width when
+/// channels are last) they span [0, 255], clipped, and mapped back; a constant slice is kept.
+public struct AutoContrast: LayerDefinition {
+  public static let classNames = ["AutoContrast"]
+  public let low: Double
+  public let high: Double
+  let label: LayerLabel
+  public init(_ c: LayerReader) throws(ModelError) {
+    let range = try c.doubles("value_range") ?? [0, 255]
+    guard range.count == 2, range[0] < range[1] else { throw c.error("has value_range that is not two increasing numbers") }
+    (low, high) = (range[0], range[1])
+    label = c.label
+  }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let x = try label.single(inputs)
+    guard x.count == 4 else { throw label.error("expects a batch of images, got \(pythonTuple(x))") }
+    return LayerSignature(outputs: [x])
   }
 }
 
