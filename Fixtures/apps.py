@@ -8,7 +8,10 @@ summary, per-layer numbers and outputs (logits: the classifier's softmax is left
 random weights it saturates) on a fixed batch, then runs the keras-inspect binary on the
 file and compares: summary text byte for byte, total / trainable / non-trainable parameters, and
 outputs within atol 1e-4, rtol 1e-3. It prints one Markdown row per model and file, and exits 1
-when any differs.
+when any differs. It also records TensorFlow's own spread (the same samples run one at a time
+against the batch): a deep network over random weights can amplify float32 rounding until two
+correct runs disagree, and an output difference within twice that spread is reported as such,
+neither a match nor a failure.
 
     python Fixtures/apps.py [--all] [--only NAME,NAME] [--binary .build/release/keras-inspect]
 
@@ -121,7 +124,11 @@ def build(flavour, constructor, size, kwargs, out_dir):
         f.write(generate.capture_summary(loaded, keras3))
     x = np.random.default_rng(2).uniform(0, 255, (2, size, size, 3)).astype("float32")
     y = np.asarray(loaded.predict(x, verbose=0), dtype="float32")
-    np.savez(os.path.join(out_dir, name + ".npz"), input_0=x, output_0=y)
+    # TensorFlow's own spread: the same samples one at a time take other kernels. Over random
+    # weights a deep network can amplify float32 rounding until two correct runs disagree.
+    single = np.concatenate([np.asarray(loaded.predict(x[i:i + 1], verbose=0), dtype="float32") for i in range(len(x))])
+    spread = np.float32(np.abs(y - single).max())
+    np.savez(os.path.join(out_dir, name + ".npz"), input_0=x, output_0=y, spread=spread)
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump(generate.describe(K, loaded, keras3), f)
     return name, paths
@@ -152,6 +159,12 @@ def check(binary, out_dir, name, path):
         lines = [l.strip() for l in verify.stdout.splitlines() + verify.stderr.splitlines() if "FAIL" in l or "error" in l.lower() or "SKIP" in l]
         problems.append("verify: " + ("; ".join(lines[:3]) or f"exit {verify.returncode}"))
     worst = next((l.strip() for l in verify.stdout.splitlines() if "max abs error" in l), "")
+    spread = float(np.load(npz)["spread"]) if "spread" in np.load(npz) else 0.0
+    if verify.returncode == 1 and worst and len(problems) == 1 and spread > 0:
+        error = float(worst.split("max abs error", 1)[1].split()[0])
+        if error <= 2 * spread:
+            # Not a failure, and not a match either: the file cannot be checked this way.
+            return [], f"within TensorFlow's own spread: max abs error {error:.3g}, TensorFlow batch 1 vs 2 {spread:.3g}"
     return problems, worst
 
 
@@ -184,7 +197,12 @@ def main():
             for path in paths:
                 problems, worst = check(args.binary, out_dir, name, path)
                 failed += bool(problems)
-                result = "matches Keras" + (f" ({worst.split(':', 1)[-1].strip()[:60]})" if worst else "") if not problems else "; ".join(problems)
+                if problems:
+                    result = "; ".join(problems)
+                elif worst.startswith("within"):
+                    result = worst
+                else:
+                    result = "matches Keras" + (f" ({worst.split(':', 1)[-1].strip()[:60]})" if worst else "")
                 print(f"| {flavour} | {name} | {os.path.splitext(path)[1]} | {params:,} | {result} |", flush=True)
     sys.exit(1 if failed else 0)
 

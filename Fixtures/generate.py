@@ -295,6 +295,14 @@ def builders(K):
         "locally_connected": lambda: None if hasattr(K, "ops") else seq(
             K.Input((7, 6, 2)), L.LocallyConnected2D(3, (2, 3), strides=(2, 1), activation="relu"), L.Reshape((12, 3)),
             L.LocallyConnected1D(2, 3, strides=2, use_bias=False), L.Flatten()),
+        # Implementations 2 (dense masked kernel) and 3 (sparse), `same` padding, channels first.
+        "locally_connected_implementations": lambda: None if hasattr(K, "ops") else seq(
+            K.Input((6, 5, 2)), L.LocallyConnected2D(3, (3, 2), strides=(2, 1), padding="same", implementation=2, activation="tanh"),
+            L.LocallyConnected2D(2, 2, implementation=3), L.LocallyConnected2D(2, (2, 1), data_format="channels_first"),
+            L.LocallyConnected2D(3, (1, 2), strides=(1, 2), data_format="channels_first", implementation=2, padding="same"),
+            L.LocallyConnected2D(2, (2, 1), data_format="channels_first", implementation=3), L.Reshape((4, 1)),
+            L.LocallyConnected1D(3, 2, implementation=2, padding="same"), L.LocallyConnected1D(2, 2, implementation=3, strides=2),
+            L.LocallyConnected1D(2, 1, data_format="channels_first", implementation=2), L.Flatten()),
         "channels_first": channels_first,
         # Keras 3.15 cannot write RandomBrightness to a legacy .h5 (its config holds a module).
         "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),

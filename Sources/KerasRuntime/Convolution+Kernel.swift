@@ -98,49 +98,133 @@ extension GlobalPooling: RunnableLayer {
 }
 
 extension LocallyConnected: RunnableLayer {
-  func unsupportedReason(keras3: Bool) -> String? {
-    // tf_keras reads a channels-first window in (C, k₁, …) order.
-    if dataFormat == .channelsFirst { return "channels_first locally connected layers are not supported" }
-    return Activations.unsupported(activation)
-  }
+  func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
 
-  /// Each output position's window, in (k₁, …, C) order, times that position's own kernel.
+  /// Every implementation's kernel regrouped as one (window entries, C, filters) block per
+  /// output position, then each position's window times its block, channels last.
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 1, "a kernel")
     let (w, b) = (weights[0], optionalBias(weights, after: 1, useBias))
-    let (window, filters, activation) = (VolumeKernels.window3(window), filters, activation)
+    let (format, filters, activation) = (dataFormat, filters, activation)
+    let channelsFirst = format == .channelsFirst
     return .unary(keepMask: false) { x throws(RuntimeError) in
-      let v = VolumeKernels.volume(x)
-      let (out, _) = VolumeKernels.geometry(v, window)
-      let positions = out.reduce(1, *)
-      let patch = window.kernel.reduce(1, *) * v.channels
-      guard w.shape == [positions, patch, filters] else { throw RuntimeError("kernel \(w.shape) does not fit input \(x.shape)") }
-      var result = [Float](repeating: 0, count: v.batch * positions * filters)
-      var window3 = [Float](repeating: 0, count: patch)
-      for bi in 0..<v.batch {
-        for p in 0..<positions {
-          let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
-          var k = 0
-          for kd in 0..<window.kernel[0] {
-            for kh in 0..<window.kernel[1] {
-              for kw in 0..<window.kernel[2] {
-                let (z, y, xx) = (od * window.strides[0] + kd, oh * window.strides[1] + kh, ow * window.strides[2] + kw)
-                let s = (((bi * v.depth + z) * v.height + y) * v.width + xx) * v.channels
-                for c in 0..<v.channels { window3[k] = x.data[s + c]; k += 1 }
+      try inChannelsLast(x, format) { y throws(RuntimeError) in
+        let plan = try self.plan(w, input: Array(y.shape.dropFirst().dropLast()), channels: y.shape.last!)
+        let (positions, channels, batch) = (plan.starts.count - 1, y.shape.last!, y.shape[0])
+        let inputPositions = y.count / max(1, batch * channels)
+        if let b, b.count != positions * filters { throw RuntimeError("bias \(b.shape) does not fit \(positions) output positions") }
+        var result = [Float](repeating: 0, count: batch * positions * filters)
+        for bi in 0..<batch {
+          for p in 0..<positions {
+            let o = (bi * positions + p) * filters
+            // tf_keras adds a channels-first bias reshaped, not transposed, to (filters, out…).
+            if let b { for f in 0..<filters { result[o + f] = b.data[channelsFirst ? f * positions + p : p * filters + f] } }
+            for j in plan.starts[p]..<plan.starts[p + 1] {
+              let source = (bi * inputPositions + plan.inputs[j]) * channels
+              for c in 0..<channels {
+                let xv = y.data[source + c]
+                let row = (j * channels + c) * filters
+                for f in 0..<filters { result[o + f] += xv * plan.weights[row + f] }
               }
             }
           }
-          let o = (bi * positions + p) * filters
-          for f in 0..<filters { result[o + f] = b?.data[p * filters + f] ?? 0 }
-          for j in 0..<patch {
-            let xv = window3[j]
-            let row = (p * patch + j) * filters
-            for f in 0..<filters { result[o + f] += xv * w.data[row + f] }
+        }
+        let shape = [batch] + plan.outputDims + [filters]
+        return try Activations.apply(activation, to: Tensor(shape: shape, data: result), keras3: keras3)
+      }
+    }
+  }
+
+  /// Each output position's connected input positions (flattened, row-major) and their
+  /// (C, filters) weights.
+  struct Plan {
+    var outputDims: [Int]
+    /// Output position p reads entries starts[p]..<starts[p + 1] of `inputs`.
+    var starts: [Int]
+    var inputs: [Int]
+    /// (entry, C, filters), entries in the order of `inputs`.
+    var weights: [Float]
+  }
+
+  func plan(_ w: Tensor, input dims: [Int], channels: Int) throws(RuntimeError) -> Plan {
+    let outDims = dims.indices.map { window.outputLength(dims[$0], axis: $0) ?? 0 }
+    let (positions, inputPositions) = (outDims.reduce(1, *), dims.reduce(1, *))
+    let F = filters
+    // Row-major multi-indices, and each output position's window as Keras enumerates it.
+    func unravel(_ flat: Int, _ shape: [Int]) -> [Int] {
+      var rest = flat
+      var index = [Int](repeating: 0, count: shape.count)
+      for a in stride(from: shape.count - 1, through: 0, by: -1) { index[a] = rest % shape[a]; rest /= shape[a] }
+      return index
+    }
+    var starts = [0], inputs: [Int] = []
+    for p in 0..<positions {
+      let position = unravel(p, outDims)
+      let ranges = dims.indices.map { connected(axis: $0, position: position[$0], inputLength: dims[$0]) }
+      let count = ranges.reduce(1) { $0 * $1.count }
+      for k in 0..<count {
+        var rest = k, flat = 0, step = 1
+        var offsets = [Int](repeating: 0, count: ranges.count)
+        for a in stride(from: ranges.count - 1, through: 0, by: -1) { offsets[a] = rest % ranges[a].count; rest /= ranges[a].count }
+        for a in stride(from: ranges.count - 1, through: 0, by: -1) { flat += (ranges[a].lowerBound + offsets[a]) * step; step *= dims[a] }
+        inputs.append(flat)
+      }
+      starts.append(inputs.count)
+    }
+    var weights = [Float](repeating: 0, count: inputs.count * channels * F)
+    let channelsFirst = dataFormat == .channelsFirst
+    switch implementation {
+    case 1:
+      let patch = window.kernel.reduce(1, *)
+      guard w.shape == [positions, patch * channels, F], inputs.count == positions * patch else {
+        throw RuntimeError("kernel \(w.shape) does not fit an input of \(dims) × \(channels)")
+      }
+      for p in 0..<positions {
+        for j in 0..<patch {
+          for c in 0..<channels {
+            let k = channelsFirst ? c * patch + j : j * channels + c
+            for f in 0..<F { weights[((p * patch + j) * channels + c) * F + f] = w.data[(p * patch * channels + k) * F + f] }
           }
         }
       }
-      let y = Tensor(shape: VolumeKernels.shape(x.rank, batch: v.batch, out, channels: filters), data: result)
-      return try Activations.apply(activation, to: y, keras3: keras3)
+    case 2:
+      guard w.count == inputPositions * channels * positions * F else {
+        throw RuntimeError("kernel \(w.shape) does not fit an input of \(dims) × \(channels)")
+      }
+      for p in 0..<positions {
+        for j in starts[p]..<starts[p + 1] {
+          let q = inputs[j]
+          for c in 0..<channels {
+            for f in 0..<F {
+              let source = channelsFirst
+                ? ((c * inputPositions + q) * F + f) * positions + p
+                : ((q * channels + c) * positions + p) * F + f
+              weights[(j * channels + c) * F + f] = w.data[source]
+            }
+          }
+        }
+      }
+    default:
+      // The stored order: (output index, input index) pairs sorted, each index flattened over
+      // (spatial…, channel) channels last or (channel, spatial…) channels first.
+      guard w.count == weights.count else { throw RuntimeError("kernel \(w.shape) does not fit an input of \(dims) × \(channels)") }
+      var entries: [(key: Int, destination: Int)] = []
+      entries.reserveCapacity(weights.count)
+      let inputSize = inputPositions * channels
+      for p in 0..<positions {
+        for j in starts[p]..<starts[p + 1] {
+          for c in 0..<channels {
+            let inIndex = channelsFirst ? c * inputPositions + inputs[j] : inputs[j] * channels + c
+            for f in 0..<F {
+              let outIndex = channelsFirst ? f * positions + p : p * F + f
+              entries.append((outIndex * inputSize + inIndex, (j * channels + c) * F + f))
+            }
+          }
+        }
+      }
+      entries.sort { $0.key < $1.key }
+      for (t, entry) in entries.enumerated() { weights[entry.destination] = w.data[t] }
     }
+    return Plan(outputDims: outDims, starts: starts, inputs: inputs, weights: weights)
   }
 }

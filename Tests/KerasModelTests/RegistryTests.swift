@@ -41,7 +41,16 @@ struct RegistryTests {
     #expect(LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.multiply")])))
     #expect(!LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.reduce_sum")])))
     #expect(try LayerRegistry.definition(name: "t", className: "TFOpLambda", config: .object(["function": .string("math.reduce_sum")])) == nil)
-    #expect(!LayerRegistry.understands("LocallyConnected1D", config: .object(["implementation": .number(2)])))
+    #expect(LayerRegistry.understands("LocallyConnected1D", config: .object(["implementation": .number(2)])))
+  }
+
+  @Test("an implementation Keras does not define is an error naming the layer")
+  func unknownImplementation() {
+    #expect {
+      _ = try LayerRegistry.definition(name: "lc", className: "LocallyConnected2D", config: .object(["filters": .number(2), "kernel_size": .number(2), "implementation": .number(4)]))
+    } throws: { error in
+      "\(error)".contains("lc") && "\(error)".contains("implementation 4")
+    }
   }
 
   @Test("a config that does not decode is an error naming the layer and the key")

@@ -363,9 +363,10 @@ public struct GlobalPooling: LayerDefinition {
   }
 }
 
-/// tf_keras's `LocallyConnected1D/2D` with `implementation=1` (the default): a convolution whose
-/// kernel differs at every output position. kernel (positions, k₁·…·C, filters), the window read
-/// in (k₁, …, C) order; bias (outputs..., filters). Only `valid` padding exists for it.
+/// tf_keras's `LocallyConnected1D/2D`: a convolution whose kernel differs at every output
+/// position; bias (outputs…, filters) in either data format. Implementation 1 (the default)
+/// reads each window in (k₁, …, C) order, channels first in (C, k₁, …) order, and takes `valid`
+/// padding only.
 public struct LocallyConnected: LayerDefinition {
   public static let classNames = ["LocallyConnected1D", "LocallyConnected2D"]
   public let rank: Int
@@ -374,39 +375,74 @@ public struct LocallyConnected: LayerDefinition {
   public let dataFormat: DataFormat
   public let useBias: Bool
   public let activation: Activation
+  /// How tf_keras stores the kernel: 1, one (k₁·…·C, filters) matrix per output position;
+  /// 2, a dense (in…, C, out…, filters) tensor that a 0/1 mask restricts to each window
+  /// ((C, in…, filters, out…) channels first); 3, the window's entries only, a flat vector in
+  /// the sorted order of their (output index, input index) pairs.
+  public let implementation: Int
   let label: LayerLabel
-
-  /// Implementations 2 and 3 store a dense or sparse kernel of another shape: not read.
-  public static func understands(_ config: JSONValue) -> Bool { (config["implementation"]?.int ?? 1) == 1 }
 
   public init(_ c: LayerReader) throws(ModelError) {
     rank = spatialRank(c.className)
     filters = try c.int("filters")
     window = try convolutionWindow(c, rank: rank)
-    guard window.padding == .valid else { throw c.error("has padding \(window.padding.rawValue); implementation 1 takes valid only") }
+    implementation = try c.int("implementation", default: 1)
+    guard (1...3).contains(implementation) else { throw c.error("has implementation \(implementation), which Keras does not define") }
+    guard window.padding == .valid || (window.padding == .same && implementation > 1) else {
+      throw c.error("has padding \(window.padding.rawValue); implementation \(implementation) takes \(implementation == 1 ? "valid only" : "valid or same")")
+    }
+    guard window.dilation.allSatisfy({ $0 == 1 }) else { throw c.error("has a dilation rate, which locally connected layers do not take") }
     dataFormat = try c.dataFormat()
     useBias = try c.bool("use_bias", default: true)
     activation = try c.activation()
     label = c.label
   }
 
+  /// The input positions along `axis` that output position `position` reads, as tf_keras's
+  /// `conv_connected_inputs` gives them: the window, clipped to the input (with `same` padding
+  /// the window is centred on `position · stride`).
+  public func connected(axis: Int, position: Int, inputLength: Int) -> Range<Int> {
+    let k = window.kernel[axis]
+    let left = k / 2
+    var center = position * window.strides[axis]
+    if window.padding == .valid { center += left }
+    let start = max(0, center - left)
+    return start..<max(start, min(inputLength, center + k - left))
+  }
+
   public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
     let x = try label.single(inputs, rank: rank + 2)
     let (dims, ch) = spatial(x, rank: rank, dataFormat)
     let channels = try label.known(ch, "input channels")
-    var out: [Int] = []
+    var out: [Int] = [], input: [Int] = []
+    var windowEntries = 1
     for i in 0..<rank {
       let n = try label.known(dims[i], "input length")
       guard let o = window.outputLength(n, axis: i), o > 0 else { throw label.error("has no output position on an axis of \(n)") }
       out.append(o)
+      input.append(n)
+      windowEntries = saturatingProduct([windowEntries, (0..<o).reduce(0) { $0 + connected(axis: i, position: $1, inputLength: n).count }])
     }
     let positions = saturatingProduct(out)
     let patch = saturatingProduct(window.kernel + [channels])
-    var weights = [WeightSpec("kernel", [positions, patch, filters])]
+    let kernel: [Int]
+    let formula: String
+    switch implementation {
+    case 1:
+      kernel = [positions, patch, filters]
+      formula = "\(positions) × \(patch) × \(filters)"
+    case 2:
+      kernel = dataFormat == .channelsFirst ? [channels] + input + [filters] + out : input + [channels] + out + [filters]
+      formula = "\(saturatingProduct(input)) × \(channels) × \(positions) × \(filters)"
+    default:
+      kernel = [saturatingProduct([windowEntries, channels, filters])]
+      formula = "\(windowEntries) × \(channels) × \(filters)"
+    }
+    var weights = [WeightSpec("kernel", kernel)]
     if useBias { weights.append(WeightSpec("bias", out + [filters])) }
     return LayerSignature(
       outputs: [assemble(x[0], out, channels: filters, dataFormat)], weights: weights,
-      formula: "\(positions) × \(patch) × \(filters)" + (useBias ? " + \(positions) × \(filters)" : ""),
-      flops: saturatingProduct([2, positions, patch, filters]))
+      formula: formula + (useBias ? " + \(positions) × \(filters)" : ""),
+      flops: saturatingProduct([2, windowEntries, channels, filters]))
   }
 }
