@@ -308,6 +308,20 @@ def builders(K):
         "augmentation": lambda: seq(K.Input((8, 8, 3)), L.RandomFlip(), L.RandomRotation(0.2), L.RandomZoom(0.1), L.RandomContrast(0.3),
                                     L.RandomTranslation(0.1, 0.1), *([L.RandomBrightness(0.2)] if not hasattr(K, "ops") else []),
                                     L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
+        # Every interpolation each Keras resizes with, up and down (tf.image.resize's kernels).
+        "resizing_interpolations": lambda: seq(
+            K.Input((7, 6, 3)), L.Resizing(9, 11, interpolation="bicubic"), L.Resizing(5, 4, interpolation="bicubic"),
+            L.Resizing(11, 9, interpolation="area"), L.Resizing(4, 5, interpolation="area"),
+            L.Resizing(9, 8, interpolation="lanczos3"), L.Resizing(6, 5, interpolation="lanczos3"),
+            L.Resizing(10, 9, interpolation="lanczos5"), L.Resizing(7, 6, interpolation="lanczos5"),
+            *([] if hasattr(K, "ops") else [L.Resizing(9, 10, interpolation="gaussian"), L.Resizing(5, 6, interpolation="gaussian"),
+                                            L.Resizing(8, 9, interpolation="mitchellcubic"), L.Resizing(4, 5, interpolation="mitchellcubic")]),
+            *([L.Resizing(9, 8, interpolation="bilinear", antialias=True), L.Resizing(5, 3, interpolation="bilinear", antialias=True),
+               L.Resizing(4, 2, interpolation="bicubic", antialias=True), L.Resizing(9, 8, interpolation="lanczos3", antialias=True),
+               L.Resizing(3, 4, interpolation="lanczos5", antialias=True)] if hasattr(K, "ops") else []),
+            L.UpSampling2D((2, 1), interpolation="bicubic"), L.UpSampling2D(2, interpolation="lanczos3"),
+            *([] if hasattr(K, "ops") else [L.UpSampling2D((1, 2), interpolation="area"), L.UpSampling2D((2, 1), interpolation="gaussian")]),
+            L.Conv2D(2, 3), L.GlobalAveragePooling2D()),
         # Keras 3's other augmentation layers: each returns its input unchanged at inference.
         "augmentation_keras3": lambda: None if not hasattr(K, "ops") else seq(
             K.Input((8, 8, 3)), L.RandomGrayscale(), L.RandomHue(0.2, value_range=(0, 1)),

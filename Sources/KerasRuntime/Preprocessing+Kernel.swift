@@ -58,17 +58,12 @@ extension CenterCrop: RunnableLayer {
 }
 
 extension Resizing: RunnableLayer {
-  func unsupportedReason(keras3: Bool) -> String? {
-    if antialias { return "antialiased resizing is not supported" }
-    return interpolation == .nearest || interpolation == .bilinear ? nil : "interpolation \(interpolation.rawValue) is not supported"
-  }
-
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let (height, width, format, bilinear) = (height, width, dataFormat, interpolation == .bilinear)
+    let (height, width, format, method, antialias) = (height, width, dataFormat, interpolation, antialias)
     let (crop, pad, fill) = (cropToAspectRatio, padToAspectRatio, Float(fillValue))
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
-        try Self.resize(y, height: height, width: width, bilinear: bilinear, crop: crop, pad: pad, fill: fill)
+        try Self.resize(y, height: height, width: width, method: method, antialias: antialias, crop: crop, pad: pad, fill: fill)
       }
     }
   }
@@ -76,7 +71,8 @@ extension Resizing: RunnableLayer {
   /// A channels-last batch of images resized as Keras resizes it, first cropped or padded to the
   /// target's aspect ratio when asked.
   static func resize(
-    _ y: Tensor, height: Int, width: Int, bilinear: Bool, crop: Bool, pad: Bool = false, fill: Float = 0
+    _ y: Tensor, height: Int, width: Int, method: UpSampling.Interpolation, antialias: Bool = false,
+    crop: Bool, pad: Bool = false, fill: Float = 0
   ) throws(RuntimeError) -> Tensor {
     guard y.rank == 4 else { throw RuntimeError("Resizing of a rank-\(y.rank) input is not supported") }
     var image = y
@@ -105,7 +101,7 @@ extension Resizing: RunnableLayer {
         }
       }
     }
-    return VolumeKernels.resize(image, height: height, width: width, bilinear: bilinear)
+    return Resampling.resize(image, height: height, width: width, method: method, antialias: antialias)
   }
 }
 
@@ -115,7 +111,7 @@ extension RandomCrop: RunnableLayer {
     let (height, width, format) = (height, width, dataFormat)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
-        try Resizing.resize(y, height: height, width: width, bilinear: true, crop: true)
+        try Resizing.resize(y, height: height, width: width, method: .bilinear, crop: true)
       }
     }
   }

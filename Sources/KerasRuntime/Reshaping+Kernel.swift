@@ -62,16 +62,13 @@ extension Cropping: RunnableLayer {
 }
 
 extension UpSampling: RunnableLayer {
-  func unsupportedReason(keras3: Bool) -> String? {
-    interpolation == .nearest || interpolation == .bilinear ? nil : "interpolation \(interpolation.rawValue) is not supported"
-  }
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let (size, format, bilinear) = (size, dataFormat, interpolation == .bilinear)
+    let (size, format, interpolation) = (size, dataFormat, interpolation)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y in
-        bilinear
-          ? VolumeKernels.resize(y, height: y.shape[1] * size[0], width: y.shape[2] * size[1], bilinear: true)
-          : VolumeKernels.repeatPositions(y, size: size)
+        interpolation == .nearest
+          ? VolumeKernels.repeatPositions(y, size: size)
+          : Resampling.resize(y, height: y.shape[1] * size[0], width: y.shape[2] * size[1], method: interpolation, antialias: false)
       }
     }
   }

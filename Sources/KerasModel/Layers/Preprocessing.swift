@@ -92,7 +92,7 @@ public struct Resizing: LayerDefinition {
   public let padToAspectRatio: Bool
   /// The value `pad_to_aspect_ratio` pads with.
   public let fillValue: Double
-  /// Keras 3's antialiased downsampling (an area filter instead of point sampling).
+  /// Keras 3: when downsampling, the interpolation kernel widens by the factor (a low-pass filter).
   public let antialias: Bool
   public let dataFormat: DataFormat
   let label: LayerLabel
