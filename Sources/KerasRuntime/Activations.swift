@@ -8,7 +8,7 @@ enum Activations {
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "hard_sigmoid", "elu", "selu", "softplus",
     "softsign", "swish", "silu", "gelu", "exponential", "leaky_relu", "relu6", "mish", "hard_silu", "hard_swish",
     "celu", "hard_tanh", "log_sigmoid", "sparse_plus", "squareplus", "tanh_shrink", "soft_shrink", "hard_shrink",
-    "sparse_sigmoid", "sparsemax",
+    "sparse_sigmoid", "sparsemax", "glu",
   ]
 
   static func isSupported(_ activation: Activation) -> Bool { names.contains(activation.name) }
@@ -26,6 +26,7 @@ enum Activations {
     case "softmax": return softmax(x, log: false)
     case "log_softmax": return softmax(x, log: true)
     case "sparsemax": return sparsemax(x)
+    case "glu": return try glu(x, keras3: keras3)
     default:
       guard let f = Elementwise(name, keras3: keras3) else { throw RuntimeError("activation \(name) is not supported") }
       var y = x
@@ -99,6 +100,20 @@ enum Activations {
 
   static func softplus(_ x: Float) -> Float {
     max(x, 0) + Foundation.log1p(Foundation.exp(-abs(x)))
+  }
+
+  /// Keras 3's gated linear unit: the last axis split in halves a, b; a · sigmoid(b). The output
+  /// has half the features, though Keras's summary shows the layer's own width.
+  static func glu(_ x: Tensor, keras3: Bool) throws(RuntimeError) -> Tensor {
+    let n = x.last
+    guard n % 2 == 0, let sigmoid = scalar("sigmoid", keras3: keras3) else { throw RuntimeError("glu needs an even number of features, got \(n)") }
+    let half = n / 2
+    let rows = x.count / max(1, n)
+    var out = [Float](repeating: 0, count: rows * half)
+    for r in 0..<rows {
+      for j in 0..<half { out[r * half + j] = x.data[r * n + j] * sigmoid(x.data[r * n + half + j]) }
+    }
+    return Tensor(shape: Array(x.shape.dropLast()) + [half], data: out)
   }
 
   /// Sparsemax over the last axis as Keras 3.15 computes it (`ops.sparsemax`, TensorFlow and JAX

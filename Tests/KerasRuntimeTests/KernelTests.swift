@@ -24,6 +24,16 @@ struct KernelTests {
     #expect(abs(f(x) - y) < 1e-6)
   }
 
+  @Test("glu halves the last axis: a · sigmoid(b); an odd width is an error")
+  func glu() throws {
+    let x = Tensor(shape: [2, 4], data: [1, 2, 0, 3, -1, 0.5, 2, -4])
+    let y = try Activations.glu(x, keras3: true)
+    #expect(y.shape == [2, 2])
+    let sigmoid = { (v: Float) in 1 / (1 + exp(-v)) }
+    for (got, want) in zip(y.data, [1 * sigmoid(0), 2 * sigmoid(3), -1 * sigmoid(2), 0.5 * sigmoid(-4)]) { #expect(abs(got - want) < 1e-6) }
+    #expect(throws: RuntimeError.self) { try Activations.glu(Tensor(shape: [1, 3], data: [1, 2, 3]), keras3: true) }
+  }
+
   @Test("softmax rows sum to one; log_softmax is its log")
   func softmax() {
     let x = Tensor(shape: [2, 3], data: [1, 2, 3, -1, 0, 1000])
