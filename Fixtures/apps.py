@@ -170,7 +170,7 @@ def check(binary, out_dir, name, path):
         error = float(worst.split("max abs error", 1)[1].split()[0])
         if error <= 2 * spread:
             # Not a failure, and not a match either: the file cannot be checked this way.
-            return [], f"within TensorFlow's own spread: max abs error {error:.3g}, TensorFlow batch 1 vs 2 {spread:.3g}"
+            return [], f"within TensorFlow's own spread: max abs error {error:.3g}, TensorFlow against itself (one sample at a time, or without oneDNN) {spread:.3g}"
     return problems, worst
 
 
