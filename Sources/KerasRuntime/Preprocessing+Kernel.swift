@@ -44,7 +44,7 @@ extension FeatureNormalization: RunnableLayer {
 
 extension CenterCrop: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let (height, width, format) = (height, width, dataFormat)
+    let (height, width, format) = (target.height, target.width, target.dataFormat)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
         guard y.rank == 4 else { throw RuntimeError("CenterCrop of a rank-\(y.rank) input is not supported") }
@@ -108,7 +108,7 @@ extension Resizing: RunnableLayer {
 extension RandomCrop: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     if keras3 { return Kernel { inputs, _ in Array(inputs.prefix(1)) } }
-    let (height, width, format) = (height, width, dataFormat)
+    let (height, width, format) = (target.height, target.width, target.dataFormat)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       try inChannelsLast(x, format) { y throws(RuntimeError) in
         try Resizing.resize(y, height: height, width: width, method: .bilinear, crop: true)

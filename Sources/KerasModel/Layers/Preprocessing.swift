@@ -62,25 +62,33 @@ func resized(_ inputs: [Shape], height: Int, width: Int, _ format: DataFormat, _
   return x
 }
 
-/// `CenterCrop(height, width)` over the two spatial axes.
-public struct CenterCrop: LayerDefinition {
-  public static let classNames = ["CenterCrop"]
+/// The target image of a crop: `height` × `width` over the two spatial axes of `data_format`.
+public struct CropTarget: Sendable {
   public let height: Int
   public let width: Int
   public let dataFormat: DataFormat
   let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) {
+  init(_ c: LayerReader) throws(ModelError) {
     height = try c.int("height")
     width = try c.int("width")
     dataFormat = try c.dataFormat()
+    guard height > 0, width > 0 else { throw c.error("has an empty crop size \(height)×\(width)") }
     label = c.label
   }
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+  func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
     LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
   }
 }
 
-/// `Resizing(height, width)` with `interpolation` (nearest and bilinear run natively). With
+/// `CenterCrop(height, width)` over the two spatial axes.
+public struct CenterCrop: LayerDefinition {
+  public static let classNames = ["CenterCrop"]
+  public let target: CropTarget
+  public init(_ c: LayerReader) throws(ModelError) { target = try CropTarget(c) }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature { try target.signature(inputs) }
+}
+
+/// `Resizing(height, width)` with `interpolation` (every one TensorFlow resizes with). With
 /// `crop_to_aspect_ratio` the largest centred window of the target's aspect ratio is resized; with
 /// `pad_to_aspect_ratio` the image is first padded (centred, `fill_value`) to that ratio.
 public struct Resizing: LayerDefinition {
@@ -151,20 +159,9 @@ public struct InferenceAugmentation: LayerDefinition {
 /// unchanged. Both report the target size as the output shape.
 public struct RandomCrop: LayerDefinition {
   public static let classNames = ["RandomCrop"]
-  public let height: Int
-  public let width: Int
-  public let dataFormat: DataFormat
-  let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) {
-    height = try c.int("height")
-    width = try c.int("width")
-    dataFormat = try c.dataFormat()
-    guard height > 0, width > 0 else { throw c.error("has an empty crop size \(height)×\(width)") }
-    label = c.label
-  }
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    LayerSignature(outputs: [try resized(inputs, height: height, width: width, dataFormat, label)])
-  }
+  public let target: CropTarget
+  public init(_ c: LayerReader) throws(ModelError) { target = try CropTarget(c) }
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature { try target.signature(inputs) }
 }
 
 /// Keras 3's `AutoContrast(value_range)`, active at inference: each image's values, mapped from
