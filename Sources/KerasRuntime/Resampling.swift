@@ -10,16 +10,16 @@ import KerasModel
 enum Resampling {
   static func resize(_ x: Tensor, height: Int, width: Int, method: UpSampling.Interpolation, antialias: Bool) -> Tensor {
     let (h, w) = (x.shape[1], x.shape[2])
-    guard h > 0, w > 0 else { return VolumeKernels.resize(x, height: height, width: width, bilinear: false) }
+    // Nearest ignores antialias; an empty image resizes to zeros.
+    guard h > 0, w > 0, method != .nearest else { return VolumeKernels.resize(x, height: height, width: width, bilinear: false) }
     switch (method, antialias) {
-    case (.nearest, _): return VolumeKernels.resize(x, height: height, width: width, bilinear: false)
     case (.bilinear, false): return VolumeKernels.resize(x, height: height, width: width, bilinear: true)
     case (.bicubic, false):
       return separable(x, rows: (0..<height).map { bicubic($0, Float(h) / Float(height), h) },
                        cols: (0..<width).map { bicubic($0, Float(w) / Float(width), w) }, height: height, width: width)
     case (.area, _): return area(x, height: height, width: width)
     default:
-      let kernel = Kernel(method)
+      let kernel = SamplingKernel(method)
       return separable(x, rows: spans(kernel, output: height, input: h, antialias: antialias),
                        cols: spans(kernel, output: width, input: w, antialias: antialias), height: height, width: width)
     }
@@ -117,7 +117,7 @@ enum Resampling {
   }
 
   /// The sampling kernels of `scale_and_translate`.
-  struct Kernel {
+  struct SamplingKernel {
     let radius: Float
     let value: @Sendable (Float) -> Float
 
@@ -157,7 +157,7 @@ enum Resampling {
   }
 
   /// `ComputeSpansCore` of `scale_and_translate` (no translation).
-  static func spans(_ kernel: Kernel, output: Int, input: Int, antialias: Bool) -> [Span] {
+  static func spans(_ kernel: SamplingKernel, output: Int, input: Int, antialias: Bool) -> [Span] {
     let scale = Float(output) / Float(input)
     let inverse = 1 / scale
     let kernelScale = antialias ? max(inverse, 1) : 1
