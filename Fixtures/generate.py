@@ -344,8 +344,116 @@ def builders(K):
         "random_height_width": lambda: None if hasattr(K, "ops") else seq(
             K.Input((6, 5, 3)), L.RandomHeight(0.2), L.RandomWidth((-0.2, 0.1)), L.Conv2D(2, 3), L.GlobalMaxPooling2D()),
     }
+    def attention_luong():
+        # Attention: dot scores with a learned scale and a separate key, concat scores, causal.
+        q = K.Input((5, 4), name="q")
+        v = K.Input((6, 3), name="v")
+        k = K.Input((6, 4), name="k")
+        a = L.Attention(use_scale=True, name="scaled")([q, v, k])
+        b = L.Attention(score_mode="concat", use_scale=True, name="concat")([q, k])
+        c = L.Attention(score_mode="concat", name="concat_causal")([q, q], use_causal_mask=True)
+        d = L.Attention(name="causal")([q, k], use_causal_mask=True)
+        x = L.Concatenate(name="join")([a, b, c, d])
+        return K.Model([q, v, k], L.Dense(2, name="head")(x), name="attention_luong")
+
+    def attention_additive():
+        # AdditiveAttention with query and value masks (Embedding mask_zero), scaled and not, causal.
+        t = K.Input((7,), name="tokens")
+        e = L.Embedding(20, 4, mask_zero=True, name="embed")(t)
+        u = L.Embedding(20, 4, mask_zero=True, name="embed_value")(t)
+        a = L.AdditiveAttention(name="additive")([e, u])
+        b = L.AdditiveAttention(use_scale=False, name="unscaled_causal")([e, e], use_causal_mask=True)
+        c = L.Attention(name="dot_masked")([e, u])
+        x = L.Concatenate(name="join")([a, b, c])
+        return K.Model(t, L.Dense(2, name="head")(x), name="attention_additive")
+
+    def dot_products():
+        a = K.Input((4,), name="a")
+        b = K.Input((4,), name="b")
+        s = K.Input((5, 3), name="s")
+        r = K.Input((6, 3), name="r")
+        u = K.Input((5, 2), name="u")
+        ab = L.Dot(axes=1, name="vector")([a, b])
+        cos = L.Dot(axes=-1, normalize=True, name="cosine")([a, b])
+        sr = L.Dot(axes=(2, 2), name="sequences")([s, r])
+        su = L.Dot(axes=1, normalize=True, name="over_time")([s, u])
+        sa = L.Dot(axes=(1, 1), name="mixed")([L.Dense(5, name="proj")(a), s])
+        out = [L.Concatenate(name="pair")([ab, cos]), sr, su, sa]
+        return K.Model([a, b, s, r, u], out, name="dot_products")
+
+    def einsum_dense():
+        x = K.Input((5, 6), name="x")
+        y = L.EinsumDense("abc,cd->abd", output_shape=(None, 4), bias_axes="d", name="per_step")(x)
+        z = L.EinsumDense("...b,bc->...c", output_shape=3, bias_axes="c", activation="relu", name="ellipsis")(y)
+        # Keras 3 keeps an output_shape None as None (its compute_output_shape); tf_keras shows
+        # the size the einsum gives.
+        w = L.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de", name="heads")(z)
+        m = L.EinsumDense("abc,bd->adc", output_shape=(2, 6), name="mix_steps")(x)
+        r = L.EinsumDense("ab...,bc->ac...", output_shape=4, bias_axes="c", name="right")(L.Reshape((5, 3, 2), name="split")(x))
+        f = L.EinsumDense("ab,bc->ac", output_shape=2, bias_axes="c", name="flat")(L.Flatten(name="flatten")(m))
+        return K.Model(x, [w, f, r], name="einsum_dense")
+
+    def mha_axes():
+        # Attention over two axes of an image-like input, over one of them, and the default (all).
+        x = K.Input((3, 4, 6), name="x")
+        a = L.MultiHeadAttention(num_heads=2, key_dim=3, attention_axes=(1, 2), name="both")(x, x)
+        b = L.MultiHeadAttention(num_heads=2, key_dim=2, value_dim=3, attention_axes=(2,), name="rows")(a, x)
+        c = L.MultiHeadAttention(num_heads=1, key_dim=4, name="default", use_bias=False)(b, b)
+        return K.Model(x, L.GlobalAveragePooling2D(name="pool")(c), name="mha_axes")
+
+    def grouped_query_attention():
+        if not hasattr(L, "GroupQueryAttention"):
+            return None  # Keras 3 only, exported as GroupQueryAttention
+        q = K.Input((5, 8), name="q")
+        v = K.Input((6, 8), name="v")
+        a = L.GroupQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2, name="gqa")(q, v)
+        b = L.GroupQueryAttention(head_dim=2, num_query_heads=3, num_key_value_heads=1, use_bias=False, name="causal")(a, a, use_causal_mask=True)
+        c = L.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=2, use_gate=True, sliding_window=2, name="gated_window")(b, b)
+        return K.Model([q, v], c, name="grouped_query_attention")
+
+    def transformer_encoder():
+        # A transformer encoder block on token embeddings with a padding mask, as Keras's examples build it.
+        t = K.Input((8,), name="tokens")
+        e = L.Embedding(30, 8, mask_zero=True, name="embed")(t)
+        a = L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(e, e)
+        x = L.LayerNormalization(epsilon=1e-6, name="norm1")(L.Add(name="res1")([e, L.Dropout(0.1, name="drop1")(a)]))
+        f = L.Dense(8, name="ffn_out")(L.Dense(16, activation="relu", name="ffn_in")(x))
+        x = L.LayerNormalization(epsilon=1e-6, name="norm2")(L.Add(name="res2")([x, f]))
+        return K.Model(t, L.Dense(3, name="head")(L.GlobalAveragePooling1D(name="pool")(x)), name="transformer_encoder")
+
+    def seq2seq_attention():
+        # Encoder-decoder with Luong attention: the decoder starts from the encoder's states.
+        src = K.Input((7, 3), name="source")
+        tgt = K.Input((5, 2), name="target")
+        enc, h, c = L.LSTM(6, return_sequences=True, return_state=True, name="encoder")(src)
+        dec = L.LSTM(6, return_sequences=True, name="decoder")(tgt, initial_state=[h, c])
+        ctx = L.Attention(name="attention")([dec, enc])
+        x = L.Concatenate(name="join")([dec, ctx])
+        return K.Model([src, tgt], L.TimeDistributed(L.Dense(4, activation="softmax"), name="vocab")(x), name="seq2seq_attention")
+
+    def video_cnn_lstm():
+        # A TimeDistributed CNN over frames, then an LSTM over time.
+        v = K.Input((4, 10, 9, 3), name="frames")
+        x = L.TimeDistributed(L.Conv2D(4, 3, activation="relu"), name="conv")(v)
+        x = L.TimeDistributed(L.MaxPooling2D(2), name="pool")(x)
+        x = L.TimeDistributed(L.BatchNormalization(), name="norm")(x)
+        x = L.TimeDistributed(L.Flatten(), name="flatten")(x)
+        return K.Model(v, L.Dense(2, name="head")(L.LSTM(5, name="lstm")(x)), name="video_cnn_lstm")
+
+    sequence = {
+        "attention_luong": attention_luong,
+        "attention_additive": attention_additive,
+        "dot_products": dot_products,
+        "einsum_dense": einsum_dense,
+        "mha_axes": mha_axes,
+        "grouped_query_attention": grouped_query_attention,
+        "transformer_encoder": transformer_encoder,
+        "seq2seq_attention": seq2seq_attention,
+        "video_cnn_lstm": video_cnn_lstm,
+    }
     return {
         **vision,
+        **sequence,
         "attention_self": attention_self,
         "cropping2d": lambda: seq(K.Input((8, 7, 2)), L.Cropping2D(((1, 2), (0, 1))), L.Conv2D(2, 2), L.Cropping2D(1), L.GlobalMaxPooling2D()),
         "attention_cross": attention_cross,
@@ -537,8 +645,9 @@ def generate(flavour):
             model.save(os.path.join(out_dir, name + ".keras"))
         try:
             loaded = K.models.load_model(path, compile=False)
-        except ValueError:
-            # Keras 3.15 cannot load legacy .h5 files whose op nodes take a number (`x + 3.0`);
+        except (ValueError, TypeError):
+            # Keras 3.15 cannot load legacy .h5 files whose op nodes take a number (`x + 3.0`),
+            # nor Attention's from .h5 (its score_mode "dot" comes back as the function `dot`);
             # the archive of the same model it can.
             if not keras3:
                 raise

@@ -131,7 +131,7 @@ struct Analyzer {
     for (i, layer) in model.layers.enumerated() {
       guard layer.nested == nil else { definitions.append(nil); continue }
       do {
-        definitions.append(try LayerRegistry.definition(name: layer.name, className: layer.className, config: layer.config))
+        definitions.append(try LayerRegistry.definition(name: layer.name, className: layer.className, config: layer.config, keras3: keras3))
       } catch {
         definitions.append(nil)
         problems[i] = error.message

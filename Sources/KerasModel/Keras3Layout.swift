@@ -31,7 +31,7 @@ enum Keras3Layout {
     var taken: [String: Int] = [:]
     var result: [(LayerConfig, String)] = []
     for layer in savedLayers(model) {
-      let base = snakeCase(layer.className)
+      let base = snakeCase(LayerRegistry.pythonClassName(layer.className))
       let groups = members.compactMap { m in counter(m, base: base).map { (m, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
       let index = taken[base, default: 0]
       taken[base] = index + 1
@@ -103,7 +103,7 @@ enum Keras3Layout {
     }
     // Keras's weight order among sub-objects, as each family declares it (an RNN's cell,
     // Bidirectional's forward then backward, MultiHeadAttention's query, key, value, output).
-    let preferred = LayerRegistry.keras3SubObjects
+    let preferred = LayerRegistry.keras3SubObjects(className: layer?.className)
     children.sort { a, b in
       let (ia, ib) = (preferred.firstIndex(of: a) ?? preferred.count, preferred.firstIndex(of: b) ?? preferred.count)
       return ia != ib ? ia < ib : a < b

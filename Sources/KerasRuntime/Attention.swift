@@ -1,69 +1,287 @@
 import Foundation
 import KerasModel
 
-/// `MultiHeadAttention` at inference, as Keras 3 computes it (`_compute_attention`): query, key
-/// and value projected per head, the query scaled by 1/√key_dim, softmax over the key positions
-/// (masked positions excluded), the heads' outputs projected back. Dropout is inactive.
+/// The attention layers at inference, as Keras computes them. Dropout is inactive.
 enum Attention {
-  static func multiHead(useBias: Bool, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+  /// Softmax attention in groups: `q` is (G, T, Dk), already scaled; group `g` reads key and
+  /// value group `keyGroup(g)` of `k` (G', S, Dk) and `v` (G', S, Dv). `allowed(g, t, s)` false
+  /// excludes a key position (a row with none allowed attends uniformly, as Keras's large
+  /// negative fill does). Returns (G, T, Dv).
+  static func softmaxAttention(
+    q: [Float], k: [Float], v: [Float], groups: Int, t: Int, s: Int, dk: Int, dv: Int,
+    keyGroup: (Int) -> Int = { $0 }, allowed: ((Int, Int, Int) -> Bool)? = nil
+  ) -> [Float] {
+    var out = [Float](repeating: 0, count: groups * t * dv)
+    var scores = [Float](repeating: 0, count: s)
+    for g in 0..<groups {
+      let kg = keyGroup(g)
+      for ti in 0..<t {
+        let qRow = (g * t + ti) * dk
+        var top = -Float.infinity
+        for si in 0..<s {
+          if let allowed, !allowed(g, ti, si) { scores[si] = -.infinity; continue }
+          let kRow = (kg * s + si) * dk
+          var dot: Float = 0
+          for d in 0..<dk { dot += q[qRow + d] * k[kRow + d] }
+          scores[si] = dot
+          top = max(top, dot)
+        }
+        normalize(&scores, top: top)
+        let oRow = (g * t + ti) * dv
+        for si in 0..<s where scores[si] != 0 {
+          let vRow = (kg * s + si) * dv
+          for d in 0..<dv { out[oRow + d] += scores[si] * v[vRow + d] }
+        }
+      }
+    }
+    return out
+  }
+
+  /// Softmax in place of scores whose excluded entries are -inf and whose largest is `top`.
+  static func normalize(_ scores: inout [Float], top: Float) {
+    if top == -.infinity {
+      for i in scores.indices { scores[i] = 1 / Float(scores.count) }
+      return
+    }
+    var sum: Float = 0
+    for i in scores.indices { scores[i] = scores[i] == -.infinity ? 0 : exp(scores[i] - top); sum += scores[i] }
+    for i in scores.indices { scores[i] /= sum }
+  }
+
+  /// `x[..., features] · kernel[features, heads, dim] + bias[heads, dim]`: (..., heads · dim).
+  static func project(_ x: Tensor, _ kernel: Tensor, _ bias: Tensor?) -> Tensor {
+    let k = kernel.reshaped([kernel.shape[0], kernel.shape[1] * kernel.shape[2]])
+    return Linear.dense(x, kernel: k, bias: bias.map { $0.reshaped([$0.count]) })
+  }
+
+  /// Moves a projected tensor (B, d1..dn, H, D) to attention groups: ([B, other d..., H], [the
+  /// attention axes' d...], D), with the permutation that did it.
+  static func grouped(_ x: Tensor, heads: Int, axes: [Int]) -> (data: [Float], permutation: [Int], positions: Int) {
+    let rank = x.rank + 1  // with the head axis split off the last
+    let shape = Array(x.shape.dropLast()) + [heads, x.last / heads]
+    let others = (1..<(rank - 2)).filter { !axes.contains($0) }
+    let permutation = [0] + others + [rank - 2] + axes + [rank - 1]
+    let positions = axes.reduce(1) { $0 * shape[$1] }
+    return (transposed(x.data, shape: shape, permutation: permutation), permutation, positions)
+  }
+
+  /// `MultiHeadAttention` (Keras 3's `_compute_attention`): query, key and value projected per
+  /// head, the query scaled by 1/√key_dim, softmax jointly over the key positions of the
+  /// attention axes (masked positions excluded), the heads' outputs projected back.
+  static func multiHead(useBias: Bool, axes: [Int], causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
     guard inputs.count >= 2 else { throw RuntimeError("MultiHeadAttention needs query and value") }
     let query = inputs[0], value = inputs[1]
     let key = inputs.count > 2 ? inputs[2] : value
     guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
     let w = useBias ? [weights[0], weights[2], weights[4], weights[6]] : weights
     let b: [Tensor?] = useBias ? [weights[1], weights[3], weights[5], weights[7]] : [nil, nil, nil, nil]
-    guard w[0].rank == 3, w[1].rank == 3, w[2].rank == 3, w[3].rank == 3 else { throw RuntimeError("MultiHeadAttention kernels must have rank 3") }
+    guard w.allSatisfy({ $0.rank == 3 }) else { throw RuntimeError("MultiHeadAttention kernels must have rank 3") }
     let (heads, keyDim, valueDim, width) = (w[0].shape[1], w[0].shape[2], w[2].shape[2], w[3].shape[2])
+    let rank = query.tensor.rank
     for (x, kernel) in [(query.tensor, w[0]), (key.tensor, w[1]), (value.tensor, w[2])] {
-      guard x.rank == 3, x.last == kernel.shape[0] else { throw RuntimeError("MultiHeadAttention input \(x.shape) does not fit kernel \(kernel.shape)") }
+      guard x.rank == rank, x.last == kernel.shape[0] else { throw RuntimeError("MultiHeadAttention input \(x.shape) does not fit kernel \(kernel.shape)") }
+    }
+    let others = (1..<(rank - 1)).filter { !axes.contains($0) }
+    guard key.tensor.shape.dropLast() == value.tensor.shape.dropLast(), key.tensor.shape[0] == query.tensor.shape[0],
+      others.allSatisfy({ key.tensor.shape[$0] == query.tensor.shape[$0] })
+    else {
+      throw RuntimeError("MultiHeadAttention key \(key.tensor.shape) and value \(value.tensor.shape) do not line up with query \(query.tensor.shape)")
+    }
+    let sequence = rank == 3 && axes == [1]
+    if !sequence, causal || query.mask != nil || value.mask != nil {
+      throw RuntimeError("MultiHeadAttention masks over attention axes \(axes) of rank-\(rank) inputs are not supported")
+    }
+    var qp = project(query.tensor, w[0], b[0])
+    let scale = 1 / Float(Double(keyDim).squareRoot())
+    for i in qp.data.indices { qp.data[i] *= scale }
+    let q = grouped(qp, heads: heads, axes: axes)
+    let k = grouped(project(key.tensor, w[1], b[1]), heads: heads, axes: axes)
+    let v = grouped(project(value.tensor, w[2], b[2]), heads: heads, axes: axes)
+    let groups = q.data.count / (q.positions * keyDim)
+    let (t, s) = (q.positions, k.positions)
+    var allowed: ((Int, Int, Int) -> Bool)?
+    if sequence, causal || query.mask != nil || value.mask != nil {
+      let (qm, vm) = (query.mask, value.mask)
+      allowed = { g, ti, si in
+        let bi = g / heads
+        return (qm?[bi * t + ti] ?? true) && (vm?[bi * s + si] ?? true) && (!causal || si <= ti)
+      }
+    }
+    let attended = softmaxAttention(q: q.data, k: k.data, v: v.data, groups: groups, t: t, s: s, dk: keyDim, dv: valueDim, allowed: allowed)
+    // Back from the group layout to (B, d1..dn, H, Dv).
+    let outShape = Array(query.tensor.shape.dropLast()) + [heads, valueDim]
+    let groupShape = q.permutation.map { outShape[$0] }
+    var inverse = [Int](repeating: 0, count: q.permutation.count)
+    for (i, p) in q.permutation.enumerated() { inverse[p] = i }
+    let merged = Tensor(shape: Array(query.tensor.shape.dropLast()) + [heads * valueDim], data: transposed(attended, shape: groupShape, permutation: inverse))
+    return Linear.dense(merged, kernel: w[3].reshaped([heads * valueDim, width]), bias: b[3])
+  }
+
+  /// Keras 3's `GroupedQueryAttention`: as multi-head attention over the sequence, query head h
+  /// reading key/value head h / (query heads / key-value heads); the optional gate multiplies the
+  /// heads' outputs; a sliding window keeps keys with |t - s| < window.
+  static func groupedQuery(_ layer: GroupedQueryAttention, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+    guard inputs.count >= 2 else { throw RuntimeError("GroupedQueryAttention needs query and value") }
+    let query = inputs[0], value = inputs[1]
+    let key = inputs.count > 2 ? inputs[2] : value
+    let perProjection = layer.useBias ? 2 : 1
+    let projections = layer.useGate ? 5 : 4
+    guard weights.count == projections * perProjection else { throw RuntimeError("GroupedQueryAttention expects \(projections * perProjection) weights, got \(weights.count)") }
+    func weight(_ i: Int) -> (Tensor, Tensor?) { (weights[i * perProjection], layer.useBias ? weights[i * perProjection + 1] : nil) }
+    let (wq, bq) = weight(0), (wk, bk) = weight(1)
+    let gate = layer.useGate ? weight(2) : nil
+    let (wv, bv) = weight(layer.useGate ? 3 : 2), (wo, bo) = weight(layer.useGate ? 4 : 3)
+    let (nq, nkv, h) = (layer.queryHeads, layer.keyValueHeads, layer.headDim)
+    for (x, kernel) in [(query.tensor, wq), (key.tensor, wk), (value.tensor, wv)] {
+      guard x.rank == 3, kernel.rank == 3, x.last == kernel.shape[0] else { throw RuntimeError("GroupedQueryAttention input \(x.shape) does not fit kernel \(kernel.shape)") }
     }
     let batch = query.tensor.shape[0], t = query.tensor.shape[1], s = key.tensor.shape[1]
     guard value.tensor.shape[1] == s, key.tensor.shape[0] == batch, value.tensor.shape[0] == batch else {
-      throw RuntimeError("MultiHeadAttention key \(key.tensor.shape) and value \(value.tensor.shape) do not line up with query \(query.tensor.shape)")
+      throw RuntimeError("GroupedQueryAttention key \(key.tensor.shape) and value \(value.tensor.shape) do not line up with query \(query.tensor.shape)")
     }
-    func project(_ x: Tensor, _ kernel: Tensor, _ bias: Tensor?) -> [Float] {
-      let k = kernel.reshaped([kernel.shape[0], kernel.shape[1] * kernel.shape[2]])
-      return Linear.dense(x, kernel: k, bias: bias.map { $0.reshaped([$0.count]) }).data
+    var qp = project(query.tensor, wq, bq)
+    let scale = 1 / Float(Double(h).squareRoot())
+    for i in qp.data.indices { qp.data[i] *= scale }
+    let q = grouped(qp, heads: nq, axes: [1])
+    let k = grouped(project(key.tensor, wk, bk), heads: nkv, axes: [1])
+    let v = grouped(project(value.tensor, wv, bv), heads: nkv, axes: [1])
+    let repeats = nq / nkv
+    let (qm, vm, km) = (query.mask, value.mask, inputs.count > 2 ? key.mask : nil)
+    let window = layer.slidingWindow
+    var allowed: ((Int, Int, Int) -> Bool)?
+    if causal || qm != nil || vm != nil || km != nil || window != nil {
+      allowed = { g, ti, si in
+        let bi = g / nq
+        return (qm?[bi * t + ti] ?? true) && (vm?[bi * s + si] ?? true) && (km?[bi * s + si] ?? true)
+          && (!causal || si <= ti) && (window.map { abs(ti - si) < $0 } ?? true)
+      }
     }
-    var q = project(query.tensor, w[0], b[0])  // (B, T, H, Dk)
-    let k = project(key.tensor, w[1], b[1])  // (B, S, H, Dk)
-    let v = project(value.tensor, w[2], b[2])  // (B, S, H, Dv)
-    let scale = 1 / Float(Double(keyDim).squareRoot())
-    for i in q.indices { q[i] *= scale }
-    var perHead = [Float](repeating: 0, count: batch * t * heads * valueDim)  // (B, T, H, Dv)
+    let attended = softmaxAttention(
+      q: q.data, k: k.data, v: v.data, groups: batch * nq, t: t, s: s, dk: h, dv: h,
+      keyGroup: { g in (g / nq) * nkv + (g % nq) / repeats }, allowed: allowed)
+    // (B, Nq, T, H) back to (B, T, Nq·H).
+    var heads = Tensor(shape: [batch, t, nq * h], data: transposed(attended, shape: [batch, nq, t, h], permutation: [0, 2, 1, 3]))
+    if let (wg, bg) = gate {
+      let g = project(query.tensor, wg, bg)
+      for i in heads.data.indices { heads.data[i] *= Activations.sigmoid(g.data[i]) }
+    }
+    return Linear.dense(heads, kernel: wo.reshaped([nq * h, wo.shape[2]]), bias: bo)
+  }
+
+  /// `Attention` and `AdditiveAttention` (Keras's `_calculate_scores` and `_apply_scores`):
+  /// scores of each query step against each key step, the value mask and the causal mask
+  /// applied, softmax over the key steps, the value weighted; masked query steps give zeros.
+  static func scored(_ layer: ScoreAttention, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+    guard inputs.count >= 2 else { throw RuntimeError("\(layer.score == .additive ? "AdditiveAttention" : "Attention") needs query and value") }
+    let query = inputs[0].tensor, value = inputs[1].tensor
+    let key = inputs.count > 2 ? inputs[2].tensor : value
+    guard query.rank >= 3, key.rank == query.rank, value.rank == query.rank, key.last == query.last,
+      key.shape.dropLast() == value.shape.dropLast(), query.shape.dropLast(2) == key.shape.dropLast(2)
+    else { throw RuntimeError("attention query \(query.shape), value \(value.shape) and key \(key.shape) do not line up") }
+    let (t, s, d, dv) = (query.shape[query.rank - 2], key.shape[key.rank - 2], query.last, value.last)
+    let groups = query.count / (t * d)
+    var scale: [Float]?
+    var concatWeight: Float = 1
+    var next = 0
+    if layer.useScale {
+      guard weights.count > next else { throw RuntimeError("attention expects a scale weight") }
+      scale = weights[next].data
+      next += 1
+      if layer.score == .additive ? scale!.count != d : scale!.count != 1 { throw RuntimeError("attention scale has \(scale!.count) values, expected \(layer.score == .additive ? d : 1)") }
+    }
+    if layer.score == .concat {
+      guard weights.count > next, weights[next].count == 1 else { throw RuntimeError("attention expects a concat_score_weight") }
+      concatWeight = weights[next].data[0]
+    }
+    // The masks are (batch, steps) over rank-3 inputs.
+    let (qm, vm) = (inputs[0].mask, inputs[1].mask)
+    var out = [Float](repeating: 0, count: groups * t * dv)
     var scores = [Float](repeating: 0, count: s)
-    for bi in 0..<batch {
-      for h in 0..<heads {
-        for ti in 0..<t {
-          let qRow = ((bi * t + ti) * heads + h) * keyDim
-          var top = -Float.infinity
-          for si in 0..<s {
-            let allowed = (query.mask?[bi * t + ti] ?? true) && (value.mask?[bi * s + si] ?? true) && (!causal || si <= ti)
-            guard allowed else { scores[si] = -.infinity; continue }
-            let kRow = ((bi * s + si) * heads + h) * keyDim
-            var dot: Float = 0
-            for d in 0..<keyDim { dot += q[qRow + d] * k[kRow + d] }
-            scores[si] = dot
-            top = max(top, dot)
+    for g in 0..<groups {
+      for ti in 0..<t {
+        let qRow = (g * t + ti) * d
+        var top = -Float.infinity
+        for si in 0..<s {
+          let kRow = (g * s + si) * d
+          var score: Float = 0
+          switch layer.score {
+          case .dot:
+            for i in 0..<d { score += query.data[qRow + i] * key.data[kRow + i] }
+            if let scale { score *= scale[0] }
+          case .concat:
+            let sc = scale?[0] ?? 1
+            for i in 0..<d { score += Foundation.tanh(sc * (query.data[qRow + i] + key.data[kRow + i])) }
+            score *= concatWeight
+          case .additive:
+            for i in 0..<d { score += (scale?[i] ?? 1) * Foundation.tanh(query.data[qRow + i] + key.data[kRow + i]) }
           }
-          // A row with every position masked attends uniformly, as Keras's large negative fill does.
-          if top == -.infinity {
-            for si in 0..<s { scores[si] = 1 / Float(s) }
-          } else {
-            var sum: Float = 0
-            for si in 0..<s { scores[si] = scores[si] == -.infinity ? 0 : exp(scores[si] - top); sum += scores[si] }
-            for si in 0..<s { scores[si] /= sum }
-          }
-          let oRow = ((bi * t + ti) * heads + h) * valueDim
-          for si in 0..<s where scores[si] != 0 {
-            let vRow = ((bi * s + si) * heads + h) * valueDim
-            for d in 0..<valueDim { perHead[oRow + d] += scores[si] * v[vRow + d] }
-          }
+          let keep = (vm?[g * s + si] ?? true) && (!causal || si <= ti)
+          scores[si] = keep ? score : -.infinity
+          if keep { top = max(top, score) }
+        }
+        if qm?[g * t + ti] == false { continue }
+        normalize(&scores, top: top)
+        let oRow = (g * t + ti) * dv
+        for si in 0..<s where scores[si] != 0 {
+          let vRow = (g * s + si) * dv
+          for i in 0..<dv { out[oRow + i] += scores[si] * value.data[vRow + i] }
         }
       }
     }
-    let attended = Tensor(shape: [batch, t, heads * valueDim], data: perHead)
-    let outKernel = w[3].reshaped([heads * valueDim, width])
-    return Linear.dense(attended, kernel: outKernel, bias: b[3])
+    return Tensor(shape: Array(query.shape.dropLast()) + [dv], data: out)
+  }
+}
+
+/// Einsum of an input with a kernel, as EinsumDense computes it: the input's axes that the
+/// output keeps (M), the kernel's (N) and the contracted ones (K) rearranged into one matrix
+/// product (M×K)·(K×N), then into the output's axis order.
+struct EinsumPlan {
+  let inputPermutation: [Int]
+  let kernel: [Float]
+  let m: Int, k: Int, n: Int
+  /// The output's shape in (M..., N...) order, and the permutation to the output's order.
+  let productShape: [Int]
+  let outputPermutation: [Int]
+
+  /// `input`, `kernelSpec` and `output` letters with the ellipsis expanded (one distinct
+  /// character per elided axis); sizes of the input known.
+  init(input: [Character], inputShape: [Int], kernelSpec: [Character], kernel: Tensor, output: [Character]) throws(RuntimeError) {
+    guard input.count == inputShape.count, kernelSpec.count == kernel.rank else {
+      throw RuntimeError("EinsumDense input \(inputShape) or kernel \(kernel.shape) does not fit its equation")
+    }
+    var size: [Character: Int] = [:]
+    for (ch, d) in zip(input, inputShape) { size[ch] = d }
+    for (ch, d) in zip(kernelSpec, kernel.shape) {
+      if let known = size[ch], known != d { throw RuntimeError("EinsumDense axis \(ch) is \(known) in the input and \(d) in the kernel") }
+      size[ch] = d
+    }
+    let mLetters = input.filter { output.contains($0) }
+    let kLetters = input.filter { !output.contains($0) }
+    let nLetters = kernelSpec.filter { output.contains($0) && !input.contains($0) }
+    guard kLetters.allSatisfy({ kernelSpec.contains($0) }), kernelSpec.allSatisfy({ output.contains($0) || input.contains($0) }),
+      mLetters.allSatisfy({ !kernelSpec.contains($0) }), output.allSatisfy({ size[$0] != nil })
+    else {
+      throw RuntimeError("EinsumDense equation sums an axis of one operand or shares a batch axis with the kernel, which is not supported")
+    }
+    inputPermutation = (mLetters + kLetters).map { input.firstIndex(of: $0)! }
+    let kernelPermutation = (kLetters + nLetters).map { kernelSpec.firstIndex(of: $0)! }
+    self.kernel = transposed(kernel.data, shape: kernel.shape, permutation: kernelPermutation)
+    m = mLetters.reduce(1) { $0 * size[$1]! }
+    k = kLetters.reduce(1) { $0 * size[$1]! }
+    n = nLetters.reduce(1) { $0 * size[$1]! }
+    let product = mLetters + nLetters
+    productShape = product.map { size[$0]! }
+    outputPermutation = output.map { product.firstIndex(of: $0)! }
+  }
+
+  func run(_ x: Tensor) -> Tensor {
+    let a = transposed(x.data, shape: x.shape, permutation: inputPermutation)
+    var c = [Float](repeating: 0, count: m * n)
+    a.withUnsafeBufferPointer { ap in
+      kernel.withUnsafeBufferPointer { bp in
+        c.withUnsafeMutableBufferPointer { cp in Linear.matmul(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, k: k, n: n) }
+      }
+    }
+    return Tensor(shape: outputPermutation.map { productShape[$0] }, data: transposed(c, shape: productShape, permutation: outputPermutation))
   }
 }

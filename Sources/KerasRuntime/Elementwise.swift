@@ -134,4 +134,46 @@ enum Elementwise {
     }
     return Tensor(shape: shape, data: out)
   }
+
+  /// `x` scaled along `axis` to unit L2 norm: `x · min(1/‖x‖, cap)`.
+  static func l2Normalized(_ x: Tensor, axis: Int, cap: Float) -> Tensor {
+    let inner = x.shape[(axis + 1)...].reduce(1, *)
+    let n = x.shape[axis]
+    let outer = x.count / (inner * n)
+    var out = x.data
+    for o in 0..<outer {
+      for i in 0..<inner {
+        let base = o * n * inner + i
+        var sum: Float = 0
+        for j in 0..<n { let v = out[base + j * inner]; sum += v * v }
+        let scale = min(1 / sum.squareRoot(), cap)
+        for j in 0..<n { out[base + j * inner] *= scale }
+      }
+    }
+    return Tensor(shape: x.shape, data: out)
+  }
+
+  /// Keras's `batch_dot`: per sample, `x`'s axis `axes.0` contracted with `y`'s axis `axes.1`;
+  /// the result holds `x`'s other axes, then `y`'s (a lone batch axis gains a 1).
+  static func batchDot(_ x: Tensor, _ y: Tensor, axes: (Int, Int)) -> Tensor {
+    let (a, b) = axes
+    let xRest = (1..<x.rank).filter { $0 != a }, yRest = (1..<y.rank).filter { $0 != b }
+    let xm = transposed(x.data, shape: x.shape, permutation: [0] + xRest + [a])
+    let ym = transposed(y.data, shape: y.shape, permutation: [0, b] + yRest)
+    let batch = x.shape[0], k = x.shape[a]
+    let m = xRest.reduce(1) { $0 * x.shape[$1] }, n = yRest.reduce(1) { $0 * y.shape[$1] }
+    var out = [Float](repeating: 0, count: batch * m * n)
+    xm.withUnsafeBufferPointer { xp in
+      ym.withUnsafeBufferPointer { yp in
+        out.withUnsafeMutableBufferPointer { op in
+          for i in 0..<batch {
+            Linear.matmul(xp.baseAddress! + i * m * k, yp.baseAddress! + i * k * n, op.baseAddress! + i * m * n, m: m, k: k, n: n)
+          }
+        }
+      }
+    }
+    var shape = [batch] + xRest.map { x.shape[$0] } + yRest.map { y.shape[$0] }
+    if shape.count == 1 { shape.append(1) }
+    return Tensor(shape: shape, data: out)
+  }
 }

@@ -44,17 +44,6 @@ extension ElementwiseMerge: RunnableLayer {
   }
 }
 
-extension MultiHeadAttention: RunnableLayer {
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let useBias = useBias
-    guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
-    return Kernel { inputs, call throws(RuntimeError) in
-      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
-      return [Value(tensor: try Attention.multiHead(useBias: useBias, causal: call.useCausalMask, weights: weights, inputs: inputs), mask: inputs[0].mask)]
-    }
-  }
-}
-
 extension TFOpLambda: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let function = function
@@ -75,6 +64,27 @@ extension TFOpLambda: RunnableLayer {
         ? try Elementwise.broadcast(x, y) { $0 / $1 }
         : try Elementwise.merge([x, y], function.merge ?? .add)
       return [Value(tensor: result, mask: mergedMask(inputs))]
+    }
+  }
+}
+
+extension Dot: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let layer = self
+    // Keras 3 caps the inverse norm at 1/epsilon (1e7); tf_keras's l2_normalize floors the
+    // squared norm at 1e-12 (a cap of 1e6).
+    let cap: Float = keras3 ? 1e7 : 1e6
+    return Kernel { inputs, _ throws(RuntimeError) in
+      guard inputs.count == 2 else { throw RuntimeError("Dot takes two inputs, got \(inputs.count)") }
+      var (x, y) = (inputs[0].tensor, inputs[1].tensor)
+      let (a, b): (Int, Int)
+      do throws(ModelError) { (a, b) = try layer.axes(ranks: (x.rank, y.rank)) } catch { throw RuntimeError(error.message) }
+      guard x.shape[0] == y.shape[0], x.shape[a] == y.shape[b] else { throw RuntimeError("Dot cannot contract \(x.shape) axis \(a) with \(y.shape) axis \(b)") }
+      if layer.normalize {
+        x = Elementwise.l2Normalized(x, axis: a, cap: cap)
+        y = Elementwise.l2Normalized(y, axis: b, cap: cap)
+      }
+      return [Value(tensor: Elementwise.batchDot(x, y, axes: (a, b)), mask: nil)]
     }
   }
 }

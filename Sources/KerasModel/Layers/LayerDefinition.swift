@@ -38,6 +38,10 @@ public protocol LayerDefinition: Sendable {
   /// The sub-object groups holding this family's variables in Keras 3's weights layout
   /// (`layers/<layer>/<sub-object>/vars`), in Keras's weight order.
   static var keras3SubObjects: [String] { get }
+
+  /// Class names whose Python class is named otherwise (`GroupQueryAttention` is the exported
+  /// name of `GroupedQueryAttention`): Keras 3 names weight groups after the Python class.
+  static var pythonClassNames: [String: String] { get }
 }
 
 extension LayerDefinition {
@@ -46,6 +50,7 @@ extension LayerDefinition {
   public static func upgradeKeras1(_ config: inout Keras1Config) {}
   public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] { weights }
   public static var keras3SubObjects: [String] { [] }
+  public static var pythonClassNames: [String: String] { [:] }
 }
 
 /// What a file says about how one layer's weights are laid out.
@@ -95,9 +100,9 @@ public enum LayerRegistry {
     // Scales registered by keras.applications
     LayerScale.self, CustomScaleLayer.self,
     // Merging
-    Concatenate.self, ElementwiseMerge.self,
-    // Attention
-    MultiHeadAttention.self,
+    Concatenate.self, ElementwiseMerge.self, Dot.self,
+    // Attention and tensor products
+    MultiHeadAttention.self, GroupedQueryAttention.self, ScoreAttention.self, EinsumDense.self,
     // Op layers: Keras 3's, and tf.keras 2.4-2.15's TFOpLambda
     NotEqualOp.self, AnyOp.self, TFOpLambda.self,
   ]
@@ -139,9 +144,20 @@ public enum LayerRegistry {
     byClassName[file.className]?.storedLayout(weights, file) ?? weights
   }
 
-  /// Keras 3's sub-object group names in weight order: each family's, in registry order (no
-  /// group holds sub-objects of two families, so only each family's own order matters).
+  /// Keras 3's sub-object group names in weight order: each family's, in registry order.
   public static let keras3SubObjects: [String] = families.flatMap { $0.keras3SubObjects }
+
+  /// The sub-object order of one layer's class: its family's own (MultiHeadAttention and
+  /// GroupedQueryAttention name their projections alike, in different orders), else the registry's.
+  public static func keras3SubObjects(className: String?) -> [String] {
+    guard let className, let own = byClassName[className]?.keras3SubObjects, !own.isEmpty else { return keras3SubObjects }
+    return own
+  }
+
+  /// The Python class behind a config's class name (they differ for a few exported aliases).
+  public static func pythonClassName(_ className: String) -> String {
+    byClassName[className]?.pythonClassNames[className] ?? className
+  }
 
   /// Whether a layer class has a family.
   public static func understands(_ className: String) -> Bool { byClassName[className] != nil }
@@ -153,9 +169,9 @@ public enum LayerRegistry {
 
   /// The layer's definition: nil when its class is not understood; an error when the config does
   /// not decode.
-  public static func definition(name: String, className: String, config: JSONValue) throws(ModelError) -> (any LayerDefinition)? {
+  public static func definition(name: String, className: String, config: JSONValue, keras3: Bool = false) throws(ModelError) -> (any LayerDefinition)? {
     guard let family = byClassName[className], family.understands(config) else { return nil }
-    return try family.init(LayerReader(name: name, className: className, config: config))
+    return try family.init(LayerReader(name: name, className: className, config: config, keras3: keras3))
   }
 }
 

@@ -4,11 +4,15 @@ public struct LayerReader: Sendable {
   public let name: String
   public let className: String
   public let config: JSONValue
+  /// The file was written by Keras 3, whose `compute_output_shape` a few families follow where
+  /// Keras 2's summary shows the shapes its call computed (EinsumDense's unknown output sizes).
+  public let keras3: Bool
 
-  public init(name: String, className: String, config: JSONValue) {
+  public init(name: String, className: String, config: JSONValue, keras3: Bool = false) {
     self.name = name
     self.className = className
     self.config = config
+    self.keras3 = keras3
   }
 
   public var label: LayerLabel { LayerLabel(name: name, className: className) }
@@ -137,7 +141,7 @@ public struct LayerReader: Sendable {
       throw error("has a \(key) entry without class_name and config")
     }
     let name = config["name"]?.string ?? "\(self.name)/\(key)"
-    guard let definition = try LayerRegistry.definition(name: name, className: className, config: config) else {
+    guard let definition = try LayerRegistry.definition(name: name, className: className, config: config, keras3: keras3) else {
       throw error("wraps a \(className) layer, which keras-inspect does not understand")
     }
     return WrappedLayer(className: className, name: name, definition: definition)

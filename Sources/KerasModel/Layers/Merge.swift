@@ -80,3 +80,53 @@ public struct ElementwiseMerge: LayerDefinition {
     return out
   }
 }
+
+/// `Dot(axes, normalize)` of two tensors: Keras's `batch_dot`, which contracts `axes[0]` of the
+/// first with `axes[1]` of the second per sample; the result is the first's other axes, then the
+/// second's (a lone batch axis gains a 1). `normalize` L2-normalizes both along those axes first
+/// (the cosine similarity).
+public struct Dot: LayerDefinition {
+  public static let classNames = ["Dot"]
+  public let axes: [Int]
+  public let normalize: Bool
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let value = c.present("axes") else { throw c.error("has no axes") }
+    if let n = value.int {
+      axes = [n]
+    } else if let list = value.intList, list.count == 2 {
+      axes = list
+    } else {
+      throw c.error("has axes that are not an integer or two integers")
+    }
+    normalize = try c.bool("normalize", default: false)
+    label = c.label
+  }
+
+  /// The contracted axis of each input, as Keras resolves them (a negative axis counts from the
+  /// end of each input's own rank).
+  public func axes(ranks: (Int, Int)) throws(ModelError) -> (Int, Int) {
+    let (a, b) = axes.count == 1 ? (axes[0], axes[0]) : (axes[0], axes[1])
+    let resolved = (a < 0 ? a + ranks.0 : a, b < 0 ? b + ranks.1 : b)
+    guard resolved.0 >= 1, resolved.0 < ranks.0, resolved.1 >= 1, resolved.1 < ranks.1 else {
+      throw label.error("has axes \(axes), outside inputs of ranks \(ranks.0) and \(ranks.1) (the batch axis cannot be contracted)")
+    }
+    return resolved
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard inputs.count == 2 else { throw label.error("takes the dot product of 2 inputs, got \(inputs.count)") }
+    var (x, y) = (inputs[0], inputs[1])
+    guard x.count >= 2, y.count >= 2 else { throw label.error("needs inputs of rank 2 or more, got \(inputs.map(format).joined(separator: ", "))") }
+    let (a, b) = try axes(ranks: (x.count, y.count))
+    if let m = x[a], let n = y[b], m != n { throw label.error("contracts axes of sizes \(m) and \(n) (\(format(x)), \(format(y)))") }
+    let contracted = x[a] ?? y[b] ?? 1
+    x.remove(at: a)
+    y.remove(at: b)
+    var out = x + y.dropFirst()
+    if out.count == 1 { out.append(1) }
+    let positions = saturatingProduct(out.dropFirst().map { $0 ?? 1 })
+    return LayerSignature(outputs: [out], flops: saturatingProduct([2, positions, contracted]))
+  }
+}

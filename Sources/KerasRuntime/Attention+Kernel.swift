@@ -1,0 +1,62 @@
+import KerasModel
+
+extension MultiHeadAttention: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let layer = self
+    guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
+    return Kernel { inputs, call throws(RuntimeError) in
+      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
+      guard let query = inputs.first else { throw RuntimeError("MultiHeadAttention needs query and value") }
+      let axes: [Int]
+      do throws(ModelError) { axes = try layer.attentionAxes(rank: query.tensor.rank) } catch { throw RuntimeError(error.message) }
+      let out = try Attention.multiHead(useBias: layer.useBias, axes: axes, causal: call.useCausalMask, weights: weights, inputs: inputs)
+      return [Value(tensor: out, mask: query.mask)]
+    }
+  }
+}
+
+extension GroupedQueryAttention: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let layer = self
+    return Kernel { inputs, call throws(RuntimeError) in
+      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
+      let out = try Attention.groupedQuery(layer, causal: call.useCausalMask, weights: weights, inputs: inputs)
+      return [Value(tensor: out, mask: inputs[0].mask)]
+    }
+  }
+}
+
+extension ScoreAttention: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let layer = self
+    return Kernel { inputs, call throws(RuntimeError) in
+      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
+      let out = try Attention.scored(layer, causal: layer.causal || call.useCausalMask, weights: weights, inputs: inputs)
+      return [Value(tensor: out, mask: inputs[0].mask)]
+    }
+  }
+}
+
+extension EinsumDense: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
+
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let layer = self
+    guard let kernel = weights.first else { throw RuntimeError("EinsumDense expects a kernel") }
+    let bias = biasAxes != nil && weights.count > 1 ? weights[1] : nil
+    return Kernel { inputs, _ throws(RuntimeError) in
+      guard let x = inputs.first else { throw RuntimeError("EinsumDense has no input") }
+      // The ellipsis stands for the axes the equation does not name, one placeholder each.
+      let elided = x.tensor.rank - layer.inputSpec.count
+      guard elided >= 0, layer.ellipsis != .none || elided == 0 else { throw RuntimeError("EinsumDense equation \(layer.equation) does not fit input \(x.tensor.shape)") }
+      let extra = (0..<elided).map { i in Character(UnicodeScalar(0x2460 + i)!) }
+      let (input, output) = layer.ellipsis == .left
+        ? (extra + layer.inputSpec, extra + layer.outputSpec)
+        : (layer.inputSpec + extra, layer.outputSpec + extra)
+      let plan = try EinsumPlan(input: input, inputShape: x.tensor.shape, kernelSpec: layer.kernelSpec, kernel: kernel, output: output)
+      var y = plan.run(x.tensor)
+      if let bias { y = try Elementwise.broadcast(y, bias, +) }
+      return [Value(tensor: try Activations.apply(layer.activation, to: y, keras3: keras3), mask: x.mask)]
+    }
+  }
+}
