@@ -131,7 +131,7 @@ struct Analyzer {
     for (i, layer) in model.layers.enumerated() {
       guard layer.nested == nil else { definitions.append(nil); continue }
       do {
-        definitions.append(try LayerRegistry.definition(name: layer.name, className: layer.className, config: layer.config, keras3: keras3))
+        definitions.append(try LayerRegistry.definition(of: layer, keras3: keras3))
       } catch {
         definitions.append(nil)
         problems[i] = error.message
@@ -188,7 +188,7 @@ struct Analyzer {
       let nested = nestedAnalyses[index]
       let understood = layer.nested != nil
         ? (nested?.layers.allSatisfy(\.understood) ?? true)
-        : LayerRegistry.understands(layer.className, config: layer.config)
+        : LayerRegistry.understands(layer)
       var problem = problems[index]
       if problem == nil, !layer.calls.isEmpty, sigs.contains(where: { $0 == nil }), understood,
         !dependsOnUnknown(layer, in: model) {
@@ -227,7 +227,7 @@ struct Analyzer {
     var queue = layer.calls.flatMap(\.inputs).map(\.layer)
     while let name = queue.popLast() {
       guard seen.insert(name).inserted, let upstream = model.layers.first(where: { $0.name == name }) else { continue }
-      if upstream.nested == nil, !LayerRegistry.understands(upstream.className, config: upstream.config) { return true }
+      if upstream.nested == nil, !LayerRegistry.understands(upstream) { return true }
       queue += upstream.calls.flatMap(\.inputs).map(\.layer)
     }
     return false
@@ -252,7 +252,8 @@ struct Analyzer {
   func displayClass(_ layer: LayerConfig) -> String {
     // Keras reports a nested functional model as `Functional`, whatever its config class.
     if layer.nested != nil, layer.className == "Model" { return "Functional" }
-    return layer.className
+    // Keras prints the Python class (`GroupedQueryAttention`), not an exported alias.
+    return layer.isOperation ? layer.className : LayerRegistry.pythonClassName(layer.className)
   }
 
   /// Trainable flags of stored weights: the config's own when the stored weights line up with it

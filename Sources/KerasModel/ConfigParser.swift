@@ -102,7 +102,9 @@ public enum ConfigParser {
     for (index, item) in items.enumerated() {
       let (layerClass, layerName, config) = try layerHeader(item, index: index, model: name)
       let calls = try inboundNodes(item["inbound_nodes"], layer: layerName)
-      layers.append(LayerConfig(name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass, depth: depth)))
+      var layer = LayerConfig(name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass, depth: depth))
+      layer.isOperation = isOperation(item, className: layerClass)
+      layers.append(layer)
     }
     let inputs = try tensorList(body["input_layers"], what: "input_layers", model: name)
     let outputs = try tensorList(body["output_layers"], what: "output_layers", model: name)
@@ -124,6 +126,18 @@ public enum ConfigParser {
     let plainClass = className.split(separator: ">").last.map(String.init) ?? className
     let (upgradedClass, upgradedConfig) = Keras1.upgrade(className: plainClass, config: config)
     return (upgradedClass, name, upgradedConfig)
+  }
+
+  /// Whether a functional model's entry is a Keras 3 op node rather than a layer: its `module` is
+  /// `keras.src.ops.*` (`.keras` archives). A legacy `.h5` drops the module: there an op is an
+  /// entry of an op class whose config has neither `trainable` nor a dtype policy (every Keras
+  /// layer's config has both) and whose nodes are Keras 3's `{"args", "kwargs"}` objects.
+  static func isOperation(_ item: JSONValue, className: String) -> Bool {
+    if let module = item["module"]?.string { return module.hasPrefix("keras.src.ops.") }
+    guard LayerRegistry.byOperationName[className] != nil, let config = item["config"], config["trainable"] == nil,
+      config["dtype"]?.object == nil
+    else { return false }
+    return item["inbound_nodes"]?.array?.first?.object != nil
   }
 
   static func nestedModel(_ item: JSONValue, className: String, depth: Int) throws(ModelError) -> ModelConfig? {
@@ -163,73 +177,141 @@ public enum ConfigParser {
     var calls: [LayerCall] = []
     for node in nodes {
       var inputs: [TensorRef] = []
+      var structure = CallStructure()
       var keywords: [String: JSONValue] = [:]
-      var positional: [JSONValue] = []
-      var operands: [CallOperand] = []
       var maskInput: Int?
       if node.object != nil {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
-        collectKerasTensors(node["args"], into: &inputs, depth: 0)
+        structure.args = (node["args"]?.array ?? []).map { keras3Value($0, inputs: &inputs, depth: 0) }
         let kwargs = node["kwargs"]?.object ?? [:]
-        maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in
-          var found: [TensorRef] = []
-          collectKerasTensors(value, into: &found, depth: 1)
-          return found
+        for key in orderedKeywords(kwargs.keys) {
+          guard let value = kwargs[key] else { continue }
+          let decoded = keras3Value(value, inputs: &inputs, depth: 0)
+          if key == "mask", case .tensor(let i) = decoded { maskInput = i }
+          structure.kwargs[key] = decoded
         }
         keywords = plainArguments(kwargs)
-        positional = (node["args"]?.array ?? []).filter { value in
-          switch value {
-          case .bool, .number, .string: return true
-          default: return false
-          }
-        }
-        operands = (node["args"]?.array ?? []).flatMap { value -> [CallOperand] in
-          if let n = value.double { return [.constant(n)] }
-          var found: [TensorRef] = []
-          collectKerasTensors(value, into: &found, depth: 1)
-          return Array(repeating: .tensor, count: found.count)
-        }
-        if !operands.contains(where: { if case .constant = $0 { true } else { false } }) { operands = [] }
       } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
         // `mask=`) sit in kwargs as [layer, node, tensor]. tf.keras 2.4-2.15 op layers (TFOpLambda)
-        // write their one node as a bare entry, `["bn", 0, 0, {"y": 3.0, "name": null}]`, with
-        // the other operand, a number or a tensor, as `y`.
-        let refs = list.first?.string != nil ? [node] : list
-        for entry in refs {
-          guard let ref = tensorRef(entry) else {
+        // write a node whose first argument is one tensor as a bare entry,
+        // `["bn", 0, 0, {"y": 3.0, "name": null}]`, and a list first argument (`tf.concat`) as a
+        // list of entries repeating one kwargs; a number first argument (`3.0 - x`) is the entry
+        // `["_CONSTANT_VALUE", -1, 3.0, {"y": ["x", 0, 0]}]`.
+        let entries = list.first?.string != nil ? [node] : list
+        var first: [CallValue] = []
+        var kwargs: [String: JSONValue]?
+        for entry in entries {
+          guard let items = entry.array, items.count >= 3, items[0].string != nil else {
             throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
           }
-          inputs.append(ref)
-          if let kwargs = entry.array?.dropFirst(3).first?.object {
-            maskInput = appendKeywordTensors(kwargs, to: &inputs) { value in tensorRef(value).map { [$0] } ?? [] } ?? maskInput
-            keywords.merge(plainArguments(kwargs)) { first, _ in first }
-            if let y = kwargs["y"]?.double { operands = [.tensor, .constant(y)] }
+          if items[0].string == constantEntry, items[1].int == -1 {
+            first.append(keras2Value(items[2], inputs: &inputs, depth: 0))
+          } else {
+            guard let ref = tensorRef(entry) else {
+              throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
+            }
+            first.append(.tensor(inputs.count))
+            inputs.append(ref)
           }
+          if kwargs == nil, let object = items.dropFirst(3).first?.object { kwargs = object }
         }
+        structure.args = first.count == 1 ? first : [.list(first)]
+        for key in orderedKeywords((kwargs ?? [:]).keys) {
+          guard let value = kwargs?[key] else { continue }
+          let decoded = keras2Value(value, inputs: &inputs, depth: 0)
+          if key == "mask", case .tensor(let i) = decoded { maskInput = i }
+          structure.kwargs[key] = decoded
+        }
+        keywords = plainArguments(kwargs ?? [:])
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      var arguments = CallArguments(keywords: keywords, positional: positional)
-      arguments.operands = operands
-      calls.append(LayerCall(inputs: inputs, arguments: arguments, maskInput: maskInput))
+      calls.append(LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords), maskInput: maskInput, structure: structure))
     }
     return calls
   }
 
-  /// Appends the tensors passed as keyword arguments (found in each value by `tensors`) to
-  /// `inputs`, in `orderedKeywords` order; returns the index of the `mask=` tensor, if one was passed.
-  static func appendKeywordTensors(
-    _ kwargs: [String: JSONValue], to inputs: inout [TensorRef], tensors: (JSONValue) -> [TensorRef]
-  ) -> Int? {
-    var maskInput: Int?
-    for key in orderedKeywords(kwargs.keys) {
-      guard let value = kwargs[key] else { continue }
-      let found = tensors(value)
-      if key == "mask", found.count == 1 { maskInput = inputs.count }
-      inputs += found
+  /// tf.keras's marker for a number standing where a node entry's tensor would.
+  static let constantEntry = "_CONSTANT_VALUE"
+
+  /// Bounds the nesting of call arguments read (real files nest two or three levels).
+  static let maxArgumentDepth = 32
+
+  /// A Keras 3 call argument: `__keras_tensor__`, `__slice__`, `__ellipsis__`, `__numpy__` and
+  /// `__tensor__` objects, lists and plain values. Each tensor is appended to `inputs`.
+  static func keras3Value(_ json: JSONValue, inputs: inout [TensorRef], depth: Int) -> CallValue {
+    guard depth < maxArgumentDepth else { return .other }
+    switch json {
+    case .number(let n): return .number(n)
+    case .bool(let b): return .bool(b)
+    case .string(let s): return .string(s)
+    case .null: return .none
+    case .array(let items): return .list(items.map { keras3Value($0, inputs: &inputs, depth: depth + 1) })
+    case .object(let dict):
+      let config = dict["config"]
+      switch dict["class_name"]?.string {
+      case "__keras_tensor__":
+        if let history = config?["keras_history"], let ref = tensorRef(history) {
+          inputs.append(ref)
+          return .tensor(inputs.count - 1)
+        }
+        return .other
+      case "__slice__":
+        func part(_ key: String) -> CallValue { config?[key].map { keras3Value($0, inputs: &inputs, depth: depth + 1) } ?? .none }
+        return .slice(start: part("start"), stop: part("stop"), step: part("step"))
+      case "__ellipsis__":
+        return .ellipsis
+      case "__numpy__", "__tensor__":
+        return config?["value"].flatMap(numbers).map(CallValue.array) ?? .other
+      default:
+        // Tensors inside an unknown object still connect the graph.
+        for key in dict.keys.sorted() { _ = keras3Value(dict[key]!, inputs: &inputs, depth: depth + 1) }
+        return .other
+      }
     }
-    return maskInput
+  }
+
+  /// A tf.keras call argument: `[layer, node, tensor]` lists are tensors, `{"start", "stop",
+  /// "step"}` a slice, `{"class_name": "__ellipsis__"}` the ellipsis. Each tensor is appended to `inputs`.
+  static func keras2Value(_ json: JSONValue, inputs: inout [TensorRef], depth: Int) -> CallValue {
+    guard depth < maxArgumentDepth else { return .other }
+    switch json {
+    case .number(let n): return .number(n)
+    case .bool(let b): return .bool(b)
+    case .string(let s): return .string(s)
+    case .null: return .none
+    case .array(let items):
+      if items.count == 3 || items.count == 4, items[0].string != nil {
+        if items[0].string == constantEntry, items[1].int == -1 { return keras2Value(items[2], inputs: &inputs, depth: depth + 1) }
+        if let ref = tensorRef(json) {
+          inputs.append(ref)
+          return .tensor(inputs.count - 1)
+        }
+      }
+      return .list(items.map { keras2Value($0, inputs: &inputs, depth: depth + 1) })
+    case .object(let dict):
+      if dict["class_name"]?.string == "__ellipsis__" { return .ellipsis }
+      if dict.count == 3, let start = dict["start"], let stop = dict["stop"], let step = dict["step"] {
+        return .slice(
+          start: keras2Value(start, inputs: &inputs, depth: depth + 1), stop: keras2Value(stop, inputs: &inputs, depth: depth + 1),
+          step: keras2Value(step, inputs: &inputs, depth: depth + 1))
+      }
+      for key in dict.keys.sorted() { _ = keras2Value(dict[key]!, inputs: &inputs, depth: depth + 1) }
+      return .other
+    }
+  }
+
+  /// The numbers of a (nested) list, flattened; nil when something else is inside.
+  static func numbers(_ json: JSONValue) -> [Double]? {
+    var result: [Double] = []
+    func walk(_ v: JSONValue, _ depth: Int) -> Bool {
+      if let d = v.double { result.append(d); return true }
+      if let b = v.bool { result.append(b ? 1 : 0); return true }
+      guard depth < maxArgumentDepth, let items = v.array else { return false }
+      return items.allSatisfy { walk($0, depth + 1) }
+    }
+    return walk(json, 0) ? result : nil
   }
 
   /// Keyword names in the order their tensors are inputs: query, value, key first, then by name.
@@ -245,22 +327,6 @@ public enum ConfigParser {
       case .bool, .number, .string: return true
       default: return false
       }
-    }
-  }
-
-  static func collectKerasTensors(_ json: JSONValue?, into refs: inout [TensorRef], depth: Int) {
-    guard let json, depth < 64 else { return }
-    switch json {
-    case .object(let dict):
-      if dict["class_name"]?.string == "__keras_tensor__", let history = dict["config"]?["keras_history"], let ref = tensorRef(history) {
-        refs.append(ref)
-      } else {
-        for key in dict.keys.sorted() { collectKerasTensors(dict[key], into: &refs, depth: depth + 1) }
-      }
-    case .array(let items):
-      for item in items { collectKerasTensors(item, into: &refs, depth: depth + 1) }
-    default:
-      break
     }
   }
 }

@@ -21,11 +21,16 @@ public struct LayerCall: Sendable, Equatable {
   public let arguments: CallArguments
   /// Which of `inputs` came as the `mask=` keyword argument (Keras 3), if one did.
   public let maskInput: Int?
+  /// The call's positional and keyword arguments as the node entry wrote them, each tensor
+  /// replaced by its position in `inputs`: how op nodes (`x + 3.0`, `x[:, -1]`,
+  /// `tf.reshape(x, [-1, 4])`) say what they compute.
+  public let structure: CallStructure
 
-  public init(inputs: [TensorRef], arguments: CallArguments = CallArguments(), maskInput: Int? = nil) {
+  public init(inputs: [TensorRef], arguments: CallArguments = CallArguments(), maskInput: Int? = nil, structure: CallStructure = CallStructure()) {
     self.inputs = inputs
     self.arguments = arguments
     self.maskInput = maskInput
+    self.structure = structure
   }
 
   /// The inputs that carry data, without the `mask=` tensor.
@@ -44,27 +49,71 @@ public struct CallArguments: Sendable, Equatable {
   public var training: Bool?
   /// `return_attention_scores=True` (attention).
   public var returnAttentionScores = false
-  /// Numbers passed positionally (the `0.0` of `ops.not_equal(x, 0.0)`).
-  public var constants: [Double] = []
-  /// The positional arguments in order, tensors and numbers, when numbers are among them: Keras 3
-  /// writes `x + 3.0` as an `Add` node on `[x, 3.0]`, `3.0 - x` as `Subtract` on `[3.0, x]`.
-  public var operands: [CallOperand] = []
 
   public init() {}
 
-  /// Reads the plain keyword values and positional values of a node entry.
-  init(keywords: [String: JSONValue], positional: [JSONValue]) {
+  /// Reads the plain keyword values of a node entry.
+  init(keywords: [String: JSONValue]) {
     useCausalMask = keywords["use_causal_mask"]?.bool ?? false
     training = keywords["training"]?.bool
     returnAttentionScores = keywords["return_attention_scores"]?.bool ?? false
-    constants = positional.compactMap(\.double)
   }
 }
 
-/// One positional argument of a call: the next of the call's input tensors, or a number.
-public enum CallOperand: Sendable, Equatable {
-  case tensor
-  case constant(Double)
+/// One argument of a call, as the node entry wrote it.
+public indirect enum CallValue: Sendable, Equatable {
+  /// The call's input tensor at this position of ``LayerCall/inputs``.
+  case tensor(Int)
+  case number(Double)
+  case bool(Bool)
+  case string(String)
+  /// Python's None (in a subscript: a new axis).
+  case none
+  case list([CallValue])
+  /// A Python slice `start:stop:step`.
+  case slice(start: CallValue, stop: CallValue, step: CallValue)
+  /// Python's `...`.
+  case ellipsis
+  /// A NumPy array or tensor constant, flattened.
+  case array([Double])
+  /// Anything else (a dict, a serialized object).
+  case other
+
+  /// An integer value.
+  public var int: Int? {
+    guard case .number(let n) = self, n == n.rounded(), abs(n) < 9e15 else { return nil }
+    return Int(n)
+  }
+
+  /// A list of integers, or one integer as a list of one.
+  public var ints: [Int]? {
+    if let n = int { return [n] }
+    guard case .list(let items) = self else { return nil }
+    var result: [Int] = []
+    for item in items {
+      guard let n = item.int else { return nil }
+      result.append(n)
+    }
+    return result
+  }
+
+  public var isNone: Bool { self == .none }
+}
+
+/// A call's positional and keyword arguments.
+public struct CallStructure: Sendable, Equatable {
+  public var args: [CallValue]
+  public var kwargs: [String: CallValue]
+
+  public init(args: [CallValue] = [], kwargs: [String: CallValue] = [:]) {
+    self.args = args
+    self.kwargs = kwargs
+  }
+
+  /// The positional argument at `index`, else the keyword argument `name`.
+  public func argument(_ index: Int, _ name: String) -> CallValue? {
+    index < args.count ? args[index] : kwargs[name]
+  }
 }
 
 /// A layer as the model config describes it.
@@ -79,6 +128,9 @@ public struct LayerConfig: Sendable {
   public let calls: [LayerCall]
   /// For a nested model, its architecture.
   public let nested: ModelConfig?
+  /// A Keras 3 op node (`keras.ops.add` on symbolic tensors): an Operation, not a Layer, whose
+  /// class name may be a layer's too (`Add`, `Reshape`, `Softmax`).
+  public var isOperation = false
 
   /// Whether the config marks the layer trainable (Keras's default is true).
   public var trainable: Bool { config["trainable"]?.bool ?? true }

@@ -118,27 +118,3 @@ extension ThresholdedReLULayer: RunnableLayer {
   }
 }
 
-extension NotEqualOp: RunnableLayer {
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    // Booleans as 1 and 0. The other operand is the call's constant (`ops.not_equal(x, 0.0)`).
-    Kernel { inputs, call throws(RuntimeError) in
-      guard let constant = call.constants.first else { throw RuntimeError("NotEqual without a constant operand is not supported") }
-      return [Value(tensor: inputs[0].tensor.map { $0 != Float(constant) ? 1 : 0 }, mask: nil)]
-    }
-  }
-}
-
-extension AnyOp: RunnableLayer {
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let (axis, keepdims) = (axis, keepdims)
-    return .unary(keepMask: false) { x in
-      let a = axis < 0 ? axis + x.rank : axis
-      let outer = x.shape[..<a].reduce(1, *), n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)
-      var out = [Float](repeating: 0, count: outer * inner)
-      for o in 0..<outer { for j in 0..<n { for i in 0..<inner where x.data[(o * n + j) * inner + i] != 0 { out[o * inner + i] = 1 } } }
-      var shape = x.shape
-      if keepdims { shape[a] = 1 } else { shape.remove(at: a) }
-      return Tensor(shape: shape, data: out)
-    }
-  }
-}

@@ -13,7 +13,8 @@ struct ConfigTests {
         "input_layers": [["a", 0, 0]], "output_layers": [["s", 0, 0]]}}
       """)
     #expect(config.layers.map(\.name) == ["a", "d", "s"])
-    #expect(config.layers[2].calls == [LayerCall(inputs: [TensorRef(layer: "d", node: 0, tensor: 0), TensorRef(layer: "d", node: 0, tensor: 0)])])
+    #expect(config.layers[2].calls.map(\.inputs) == [[TensorRef(layer: "d", node: 0, tensor: 0), TensorRef(layer: "d", node: 0, tensor: 0)]])
+    #expect(config.layers[2].calls[0].structure.args == [.list([.tensor(0), .tensor(1)])])
     let analysis = ModelAnalysis(config: config, keras3: false)
     #expect(analysis.layers[1].expectedParams == 21)
     #expect(analysis.outputShapes == [[nil, 3]])

@@ -13,17 +13,18 @@ struct RegistryTests {
     #expect(!LayerRegistry.understands("Lambda"))
   }
 
-  @Test("the README's layer list is exactly what the registry knows")
-  func readmeList() throws {
+  static func readme() throws -> String {
     let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("README.md")
-    let text = try String(contentsOf: readme, encoding: .utf8)
-    let start = try #require(text.range(of: "<!-- layer-list -->"))
-    let end = try #require(text.range(of: "<!-- /layer-list -->"))
-    let block = text[start.upperBound..<end.lowerBound]
-    // Every `ClassName` in backticks inside the block (options such as `groups` are lower case).
+    return try String(contentsOf: readme, encoding: .utf8)
+  }
+
+  /// Every `ClassName` in backticks between two markers (options such as `groups` are lower case).
+  static func classNames(in text: String, between open: String, and close: String) throws -> [String] {
+    let start = try #require(text.range(of: open))
+    let end = try #require(text.range(of: close))
     var names: [String] = []
-    var rest = block[...]
+    var rest = text[start.upperBound..<end.lowerBound]
     while let open = rest.firstIndex(of: "`") {
       let after = rest.index(after: open)
       guard let close = rest[after...].firstIndex(of: "`") else { break }
@@ -31,16 +32,33 @@ struct RegistryTests {
       if token.first?.isUppercase == true, token.allSatisfy({ $0.isLetter || $0.isNumber }) { names.append(token) }
       rest = rest[rest.index(after: close)...]
     }
+    return names
+  }
+
+  @Test("the README's layer list is exactly what the registry knows")
+  func readmeList() throws {
+    let names = try Self.classNames(in: try Self.readme(), between: "<!-- layer-list -->", and: "<!-- /layer-list -->")
     #expect(Set(names).count == names.count, "listed twice: \(names.filter { n in names.filter { $0 == n }.count > 1 })")
     #expect(Set(names) == Set(LayerRegistry.classNames),
       "missing from README: \(Set(LayerRegistry.classNames).subtracting(names).sorted()); not in the registry: \(Set(names).subtracting(LayerRegistry.classNames).sorted())")
   }
 
+  @Test("the README lists every Keras 3 op class and every tf.keras function read")
+  func readmeOps() throws {
+    let text = try Self.readme()
+    let names = try Self.classNames(in: text, between: "<!-- op-list -->", and: "<!-- /op-list -->")
+    let ops = Set(LayerRegistry.byOperationName.keys)
+    #expect(Set(names).count == names.count)
+    #expect(Set(names) == ops, "missing from README: \(ops.subtracting(names).sorted()); not in the registry: \(Set(names).subtracting(ops).sorted())")
+    let missing = TFOpLambda.functions.filter { !text.contains("`tf.\($0)`") }
+    #expect(missing.isEmpty, "tf functions missing from README: \(missing)")
+  }
+
   @Test("a family claims only the configs it defines: other TFOpLambda functions stay not understood")
   func partialClaims() throws {
     #expect(LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.multiply")])))
-    #expect(!LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.reduce_sum")])))
-    #expect(try LayerRegistry.definition(name: "t", className: "TFOpLambda", config: .object(["function": .string("math.reduce_sum")])) == nil)
+    #expect(!LayerRegistry.understands("TFOpLambda", config: .object(["function": .string("math.bessel_i0")])))
+    #expect(try LayerRegistry.definition(name: "t", className: "TFOpLambda", config: .object(["function": .string("math.bessel_i0")])) == nil)
     #expect(LayerRegistry.understands("LocallyConnected1D", config: .object(["implementation": .number(2)])))
   }
 

@@ -39,6 +39,10 @@ public protocol LayerDefinition: Sendable {
   /// (`layers/<layer>/<sub-object>/vars`), in Keras's weight order.
   static var keras3SubObjects: [String] { get }
 
+  /// The Keras 3 op classes (`keras.ops` nodes of a functional graph, ``LayerConfig/isOperation``)
+  /// this family defines. They are looked up apart from layer classes: op `Add` is not layer `Add`.
+  static var operationNames: [String] { get }
+
   /// Class names whose Python class is named otherwise (`GroupQueryAttention` is the exported
   /// name of `GroupedQueryAttention`): Keras 3 names weight groups after the Python class.
   static var pythonClassNames: [String: String] { get }
@@ -51,6 +55,7 @@ extension LayerDefinition {
   public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] { weights }
   public static var keras3SubObjects: [String] { [] }
   public static var pythonClassNames: [String: String] { [:] }
+  public static var operationNames: [String] { [] }
 }
 
 /// What a file says about how one layer's weights are laid out.
@@ -103,8 +108,8 @@ public enum LayerRegistry {
     Concatenate.self, ElementwiseMerge.self, Dot.self,
     // Attention and tensor products
     MultiHeadAttention.self, GroupedQueryAttention.self, ScoreAttention.self, EinsumDense.self,
-    // Op layers: Keras 3's, and tf.keras 2.4-2.15's TFOpLambda
-    NotEqualOp.self, AnyOp.self, TFOpLambda.self,
+    // Op nodes: tf.keras 2.4-2.15's TFOpLambda and SlicingOpLambda, Keras 3's keras.ops
+    TFOpLambda.self, KerasOperation.self,
   ]
 
   /// Each claimed class name with its family.
@@ -119,12 +124,23 @@ public enum LayerRegistry {
   /// Every class name the registry knows, sorted: Keras 2 and 3's, and Keras 1's.
   public static var classNames: [String] { Set(byClassName.keys).union(byKeras1ClassName.keys).sorted() }
 
-  /// Class names claimed by more than one family (empty when the registry is sound).
+  /// Each Keras 3 op class with the family that defines it.
+  public static let byOperationName: [String: any LayerDefinition.Type] = {
+    var table: [String: any LayerDefinition.Type] = [:]
+    for family in families {
+      for name in family.operationNames where table[name] == nil { table[name] = family }
+    }
+    return table
+  }()
+
+  /// Class names claimed by more than one family (empty when the registry is sound); op classes
+  /// are a namespace of their own.
   public static var claimedTwice: [String] {
     var seen: [String: Int] = [:]
     for family in families {
       for name in family.classNames { seen[name, default: 0] += 1 }
       for name in family.keras1ClassNames.keys { seen[name, default: 0] += 1 }
+      for name in family.operationNames { seen["ops." + name, default: 0] += 1 }
     }
     return seen.filter { $0.value > 1 }.keys.sorted()
   }
@@ -165,6 +181,23 @@ public enum LayerRegistry {
   /// Whether a layer's class has a family that understands its config.
   public static func understands(_ className: String, config: JSONValue) -> Bool {
     byClassName[className]?.understands(config) ?? false
+  }
+
+  /// The family of a model's layer or op node.
+  public static func family(of layer: LayerConfig) -> (any LayerDefinition.Type)? {
+    layer.isOperation ? byOperationName[layer.className] : byClassName[layer.className]
+  }
+
+  /// Whether a model's layer or op node has a family that understands it.
+  public static func understands(_ layer: LayerConfig) -> Bool {
+    family(of: layer)?.understands(layer.config) ?? false
+  }
+
+  /// The definition of a model's layer or op node (an op reads its call's arguments): nil when
+  /// not understood; an error when the config does not decode.
+  public static func definition(of layer: LayerConfig, keras3: Bool) throws(ModelError) -> (any LayerDefinition)? {
+    guard let family = family(of: layer), family.understands(layer.config) else { return nil }
+    return try family.init(LayerReader(name: layer.name, className: layer.className, config: layer.config, keras3: keras3, call: layer.calls.first?.structure))
   }
 
   /// The layer's definition: nil when its class is not understood; an error when the config does

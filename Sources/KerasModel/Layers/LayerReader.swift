@@ -7,12 +7,16 @@ public struct LayerReader: Sendable {
   /// The file was written by Keras 3, whose `compute_output_shape` a few families follow where
   /// Keras 2's summary shows the shapes its call computed (EinsumDense's unknown output sizes).
   public let keras3: Bool
+  /// The arguments of the layer's first call: op nodes (TFOpLambda, Keras 3 ops) are called once
+  /// and say there what they compute.
+  public let call: CallStructure?
 
-  public init(name: String, className: String, config: JSONValue, keras3: Bool = false) {
+  public init(name: String, className: String, config: JSONValue, keras3: Bool = false, call: CallStructure? = nil) {
     self.name = name
     self.className = className
     self.config = config
     self.keras3 = keras3
+    self.call = call
   }
 
   public var label: LayerLabel { LayerLabel(name: name, className: className) }

@@ -1,73 +1,563 @@
-/// Keras 3 op layers of a functional model, as masking code leaves them: `ops.not_equal(x, c)`,
-/// the constant `c` arriving as the call's positional argument.
-public struct NotEqualOp: LayerDefinition {
-  public static let classNames = ["NotEqual"]
-  let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) { label = c.label }
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    LayerSignature(outputs: [try label.single(inputs)])
+/// What one op node of a functional graph computes: a tensor function called on Keras tensors,
+/// as tf.keras 2.4-2.15 saves it (`TFOpLambda`, `SlicingOpLambda`) and as Keras 3 saves its
+/// `keras.ops` nodes. Both decode into this one vocabulary, with one shape rule per function
+/// here and one kernel in the runtime.
+public enum TensorFunction: Sendable, Equatable {
+  /// Element-wise on one operand.
+  case unary(UnaryFunction)
+  /// Element-wise on two operands, NumPy broadcasting.
+  case binary(BinaryFunction)
+  /// Softmax (or log-softmax) along one axis.
+  case softmax(axis: Int, log: Bool)
+  /// A reduction over `axes` (nil: every axis, the batch's too).
+  case reduce(Reduction, axes: [Int]?, keepdims: Bool)
+  /// `reshape` to a shape that includes the batch axis; -1 is inferred, nil unknown.
+  case reshape([Int?])
+  /// `transpose` by a permutation of every axis (nil: reversed).
+  case transpose([Int]?)
+  case expandDims(axis: Int)
+  /// `squeeze` of the given axes (nil: every axis of size 1).
+  case squeeze([Int]?)
+  /// Operands joined along an existing axis.
+  case concatenate(axis: Int)
+  /// Operands stacked along a new axis.
+  case stack(axis: Int)
+  /// Python subscripting, `x[:, -1, ...]`.
+  case getItem([SliceItem])
+  /// Matrix product of the last two axes, batch axes broadcast.
+  case matmul(transposeA: Bool, transposeB: Bool)
+  /// Values clipped to [low, high].
+  case clip(low: Double, high: Double)
+  /// A cast to a dtype (floats round, integers truncate, bool is 0 or 1).
+  case cast(String)
+  /// `where(condition, x, y)`, broadcasting all three.
+  case select
+  /// Each axis repeated `multiples` times.
+  case tile([Int])
+  /// Each element repeated along an axis.
+  case repeatElements(count: Int, axis: Int)
+  /// Pieces along an axis: several outputs.
+  case split(Split, axis: Int)
+
+  public enum Split: Sendable, Equatable {
+    /// This many equal pieces.
+    case count(Int)
+    /// Pieces of these sizes (TensorFlow's `num_or_size_splits` list).
+    case sizes([Int])
+    /// Pieces between these indices (NumPy's `indices_or_sections` list).
+    case indices([Int])
   }
 }
 
-/// `ops.any(x, axis, keepdims)`.
-public struct AnyOp: LayerDefinition {
-  public static let classNames = ["Any"]
-  public let axis: Int
-  public let keepdims: Bool
-  let label: LayerLabel
-  public init(_ c: LayerReader) throws(ModelError) {
-    axis = try c.int("axis", default: -1)
-    keepdims = try c.bool("keepdims", default: false)
-    label = c.label
-  }
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    let x = try label.single(inputs)
-    let a = try label.resolve(axis: axis, rank: x.count)
-    var out = x
-    if keepdims { out[a] = 1 } else { out.remove(at: a) }
-    return LayerSignature(outputs: [out])
+/// The element-wise functions of one operand. Keras activation names keep their meaning.
+public enum UnaryFunction: String, Sendable, CaseIterable {
+  case relu, relu6, sigmoid, tanh, elu, selu, softplus, softsign, silu, gelu, hardSigmoid = "hard_sigmoid"
+  case geluApproximate = "gelu_approximate"
+  case exp, log, sqrt, rsqrt, square, abs, negative, erf, sign, floor, ceil, round, reciprocal, log1p, expm1
+  case sin, cos, logicalNot = "logical_not"
+}
+
+/// The element-wise functions of two operands.
+public enum BinaryFunction: String, Sendable, CaseIterable {
+  case add, subtract, multiply, divide, floorDivide = "floor_divide", mod, power, maximum, minimum
+  case squaredDifference = "squared_difference"
+  case equal, notEqual = "not_equal", greater, greaterEqual = "greater_equal", less, lessEqual = "less_equal"
+  case logicalAnd = "logical_and", logicalOr = "logical_or"
+
+  /// Whether the result is a boolean (1 or 0).
+  public var isComparison: Bool {
+    switch self {
+    case .equal, .notEqual, .greater, .greaterEqual, .less, .lessEqual, .logicalAnd, .logicalOr: true
+    default: false
+    }
   }
 }
 
-/// tf.keras 2.4-2.15's `TFOpLambda`: a TensorFlow function called on Keras tensors (`x + 3.0`
-/// is `tf.__operators__.add`, `x * y` is `tf.math.multiply`). The element-wise functions with
-/// NumPy broadcasting are understood; the other operand is a number or a second tensor.
-public struct TFOpLambda: LayerDefinition {
-  public static let classNames = ["TFOpLambda"]
-  public enum Function: String, Sendable, CaseIterable {
-    case add = "__operators__.add", mathAdd = "math.add", subtract = "math.subtract", multiply = "math.multiply"
-    case divide = "math.truediv", maximum = "math.maximum", minimum = "math.minimum"
-    case relu = "nn.relu", relu6 = "nn.relu6", sigmoid = "math.sigmoid", tanh = "math.tanh"
+public enum Reduction: String, Sendable { case mean, sum, max, min, prod, any, all }
 
-    /// The element-wise merge of a binary function; nil for an activation.
-    public var merge: ElementwiseMerge.Operation? {
-      switch self {
-      case .add, .mathAdd: .add
-      case .subtract: .subtract
-      case .multiply: .multiply
-      case .maximum: .maximum
-      case .minimum: .minimum
-      case .divide, .relu, .relu6, .sigmoid, .tanh: nil
+/// One item of a subscript.
+public enum SliceItem: Sendable, Equatable {
+  case index(Int)
+  case range(start: Int?, stop: Int?, step: Int?)
+  case newAxis
+  case ellipsis
+}
+
+/// One operand of an op: an input tensor of the call (by position) or a number.
+public enum Operand: Sendable, Equatable {
+  case tensor(Int)
+  case constant(Double)
+}
+
+/// An op node's function with its operands, decoded from its call.
+public struct TensorOperation: Sendable, Equatable {
+  public let function: TensorFunction
+  public let operands: [Operand]
+
+  public init(_ function: TensorFunction, _ operands: [Operand]) {
+    self.function = function
+    self.operands = operands
+  }
+
+  /// The operand for a call value: a tensor or a number; nil for anything else.
+  static func operand(_ value: CallValue?) -> Operand? {
+    switch value {
+    case .tensor(let i): .tensor(i)
+    case .number(let n): .constant(n)
+    case .bool(let b): .constant(b ? 1 : 0)
+    default: nil
+    }
+  }
+
+  /// Subscript items from a call value (`x[0]` is one bare item, `x[:, 1]` a list).
+  static func sliceItems(_ value: CallValue?) -> [SliceItem]? {
+    guard let value else { return nil }
+    let items: [CallValue]
+    if case .list(let list) = value { items = list } else { items = [value] }
+    var result: [SliceItem] = []
+    for item in items {
+      switch item {
+      case .number: guard let n = item.int else { return nil }; result.append(.index(n))
+      case .none: result.append(.newAxis)
+      case .ellipsis: result.append(.ellipsis)
+      case .slice(let start, let stop, let step):
+        func bound(_ v: CallValue) -> Int?? { v.isNone ? .some(nil) : v.int.map { .some($0) } }
+        guard let a = bound(start), let b = bound(stop), let c = bound(step), c != 0 else { return nil }
+        result.append(.range(start: a, stop: b, step: c))
+      default: return nil
+      }
+    }
+    return result
+  }
+
+  /// The output shapes of the operation for its operands' shapes (constants are scalars).
+  public func outputShapes(_ inputs: [Shape], _ label: LayerLabel) throws(ModelError) -> [Shape] {
+    var shapes: [Shape] = []
+    for operand in operands {
+      switch operand {
+      case .constant: shapes.append([])
+      case .tensor(let i):
+        guard i < inputs.count else { throw label.error("names input \(i), but the call has \(inputs.count)") }
+        shapes.append(inputs[i])
+      }
+    }
+    guard let x = shapes.first else { throw label.error("has no operands") }
+    func axis(_ a: Int, rank: Int) throws(ModelError) -> Int {
+      let r = a < 0 ? a + rank : a
+      guard r >= 0, r < rank else { throw label.error("has axis \(a), outside a rank-\(rank) operand") }
+      return r
+    }
+    switch function {
+    case .unary, .clip, .cast:
+      return [x]
+    case .softmax(let a, _):
+      _ = try axis(a, rank: x.count)
+      return [x]
+    case .binary, .select:
+      return [try ElementwiseMerge.broadcastShape(shapes, label)]
+    case .reduce(_, let axes, let keepdims):
+      guard let axes else { return [keepdims ? x.map { _ in 1 } : []] }
+      var resolved: Set<Int> = []
+      for a in axes { resolved.insert(try axis(a, rank: x.count)) }
+      return [x.enumerated().compactMap { i, d in resolved.contains(i) ? (keepdims ? .some(1) : nil) : .some(d) }]
+    case .reshape(let target):
+      var out: Shape = target.map { $0 == -1 ? nil : $0 }
+      if let unknown = target.firstIndex(of: -1), x.allSatisfy({ $0 != nil }) {
+        let total = x.reduce(1) { $0 * $1! }
+        let known = target.enumerated().filter { $0.offset != unknown }.map(\.element)
+        if known.allSatisfy({ $0 != nil }) {
+          let rest = known.reduce(1) { $0 * $1! }
+          guard rest > 0, total % rest == 0 else { throw label.error("cannot reshape \(format(x)) to \(target)") }
+          out[unknown] = total / rest
+        }
+      }
+      return [out]
+    case .transpose(let perm):
+      let p = perm ?? Array((0..<x.count).reversed())
+      guard p.count == x.count, Set(p) == Set(0..<x.count) else { throw label.error("has permutation \(p) for a rank-\(x.count) operand") }
+      return [p.map { x[$0] }]
+    case .expandDims(let a):
+      var out = x
+      out.insert(1, at: try axis(a, rank: x.count + 1))
+      return [out]
+    case .squeeze(let axes):
+      guard let axes else { return [x.filter { $0 != 1 }] }
+      var resolved: Set<Int> = []
+      for a in axes { resolved.insert(try axis(a, rank: x.count)) }
+      for a in resolved where x[a] != 1 && x[a] != nil { throw label.error("squeezes axis \(a) of size \(x[a]!)") }
+      return [x.enumerated().filter { !resolved.contains($0.offset) }.map(\.element)]
+    case .concatenate(let a):
+      let r = try axis(a, rank: x.count)
+      guard shapes.allSatisfy({ $0.count == x.count }) else { throw label.error("concatenates operands of different ranks") }
+      var out = try ElementwiseMerge.broadcastShape(shapes.map { s in s.enumerated().map { $0.offset == r ? 1 : $0.element } }, label)
+      out[r] = shapes.dropFirst().reduce(x[r]) { sum($0, $1[r]) }
+      return [out]
+    case .stack(let a):
+      var out = try ElementwiseMerge.broadcastShape(shapes, label)
+      out.insert(shapes.count, at: try axis(a, rank: x.count + 1))
+      return [out]
+    case .getItem(let items):
+      return [try Self.subscriptShape(x, items, label)]
+    case .matmul(let ta, let tb):
+      guard shapes.count == 2 else { throw label.error("multiplies two operands, got \(shapes.count)") }
+      var (a, b) = (shapes[0], shapes[1])
+      guard !a.isEmpty, !b.isEmpty else { throw label.error("cannot multiply scalars as matrices") }
+      let vectorA = a.count == 1, vectorB = b.count == 1
+      if vectorA { a.insert(1, at: 0) }
+      if vectorB { b.append(1) }
+      if ta { a.swapAt(a.count - 1, a.count - 2) }
+      if tb { b.swapAt(b.count - 1, b.count - 2) }
+      if let k1 = a.last!, let k2 = b[b.count - 2], k1 != k2 { throw label.error("multiplies \(format(shapes[0])) by \(format(shapes[1]))") }
+      var out = try ElementwiseMerge.broadcastShape([Array(a.dropLast(2)), Array(b.dropLast(2))], label)
+      if !vectorA { out.append(a[a.count - 2]) }
+      if !vectorB { out.append(b.last!) }
+      return [out]
+    case .tile(let multiples):
+      guard multiples.count >= x.count else { throw label.error("tiles a rank-\(x.count) operand by \(multiples)") }
+      let padded = Array(repeating: 1, count: multiples.count - x.count) + x
+      return [zip(padded, multiples).map { d, m in m == 1 ? d : d.map { $0 * m } }]
+    case .repeatElements(let count, let a):
+      var out = x
+      let r = try axis(a, rank: x.count)
+      out[r] = out[r].map { $0 * count }
+      return [out]
+    case .split(let split, let a):
+      let r = try axis(a, rank: x.count)
+      switch split {
+      case .count(let n):
+        guard n > 0 else { throw label.error("splits into \(n) pieces") }
+        if let d = x[r], d % n != 0 { throw label.error("splits a size-\(d) axis into \(n) equal pieces") }
+        return Array(repeating: x.enumerated().map { $0.offset == r ? x[r].map { $0 / n } : $0.element }, count: n)
+      case .sizes(let sizes):
+        return sizes.map { size in x.enumerated().map { $0.offset == r ? size : $0.element } }
+      case .indices(let indices):
+        guard let d = x[r] else { throw label.error("splits an axis of unknown size at indices") }
+        let bounds = [0] + indices.map { min(max($0, 0), d) } + [d]
+        return zip(bounds, bounds.dropFirst()).map { lo, hi in x.enumerated().map { $0.offset == r ? max(0, hi - lo) : $0.element } }
       }
     }
   }
-  public let function: Function
-  let label: LayerLabel
+
+  /// Python's subscript of a shape: integers drop an axis, ranges keep it (its length when
+  /// known), None adds one, `...` stands for the axes not named.
+  static func subscriptShape(_ x: Shape, _ items: [SliceItem], _ label: LayerLabel) throws(ModelError) -> Shape {
+    let named = items.filter { if case .newAxis = $0 { false } else if case .ellipsis = $0 { false } else { true } }.count
+    guard named <= x.count, items.filter({ $0 == .ellipsis }).count <= 1 else { throw label.error("indexes \(named) axes of a rank-\(x.count) operand") }
+    var out: Shape = []
+    var axis = 0
+    for item in items {
+      switch item {
+      case .newAxis: out.append(1)
+      case .ellipsis:
+        let skip = x.count - named
+        out += x[axis..<(axis + skip)]
+        axis += skip
+      case .index(let i):
+        if let d = x[axis], i >= d || i < -d { throw label.error("indexes \(i) on an axis of size \(d)") }
+        axis += 1
+      case .range(let start, let stop, let step):
+        out.append(x[axis].map { sliceLength($0, start, stop, step ?? 1) })
+        axis += 1
+      }
+    }
+    return out + x[axis...]
+  }
+
+  /// The length of `range(d)[start:stop:step]`, as Python computes it.
+  public static func sliceLength(_ d: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> Int {
+    sliceIndices(d, start, stop, step).count
+  }
+
+  /// The indices `range(d)[start:stop:step]` selects, as Python's `slice.indices` does.
+  public static func sliceIndices(_ d: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> [Int] {
+    func clamp(_ v: Int?, _ fallback: Int, low: Int, high: Int) -> Int {
+      guard var v else { return fallback }
+      if v < 0 { v += d }
+      return min(max(v, low), high)
+    }
+    if step > 0 {
+      let (a, b) = (clamp(start, 0, low: 0, high: d), clamp(stop, d, low: 0, high: d))
+      return a < b ? Array(stride(from: a, to: b, by: step)) : []
+    }
+    let (a, b) = (clamp(start, d - 1, low: -1, high: d - 1), clamp(stop, -1, low: -1, high: d - 1))
+    return a > b ? Array(stride(from: a, to: b, by: step)) : []
+  }
+}
+
+/// A family that runs one tensor function: the op-node families below.
+public protocol TensorOperationLayer: LayerDefinition {
+  var operation: TensorOperation { get }
+  var label: LayerLabel { get }
+}
+
+extension TensorOperationLayer {
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    LayerSignature(outputs: try operation.outputShapes(inputs, label))
+  }
+}
+
+/// tf.keras 2.4-2.15's `TFOpLambda` and `SlicingOpLambda`: a TensorFlow function called on Keras
+/// tensors (`x + 3.0` is `tf.__operators__.add`, `x[:, -1]` is `tf.__operators__.getitem`). The
+/// first positional argument is the node's entry (a tensor, a list of them, or a number); every
+/// other argument is a keyword named after the function's parameter (`y`, `axis`, `shape`...).
+public struct TFOpLambda: TensorOperationLayer {
+  public static let classNames = ["TFOpLambda", "SlicingOpLambda"]
+  public let function: String
+  public let operation: TensorOperation
+  public let label: LayerLabel
+
+  /// The TensorFlow functions understood, by the name the config writes (without `tf.`).
+  static let unary: [String: UnaryFunction] = [
+    "nn.relu": .relu, "nn.relu6": .relu6, "math.sigmoid": .sigmoid, "nn.sigmoid": .sigmoid, "math.tanh": .tanh, "nn.tanh": .tanh,
+    "nn.elu": .elu, "nn.selu": .selu, "math.softplus": .softplus, "nn.softplus": .softplus, "math.softsign": .softsign,
+    "nn.softsign": .softsign, "nn.silu": .silu, "nn.swish": .silu, "math.exp": .exp, "math.log": .log, "math.sqrt": .sqrt,
+    "math.rsqrt": .rsqrt, "math.square": .square, "math.abs": .abs, "math.negative": .negative, "math.erf": .erf,
+    "math.sign": .sign, "math.floor": .floor, "math.ceil": .ceil, "math.round": .round, "math.reciprocal": .reciprocal,
+    "math.log1p": .log1p, "math.expm1": .expm1, "math.sin": .sin, "math.cos": .cos, "math.logical_not": .logicalNot,
+  ]
+  static let binary: [String: BinaryFunction] = [
+    "__operators__.add": .add, "math.add": .add, "math.subtract": .subtract, "math.multiply": .multiply,
+    "math.truediv": .divide, "math.divide": .divide, "math.floordiv": .floorDivide, "math.floormod": .mod, "math.pow": .power,
+    "math.maximum": .maximum, "math.minimum": .minimum, "math.squared_difference": .squaredDifference,
+    "math.equal": .equal, "math.not_equal": .notEqual, "math.greater": .greater, "math.greater_equal": .greaterEqual,
+    "math.less": .less, "math.less_equal": .lessEqual, "math.logical_and": .logicalAnd, "math.logical_or": .logicalOr,
+  ]
+  static let reductions: [String: Reduction] = [
+    "math.reduce_mean": .mean, "math.reduce_sum": .sum, "math.reduce_max": .max, "math.reduce_min": .min,
+    "math.reduce_prod": .prod, "math.reduce_any": .any, "math.reduce_all": .all,
+  ]
+  static let others: Set<String> = [
+    "__operators__.getitem", "nn.softmax", "math.softmax", "nn.log_softmax", "math.log_softmax", "nn.gelu", "reshape",
+    "compat.v1.transpose", "transpose", "expand_dims", "compat.v1.squeeze", "squeeze", "concat", "stack", "linalg.matmul",
+    "cast", "clip_by_value", "where", "tile", "split", "repeat",
+  ]
+  public static var functions: [String] { (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + Array(others)).sorted() }
 
   public static func understands(_ config: JSONValue) -> Bool {
-    config["function"]?.string.flatMap(Function.init(rawValue:)) != nil
+    guard let f = config["function"]?.string else { return false }
+    return unary[f] != nil || binary[f] != nil || reductions[f] != nil || others.contains(f)
   }
 
   public init(_ c: LayerReader) throws(ModelError) {
-    let name = try c.string("function")
-    guard let function = Function(rawValue: name) else { throw c.error("calls tf.\(name), which keras-inspect does not read") }
-    self.function = function
+    function = try c.string("function")
     label = c.label
+    operation = try Self.decode(c, function: function)
   }
 
-  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
-    guard !inputs.isEmpty, inputs.count <= 2 else { throw label.error("expects one or two tensors, got \(inputs.count)") }
-    let merged = try ElementwiseMerge.broadcastShape(inputs, label)
-    return LayerSignature(outputs: [merged])
+  /// The function and operands of the layer's call.
+  static func decode(_ c: LayerReader, function: String) throws(ModelError) -> TensorOperation {
+    let call = c.call ?? CallStructure()
+    func unreadable(_ what: String) -> ModelError { c.error("calls tf.\(function) with \(what) keras-inspect cannot read") }
+    let x = call.args.first
+    guard let first = x else { throw c.error("calls tf.\(function) without arguments") }
+    func operand(_ v: CallValue?, _ name: String) throws(ModelError) -> Operand {
+      guard let o = TensorOperation.operand(v) else { throw unreadable("a \(name)") }
+      return o
+    }
+    func int(_ key: String, _ fallback: Int) throws(ModelError) -> Int {
+      guard let v = call.kwargs[key], !v.isNone else { return fallback }
+      guard let n = v.int else { throw unreadable("\(key)") }
+      return n
+    }
+    func bool(_ key: String) -> Bool {
+      if case .bool(let b) = call.kwargs[key] { return b }
+      return false
+    }
+    func list() throws(ModelError) -> [Operand] {
+      guard case .list(let items) = first else { return [try operand(first, "first argument")] }
+      var result: [Operand] = []
+      for item in items { result.append(try operand(item, "list element")) }
+      return result
+    }
+    if let u = Self.unary[function] {
+      return TensorOperation(.unary(u), [try operand(first, "operand")])
+    } else if let b = Self.binary[function] {
+      return TensorOperation(.binary(b), [try operand(first, "operand"), try operand(call.kwargs["y"], "y")])
+    } else if let r = Self.reductions[function] {
+      let axes: [Int]?
+      if let v = call.kwargs["axis"], !v.isNone {
+        guard let a = v.ints else { throw unreadable("an axis") }
+        axes = a
+      } else {
+        axes = nil
+      }
+      return TensorOperation(.reduce(r, axes: axes, keepdims: bool("keepdims")), [try operand(first, "operand")])
+    } else {
+      let x = try operand(first, "operand")
+      switch function {
+      case "__operators__.getitem":
+        guard let items = TensorOperation.sliceItems(call.kwargs["slice_spec"]) else { throw unreadable("a slice") }
+        return TensorOperation(.getItem(items), [x])
+      case "nn.softmax", "math.softmax", "nn.log_softmax", "math.log_softmax":
+        return TensorOperation(.softmax(axis: try int("axis", -1), log: function.hasSuffix("log_softmax")), [x])
+      case "nn.gelu":
+        return TensorOperation(.unary(bool("approximate") ? .geluApproximate : .gelu), [x])
+      case "reshape":
+        guard case .list(let items) = call.kwargs["shape"] else { throw unreadable("a shape") }
+        var target: [Int?] = []
+        for item in items {
+          guard let n = item.int, n >= -1 else { throw unreadable("a shape") }
+          target.append(n)
+        }
+        return TensorOperation(.reshape(target), [x])
+      case "compat.v1.transpose", "transpose":
+        let perm = call.kwargs["perm"].flatMap { $0.isNone ? nil : $0 }
+        guard perm == nil || perm?.ints != nil else { throw unreadable("a permutation") }
+        return TensorOperation(.transpose(perm?.ints), [x])
+      case "expand_dims":
+        return TensorOperation(.expandDims(axis: try int("axis", 0)), [x])
+      case "compat.v1.squeeze", "squeeze":
+        let axis = call.kwargs["axis"].flatMap { $0.isNone ? nil : $0 } ?? call.kwargs["squeeze_dims"].flatMap { $0.isNone ? nil : $0 }
+        guard axis == nil || axis?.ints != nil else { throw unreadable("an axis") }
+        return TensorOperation(.squeeze(axis?.ints), [x])
+      case "concat":
+        return TensorOperation(.concatenate(axis: try int("axis", 0)), try list())
+      case "stack":
+        return TensorOperation(.stack(axis: try int("axis", 0)), try list())
+      case "linalg.matmul":
+        let ta = bool("transpose_a") || bool("adjoint_a"), tb = bool("transpose_b") || bool("adjoint_b")
+        return TensorOperation(.matmul(transposeA: ta, transposeB: tb), [x, try operand(call.kwargs["b"], "b")])
+      case "cast":
+        guard case .string(let dtype) = call.kwargs["dtype"] else { throw unreadable("a dtype") }
+        return TensorOperation(.cast(dtype), [x])
+      case "clip_by_value":
+        guard case .number(let low) = call.kwargs["clip_value_min"], case .number(let high) = call.kwargs["clip_value_max"] else { throw unreadable("clip bounds") }
+        return TensorOperation(.clip(low: low, high: high), [x])
+      case "where":
+        return TensorOperation(.select, [x, try operand(call.kwargs["x"], "x"), try operand(call.kwargs["y"], "y")])
+      case "tile":
+        guard let multiples = call.kwargs["multiples"]?.ints else { throw unreadable("multiples") }
+        return TensorOperation(.tile(multiples), [x])
+      case "repeat":
+        guard let count = call.kwargs["repeats"]?.int, let axis = call.kwargs["axis"]?.int else { throw unreadable("repeats and an axis") }
+        return TensorOperation(.repeatElements(count: count, axis: axis), [x])
+      case "split":
+        let pieces = call.kwargs["num_or_size_splits"]
+        let split: TensorFunction.Split
+        if let n = pieces?.int { split = .count(n) } else if let sizes = pieces?.ints { split = .sizes(sizes) } else { throw unreadable("pieces") }
+        return TensorOperation(.split(split, axis: try int("axis", 0)), [x])
+      default:
+        throw c.error("calls tf.\(function), which keras-inspect does not read")
+      }
+    }
+  }
+}
+
+/// Keras 3's op nodes: `keras.ops` functions called on symbolic tensors in a functional model
+/// (`ops.add`, `x + 3.0`, `x[:, -1]`, `ops.reshape`, `ops.mean`...), each an Operation saved with
+/// its constructor arguments in the config and its operands in the call.
+public struct KerasOperation: TensorOperationLayer {
+  public static let classNames: [String] = []
+  static let unary: [String: UnaryFunction] = [
+    "Relu": .relu, "Relu6": .relu6, "Sigmoid": .sigmoid, "Tanh": .tanh, "Selu": .selu, "Softplus": .softplus,
+    "Softsign": .softsign, "Silu": .silu, "Swish": .silu, "HardSigmoid": .hardSigmoid, "Exp": .exp, "Log": .log, "Sqrt": .sqrt,
+    "Rsqrt": .rsqrt, "Square": .square, "Absolute": .abs, "Abs": .abs, "Negative": .negative, "Erf": .erf, "Sign": .sign,
+    "Floor": .floor, "Ceil": .ceil, "Round": .round, "Reciprocal": .reciprocal, "Log1p": .log1p, "Expm1": .expm1,
+    "Sin": .sin, "Cos": .cos, "LogicalNot": .logicalNot,
+  ]
+  static let binary: [String: BinaryFunction] = [
+    "Add": .add, "Subtract": .subtract, "Multiply": .multiply, "Divide": .divide, "TrueDivide": .divide,
+    "FloorDivide": .floorDivide, "Mod": .mod, "Power": .power, "Maximum": .maximum, "Minimum": .minimum,
+    "Equal": .equal, "NotEqual": .notEqual, "Greater": .greater, "GreaterEqual": .greaterEqual, "Less": .less,
+    "LessEqual": .lessEqual, "LogicalAnd": .logicalAnd, "LogicalOr": .logicalOr,
+  ]
+  static let reductions: [String: Reduction] = ["Mean": .mean, "Sum": .sum, "Max": .max, "Min": .min, "Prod": .prod, "Any": .any, "All": .all]
+  static let others = [
+    "Softmax", "LogSoftmax", "Gelu", "Elu", "Reshape", "Transpose", "ExpandDims", "Squeeze", "Concatenate", "Stack", "GetItem",
+    "Matmul", "Cast", "Clip", "Where", "Tile", "Repeat", "Split",
+  ]
+  public static let operationNames = (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + others).sorted()
+  public let operation: TensorOperation
+  public let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    label = c.label
+    operation = try Self.decode(c)
+  }
+
+  /// The function of the op's class and config, with the operands of its call.
+  static func decode(_ c: LayerReader) throws(ModelError) -> TensorOperation {
+    let call = c.call ?? CallStructure()
+    let name = c.className
+    func unreadable(_ what: String) -> ModelError { c.error("has \(what) keras-inspect cannot read") }
+    func operand(_ i: Int) throws(ModelError) -> Operand {
+      guard let o = TensorOperation.operand(i < call.args.count ? call.args[i] : nil) else { throw unreadable("an operand") }
+      return o
+    }
+    func axes(_ key: String) throws(ModelError) -> [Int]? {
+      guard let v = c.present(key) else { return nil }
+      guard let list = v.int.map({ [$0] }) ?? v.intList else { throw unreadable("an \(key)") }
+      return list
+    }
+    if let u = Self.unary[name] {
+      return TensorOperation(.unary(u), [try operand(0)])
+    } else if let b = Self.binary[name] {
+      return TensorOperation(.binary(b), [try operand(0), try operand(1)])
+    } else if let r = Self.reductions[name] {
+      if c.present("initial") != nil { throw unreadable("an initial value") }
+      return TensorOperation(.reduce(r, axes: try axes("axis"), keepdims: try c.bool("keepdims", default: false)), [try operand(0)])
+    } else {
+      let x = try operand(0)
+      switch name {
+      case "Softmax", "LogSoftmax":
+        let a = try axes("axis") ?? [-1]
+        guard a.count == 1 else { throw unreadable("a softmax over several axes") }
+        return TensorOperation(.softmax(axis: a[0], log: name == "LogSoftmax"), [x])
+      case "Gelu":
+        return TensorOperation(.unary(try c.bool("approximate", default: true) ? .geluApproximate : .gelu), [x])
+      case "Elu":
+        guard try c.double("alpha", default: 1) == 1 else { throw unreadable("an alpha other than 1") }
+        return TensorOperation(.unary(.elu), [x])
+      case "Reshape":
+        guard let shape = c.present("newshape")?.array else { throw unreadable("a newshape") }
+        var target: [Int?] = []
+        for item in shape {
+          if item.isNull { target.append(nil); continue }
+          guard let n = item.int, n >= -1 else { throw unreadable("a newshape") }
+          target.append(n)
+        }
+        return TensorOperation(.reshape(target), [x])
+      case "Transpose":
+        return TensorOperation(.transpose(try axes("axes")), [x])
+      case "ExpandDims":
+        guard let a = try axes("axis"), a.count == 1 else { throw unreadable("an axis") }
+        return TensorOperation(.expandDims(axis: a[0]), [x])
+      case "Squeeze":
+        return TensorOperation(.squeeze(try axes("axis")), [x])
+      case "Concatenate", "Stack":
+        guard case .list(let items) = call.args.first else { throw unreadable("operands") }
+        var operands: [Operand] = []
+        for item in items {
+          guard let o = TensorOperation.operand(item) else { throw unreadable("an operand") }
+          operands.append(o)
+        }
+        let axis = try c.int("axis", default: name == "Stack" ? 0 : 0)
+        return TensorOperation(name == "Stack" ? .stack(axis: axis) : .concatenate(axis: axis), operands)
+      case "GetItem":
+        guard let items = TensorOperation.sliceItems(call.args.count > 1 ? call.args[1] : nil) else { throw unreadable("a subscript") }
+        return TensorOperation(.getItem(items), [x])
+      case "Matmul":
+        return TensorOperation(.matmul(transposeA: false, transposeB: false), [x, try operand(1)])
+      case "Cast":
+        return TensorOperation(.cast(try c.string("dtype")), [x])
+      case "Clip":
+        return TensorOperation(.clip(low: try c.double("x_min"), high: try c.double("x_max")), [x])
+      case "Where":
+        return TensorOperation(.select, [x, try operand(1), try operand(2)])
+      case "Tile":
+        guard let repeats = try axes("repeats") else { throw unreadable("repeats") }
+        return TensorOperation(.tile(repeats), [x])
+      case "Repeat":
+        guard let axis = try axes("axis"), axis.count == 1 else { throw unreadable("a Repeat without an axis") }
+        return TensorOperation(.repeatElements(count: try c.int("repeats"), axis: axis[0]), [x])
+      case "Split":
+        guard let v = c.present("indices_or_sections") else { throw unreadable("no indices_or_sections") }
+        let split: TensorFunction.Split
+        if let n = v.int { split = .count(n) } else if let indices = v.intList { split = .indices(indices) } else { throw unreadable("indices_or_sections") }
+        return TensorOperation(.split(split, axis: try c.int("axis", default: 0)), [x])
+      default:
+        throw c.error("is a Keras 3 op keras-inspect does not read")
+      }
+    }
   }
 }
