@@ -440,7 +440,93 @@ def builders(K):
         x = L.TimeDistributed(L.Flatten(), name="flatten")(x)
         return K.Model(v, L.Dense(2, name="head")(L.LSTM(5, name="lstm")(x)), name="video_cnn_lstm")
 
+    def tf_ops_elementwise():
+        # tf.keras's TFOpLambda layers for element-wise functions, a number first (3.0 - d), a
+        # keyword tensor (maximum(d, e)), comparisons cast to float and tf.where.
+        if hasattr(K, "ops"):
+            return None
+        import tensorflow as tf
+        x = K.Input((4, 6), name="x")
+        d = L.Dense(6, name="d")(x)
+        e = L.Dense(6, name="e")(x)
+        a = (3.0 - d) / 2 + (-e) ** 2
+        b = tf.math.exp(tf.clip_by_value(d, -2.0, 2.0)) + tf.math.log(tf.math.abs(e) + 1.0)
+        c = tf.math.sqrt(tf.math.square(d) + 1.0) * tf.math.rsqrt(tf.math.square(e) + 2.0)
+        g = tf.nn.gelu(d) + tf.nn.gelu(e, approximate=True) + tf.math.erf(d) - tf.math.softplus(e)
+        h = tf.nn.softmax(d, axis=1) + tf.nn.log_softmax(e) + tf.nn.sigmoid(d) * tf.math.tanh(e)
+        w = tf.where(d > 0.0, d, 0.0) + tf.cast(e > 0.25, tf.float32) - tf.cast(tf.math.less_equal(d, e), "float32")
+        m = tf.math.maximum(d, e) - tf.math.minimum(d, 0.5) + tf.math.squared_difference(d, e)
+        f = tf.math.floordiv(d, 0.3) + tf.math.floormod(e, 0.4) + tf.math.sign(d) + tf.math.round(e * 3.0)
+        return K.Model(x, [a + b, c, g, h, w, m, f], name="tf_ops_elementwise")
+
+    def tf_ops_shapes():
+        # tf.keras's shape functions, subscripts (SlicingOpLambda) and reductions.
+        if hasattr(K, "ops"):
+            return None
+        import tensorflow as tf
+        x = K.Input((4, 6), name="x")
+        d = L.Dense(6, name="d")(x)
+        r = tf.transpose(tf.reshape(d, [-1, 8, 3]), perm=[0, 2, 1])
+        q = tf.squeeze(tf.expand_dims(d, 1), axis=1)
+        j = tf.concat([d, q], axis=-1)
+        st = tf.stack([d, x], axis=1)
+        last = d[:, -1, :]
+        mid = d[:, 1:3] + d[:, ::-1][:, :2]
+        # TF 2.13 cannot write an Ellipsis to a .keras archive: the same slice, spelled out.
+        first = (d[:, :, 0] if K.__version__.startswith("2.13") else d[..., 0]) + tf.reduce_mean(d, axis=-1)
+        every = d[:, None, ::2]
+        red = tf.reduce_sum(d, axis=1, keepdims=True) + tf.reduce_max(d, axis=[1, 2], keepdims=True) - tf.reduce_min(d, 1, True)
+        mm = tf.linalg.matmul(d, x, transpose_b=True) + d @ tf.transpose(x, perm=[0, 2, 1])
+        t = tf.tile(d, [1, 2, 1])
+        p1, p2 = tf.split(d, 2, axis=-1)
+        rep = tf.repeat(d, 2, axis=1)
+        return K.Model(x, [r, j, st, last, mid, first, every, red, mm, t, p1 * p2, rep], name="tf_ops_shapes")
+
+    def keras_ops_elementwise():
+        # Keras 3's keras.ops nodes for element-wise functions, a number first and Python operators.
+        if not hasattr(K, "ops"):
+            return None
+        O = K.ops
+        x = K.Input((4, 6), name="x")
+        d = L.Dense(6, name="d")(x)
+        e = L.Dense(6, name="e")(x)
+        a = (3.0 - d) / 2 + (-e) ** 2
+        b = O.exp(O.clip(d, -2.0, 2.0)) + O.log(O.abs(e) + 1.0)
+        c = O.sqrt(O.square(d) + 1.0) * O.rsqrt(O.square(e) + 2.0)
+        g = O.gelu(d) + O.gelu(e, approximate=False) + O.erf(d) - O.softplus(e)
+        h = O.softmax(d, axis=1) + O.log_softmax(e) + O.sigmoid(d) * O.tanh(e) + O.relu(d) + O.silu(e)
+        w = O.where(O.greater(d, 0.0), d, 0.0) + O.cast(e > 0.25, "float32") - O.cast(O.less_equal(d, e), "float32")
+        m = O.maximum(d, e) - O.minimum(d, 0.5) + O.subtract(O.multiply(d, e), O.divide(d, 2.0))
+        f = O.floor_divide(d, 0.3) + O.mod(e, 0.4) + O.sign(d) + O.round(e * 3.0) + O.negative(O.power(d, 2))
+        return K.Model(x, [a + b, c, g, h, w, m, f], name="keras_ops_elementwise")
+
+    def keras_ops_shapes():
+        # Keras 3's shape ops, GetItem subscripts and reductions.
+        if not hasattr(K, "ops"):
+            return None
+        O = K.ops
+        x = K.Input((4, 6), name="x")
+        d = L.Dense(6, name="d")(x)
+        r = O.transpose(O.reshape(d, (-1, 8, 3)), axes=(0, 2, 1))
+        q = O.squeeze(O.expand_dims(d, 1), axis=1)
+        j = O.concatenate([d, q], axis=-1)
+        st = O.stack([d, x], axis=1)
+        last = d[:, -1, :]
+        mid = d[:, 1:3] + d[:, 2:0:-1]
+        first = d[..., 0] + O.mean(d, axis=-1)
+        every = d[:, None, ::2]
+        red = O.sum(d, axis=1, keepdims=True) + O.max(d, axis=(1, 2), keepdims=True) - O.min(d, axis=1, keepdims=True)
+        mm = O.matmul(d, O.transpose(x, axes=(0, 2, 1))) + d @ O.transpose(x, axes=(0, 2, 1))
+        t = O.tile(d, (1, 2, 1))
+        p1, p2 = O.split(d, 2, axis=-1)
+        rep = O.repeat(d, 2, axis=1)
+        return K.Model(x, [r, j, st, last, mid, first, every, red, mm, t, p1 * p2, rep], name="keras_ops_shapes")
+
     sequence = {
+        "tf_ops_elementwise": tf_ops_elementwise,
+        "tf_ops_shapes": tf_ops_shapes,
+        "keras_ops_elementwise": keras_ops_elementwise,
+        "keras_ops_shapes": keras_ops_shapes,
         "attention_luong": attention_luong,
         "attention_additive": attention_additive,
         "dot_products": dot_products,

@@ -317,7 +317,7 @@ public struct TFOpLambda: TensorOperationLayer {
   ]
   static let binary: [String: BinaryFunction] = [
     "__operators__.add": .add, "math.add": .add, "math.subtract": .subtract, "math.multiply": .multiply,
-    "math.truediv": .divide, "math.divide": .divide, "math.floordiv": .floorDivide, "math.floormod": .mod, "math.pow": .power,
+    "math.truediv": .divide, "math.divide": .divide, "math.floordiv": .floorDivide, "compat.v1.floor_div": .floorDivide, "math.floormod": .mod, "math.pow": .power,
     "math.maximum": .maximum, "math.minimum": .minimum, "math.squared_difference": .squaredDifference,
     "math.equal": .equal, "math.not_equal": .notEqual, "math.greater": .greater, "math.greater_equal": .greaterEqual,
     "math.less": .less, "math.less_equal": .lessEqual, "math.logical_and": .logicalAnd, "math.logical_or": .logicalOr,
@@ -382,6 +382,9 @@ public struct TFOpLambda: TensorOperationLayer {
         axes = nil
       }
       return TensorOperation(.reduce(r, axes: axes, keepdims: bool("keepdims")), [try operand(first, "operand")])
+    } else if function == "concat" || function == "stack" {
+      let axis = try int("axis", 0)
+      return TensorOperation(function == "concat" ? .concatenate(axis: axis) : .stack(axis: axis), try list())
     } else {
       let x = try operand(first, "operand")
       switch function {
@@ -410,10 +413,6 @@ public struct TFOpLambda: TensorOperationLayer {
         let axis = call.kwargs["axis"].flatMap { $0.isNone ? nil : $0 } ?? call.kwargs["squeeze_dims"].flatMap { $0.isNone ? nil : $0 }
         guard axis == nil || axis?.ints != nil else { throw unreadable("an axis") }
         return TensorOperation(.squeeze(axis?.ints), [x])
-      case "concat":
-        return TensorOperation(.concatenate(axis: try int("axis", 0)), try list())
-      case "stack":
-        return TensorOperation(.stack(axis: try int("axis", 0)), try list())
       case "linalg.matmul":
         let ta = bool("transpose_a") || bool("adjoint_a"), tb = bool("transpose_b") || bool("adjoint_b")
         return TensorOperation(.matmul(transposeA: ta, transposeB: tb), [x, try operand(call.kwargs["b"], "b")])
@@ -496,6 +495,15 @@ public struct KerasOperation: TensorOperationLayer {
     } else if let r = Self.reductions[name] {
       if c.present("initial") != nil { throw unreadable("an initial value") }
       return TensorOperation(.reduce(r, axes: try axes("axis"), keepdims: try c.bool("keepdims", default: false)), [try operand(0)])
+    } else if name == "Concatenate" || name == "Stack" {
+      guard case .list(let items) = call.args.first else { throw unreadable("operands") }
+      var operands: [Operand] = []
+      for item in items {
+        guard let o = TensorOperation.operand(item) else { throw unreadable("an operand") }
+        operands.append(o)
+      }
+      let axis = try c.int("axis", default: 0)
+      return TensorOperation(name == "Stack" ? .stack(axis: axis) : .concatenate(axis: axis), operands)
     } else {
       let x = try operand(0)
       switch name {
@@ -524,15 +532,6 @@ public struct KerasOperation: TensorOperationLayer {
         return TensorOperation(.expandDims(axis: a[0]), [x])
       case "Squeeze":
         return TensorOperation(.squeeze(try axes("axis")), [x])
-      case "Concatenate", "Stack":
-        guard case .list(let items) = call.args.first else { throw unreadable("operands") }
-        var operands: [Operand] = []
-        for item in items {
-          guard let o = TensorOperation.operand(item) else { throw unreadable("an operand") }
-          operands.append(o)
-        }
-        let axis = try c.int("axis", default: name == "Stack" ? 0 : 0)
-        return TensorOperation(name == "Stack" ? .stack(axis: axis) : .concatenate(axis: axis), operands)
       case "GetItem":
         guard let items = TensorOperation.sliceItems(call.args.count > 1 ? call.args[1] : nil) else { throw unreadable("a subscript") }
         return TensorOperation(.getItem(items), [x])
