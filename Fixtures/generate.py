@@ -522,7 +522,37 @@ def builders(K):
         rep = O.repeat(d, 2, axis=1)
         return K.Model(x, [r, j, st, last, mid, first, every, red, mm, t, p1 * p2, rep], name="keras_ops_shapes")
 
+    def rnn_cells():
+        # RNN around each cell class, stacked cells (a list and StackedRNNCells), states returned.
+        x = K.Input((6, 3), name="x")
+        a = L.RNN(L.LSTMCell(4), return_sequences=True, name="lstm_cell_rnn")(x)
+        b = L.RNN(L.GRUCell(3), go_backwards=True, name="gru_cell_rnn")(a)
+        # Stacked cells return their states per cell: [output, h1, [h2, c2]].
+        c, *states = L.RNN([L.SimpleRNNCell(3), L.LSTMCell(2)], return_sequences=True, return_state=True, name="stacked_list")(x)
+        flat = [t for s in states for t in (s if isinstance(s, (list, tuple)) else [s])]
+        d = L.RNN(L.StackedRNNCells([L.GRUCell(2, reset_after=False), L.SimpleRNNCell(2, activation="relu")]), name="stacked")(c)
+        return K.Model(x, [b, c] + flat + [d], name="rnn_cells")
+
+    def rnn_cells_masked():
+        # Masked steps through stacked cells read backwards; Bidirectional around RNN(cell).
+        x = K.Input((7, 3), name="x")
+        m = L.Masking(0.0, name="mask")(x)
+        s = L.RNN([L.GRUCell(3), L.LSTMCell(2)], go_backwards=True, return_sequences=True, name="stacked_backwards")(m)
+        b = L.Bidirectional(L.RNN(L.LSTMCell(3), return_sequences=True), name="bidi_cell")(m)
+        return K.Model(x, [s, L.GlobalAveragePooling1D(name="pool")(b)], name="rnn_cells_masked")
+
+    def bidirectional_states():
+        # Bidirectional with return_state: the merged output, then forward and backward states.
+        x = K.Input((6, 3), name="x")
+        y, fh, fc, bh, bc = L.Bidirectional(L.LSTM(3, return_state=True), name="bilstm")(x)
+        z, gf, gb = L.Bidirectional(L.GRU(2, return_sequences=True, return_state=True), merge_mode="sum", name="bigru")(x)
+        w = L.Bidirectional(L.RNN(L.SimpleRNNCell(2), return_state=True), merge_mode="ave", name="birnn")(x)
+        return K.Model(x, [y, fh, fc, bh, bc, z, gf, gb] + list(w), name="bidirectional_states")
+
     sequence = {
+        "rnn_cells": rnn_cells,
+        "rnn_cells_masked": rnn_cells_masked,
+        "bidirectional_states": bidirectional_states,
         "tf_ops_elementwise": tf_ops_elementwise,
         "tf_ops_shapes": tf_ops_shapes,
         "keras_ops_elementwise": keras_ops_elementwise,
@@ -617,7 +647,7 @@ def make_inputs(model, name):
             inputs.append(ids)
             continue
         x = rng.normal(0, 1, shape).astype("float32")
-        if name.startswith("masking"):
+        if name.startswith("masking") or name.endswith("_masked"):
             x[0, -2:, :] = 0.0
             x[1, 1, :] = 0.0
             x[2, :3, :] = 0.0
@@ -635,7 +665,13 @@ def normalize_shape(s):
         return shape_list(s)
     if isinstance(s, dict):
         s = list(s.values())
-    flat = [normalize_shape(x) for x in s]
+    # Nested outputs (an RNN's stacked cells return their states per cell) are listed flat, as
+    # the node's tensors are numbered.
+    flat = []
+    for x in s:
+        shape = normalize_shape(x)
+        nested = isinstance(shape, list) and shape and isinstance(shape[0], list)
+        flat.extend(shape if nested else [shape])
     return flat[0] if len(flat) == 1 else flat
 
 

@@ -29,6 +29,16 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
     func text(_ outputs: [Shape]?) -> String {
       guard let outputs, !outputs.isEmpty else { return "?" }
       if outputs.count == 1 && !(self == .keras2 && layer.className == "InputLayer") { return format(outputs[0]) }
+      if self == .keras2, let groups = layer.outputGroups, groups.reduce(0, +) == outputs.count {
+        var items: [String] = []
+        var next = 0
+        for size in groups {
+          let group = outputs[next..<(next + size)].map(format)
+          items.append(size == 1 ? group[0] : "[" + group.joined(separator: ", ") + "]")
+          next += size
+        }
+        return "[" + items.joined(separator: ", ") + "]"
+      }
       return "[" + outputs.map(format).joined(separator: ", ") + "]"
     }
     guard let last = layer.outputs.last else { return self == .keras2 ? "multiple" : "?" }

@@ -28,6 +28,8 @@ public struct LayerInfo: Sendable {
   public let flops: Int?
   /// For a nested model, the analysis of its own layers.
   public let nested: ModelAnalysis?
+  /// How tf.keras nests the layer's outputs in its summary (``LayerSignature/outputGroups``).
+  public var outputGroups: [Int]? = nil
 
   public var name: String { config.name }
   public var className: String { config.className }
@@ -210,7 +212,8 @@ struct Analyzer {
         problem: problem,
         definition: definitions[index],
         flops: first?.flops,
-        nested: nested
+        nested: nested,
+        outputGroups: first?.outputGroups
       )
     }
     let outputShapes = model.outputs.map { shapes[$0] }

@@ -84,7 +84,8 @@ enum Keras3Layout {
 
   /// A layer group's variables in Keras's order: its own `vars/0..n`, then its sub-objects
   /// (Bidirectional: forward before backward; a nested model: its layers in order).
-  static func collect(_ group: Group, layer: LayerConfig?, depth: Int) throws -> [StoredWeight] {
+  /// `order`: the sub-object order of the enclosing layer, passed down to its sub-objects' groups.
+  static func collect(_ group: Group, layer: LayerConfig?, depth: Int, order: [String]? = nil) throws -> [StoredWeight] {
     guard depth < 32 else { throw ModelError(.badWeights, "\(group.path): weight groups nest too deep") }
     var weights: [StoredWeight] = []
     if try group.kind(of: "vars") == .group {
@@ -103,13 +104,13 @@ enum Keras3Layout {
     }
     // Keras's weight order among sub-objects, as each family declares it (an RNN's cell,
     // Bidirectional's forward then backward, MultiHeadAttention's query, key, value, output).
-    let preferred = LayerRegistry.keras3SubObjects(className: layer?.className)
+    let preferred = layer.map { LayerRegistry.keras3SubObjects(of: $0) } ?? order ?? LayerRegistry.keras3SubObjects
     children.sort { a, b in
       let (ia, ib) = (preferred.firstIndex(of: a) ?? preferred.count, preferred.firstIndex(of: b) ?? preferred.count)
       return ia != ib ? ia < ib : a < b
     }
     for child in children where try group.kind(of: child) == .group {
-      weights += try collect(try group.group(child), layer: nil, depth: depth + 1)
+      weights += try collect(try group.group(child), layer: nil, depth: depth + 1, order: preferred)
     }
     return weights
   }

@@ -28,6 +28,10 @@ public struct LayerSignature: Sendable {
   /// Floating-point operations of one call for one sample (a multiply-add counts two), where the
   /// family counts them; nil otherwise.
   public var flops: Int?
+  /// How tf.keras nests the outputs in its summary, when it does: the number of tensors in
+  /// each top-level item (1 a tensor, more a list of them), e.g. `[1, 1, 2]` for
+  /// `[(None, 6, 2), (None, 3), [(None, 2), (None, 2)]]`. Keras 3 prints every list flat.
+  public var outputGroups: [Int]?
 
   public init(outputs: [Shape], weights: [WeightSpec] = [], formula: String? = nil, flops: Int? = nil) {
     self.outputs = outputs

@@ -39,6 +39,10 @@ public protocol LayerDefinition: Sendable {
   /// (`layers/<layer>/<sub-object>/vars`), in Keras's weight order.
   static var keras3SubObjects: [String] { get }
 
+  /// The sub-object order of one layer, when its config decides it (an RNN's stacked cells are
+  /// named after their classes, in the cells' order). Default: ``keras3SubObjects``.
+  static func keras3SubObjects(config: JSONValue) -> [String]
+
   /// The Keras 3 op classes (`keras.ops` nodes of a functional graph, ``LayerConfig/isOperation``)
   /// this family defines. They are looked up apart from layer classes: op `Add` is not layer `Add`.
   static var operationNames: [String] { get }
@@ -54,6 +58,7 @@ extension LayerDefinition {
   public static func upgradeKeras1(_ config: inout Keras1Config) {}
   public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] { weights }
   public static var keras3SubObjects: [String] { [] }
+  public static func keras3SubObjects(config: JSONValue) -> [String] { keras3SubObjects }
   public static var pythonClassNames: [String: String] { [:] }
   public static var operationNames: [String] { [] }
 }
@@ -91,7 +96,7 @@ public enum LayerRegistry {
     // Activations as layers
     ReLULayer.self, LeakyReLULayer.self, ELULayer.self, SoftmaxLayer.self, PReLULayer.self, ThresholdedReLULayer.self,
     // Recurrent and wrappers
-    Recurrent.self, Bidirectional.self, TimeDistributed.self,
+    Recurrent.self, RNNLayer.self, Bidirectional.self, TimeDistributed.self,
     // Reshaping
     Flatten.self, Reshape.self, Permute.self, RepeatVector.self, ZeroPadding.self, Cropping.self, UpSampling.self,
     // Convolution and pooling
@@ -163,11 +168,17 @@ public enum LayerRegistry {
   /// Keras 3's sub-object group names in weight order: each family's, in registry order.
   public static let keras3SubObjects: [String] = families.flatMap { $0.keras3SubObjects }
 
-  /// The sub-object order of one layer's class: its family's own (MultiHeadAttention and
+  /// The sub-object order of one layer: its family's own (MultiHeadAttention and
   /// GroupedQueryAttention name their projections alike, in different orders), else the registry's.
-  public static func keras3SubObjects(className: String?) -> [String] {
-    guard let className, let own = byClassName[className]?.keras3SubObjects, !own.isEmpty else { return keras3SubObjects }
-    return own
+  public static func keras3SubObjects(of layer: LayerConfig) -> [String] {
+    let own = family(of: layer)?.keras3SubObjects(config: layer.config) ?? []
+    return own.isEmpty ? keras3SubObjects : own
+  }
+
+  /// The sub-object order of a wrapped layer's `{"class_name", "config"}`.
+  public static func keras3SubObjects(wrapped: JSONValue?) -> [String] {
+    guard let className = wrapped?["class_name"]?.string, let config = wrapped?["config"] else { return [] }
+    return byClassName[className]?.keras3SubObjects(config: config) ?? []
   }
 
   /// The Python class behind a config's class name (they differ for a few exported aliases).

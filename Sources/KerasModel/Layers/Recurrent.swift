@@ -96,6 +96,116 @@ public struct Recurrent: LayerDefinition {
   }
 }
 
+/// `RNN(cell)`: Keras's generic recurrent layer around an `LSTMCell`, `GRUCell` or
+/// `SimpleRNNCell`, or a stack of them (a list of cells, or `StackedRNNCells`), whose step runs
+/// each cell in turn on the previous cell's output. It computes as LSTM, GRU and SimpleRNN do:
+/// the cells here are those layers, all but the last returning their sequences, only the first
+/// reading time backwards. Weights: each cell's kernel, recurrent_kernel and bias, in order.
+public struct RNNLayer: LayerDefinition {
+  public static let classNames = ["RNN"]
+  /// The class each cell computes as.
+  static let cellClasses = ["LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"]
+  /// The cells in step order, each as the recurrent layer it computes as.
+  public let cells: [Recurrent]
+  /// The cells' classes (`LSTMCell`...), for Keras 3's weight groups.
+  public let cellClassNames: [String]
+  public let returnSequences: Bool
+  public let returnState: Bool
+  public let goBackwards: Bool
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    guard let cell = c.present("cell"), let cellClass = cell["class_name"]?.string, let cellConfig = cell["config"] else {
+      throw c.error("has no cell")
+    }
+    var cellItems: [(String, JSONValue)] = []
+    if cellClass == "StackedRNNCells" {
+      guard let list = cellConfig["cells"]?.array, !list.isEmpty, list.count <= 64 else { throw c.error("has a StackedRNNCells without cells") }
+      for item in list {
+        guard let name = item["class_name"]?.string, let config = item["config"] else { throw c.error("has a cell without class_name and config") }
+        cellItems.append((name, config))
+      }
+    } else if let list = cell.array {
+      for item in list {
+        guard let name = item["class_name"]?.string, let config = item["config"] else { throw c.error("has a cell without class_name and config") }
+        cellItems.append((name, config))
+      }
+    } else {
+      cellItems = [(cellClass, cellConfig)]
+    }
+    returnSequences = try c.bool("return_sequences", default: false)
+    returnState = try c.bool("return_state", default: false)
+    goBackwards = try c.bool("go_backwards", default: false)
+    let stateful = try c.bool("stateful", default: false)
+    let zeroOutput = try c.bool("zero_output_for_mask", default: false)
+    if try c.bool("time_major", default: false) { throw c.error("has time_major, which keras-inspect does not read") }
+    var cells: [Recurrent] = []
+    for (i, (className, config)) in cellItems.enumerated() {
+      guard let layerClass = Self.cellClasses[className], var fields = config.object else {
+        throw c.error("wraps a \(className), which keras-inspect does not understand")
+      }
+      let last = i == cellItems.count - 1
+      fields["return_sequences"] = .bool(last ? returnSequences : true)
+      fields["return_state"] = .bool(returnState)
+      fields["go_backwards"] = .bool(i == 0 && goBackwards)
+      fields["stateful"] = .bool(stateful)
+      fields["zero_output_for_mask"] = .bool(last && zeroOutput)
+      let name = config["name"]?.string ?? "\(c.name)/cell_\(i)"
+      cells.append(try Recurrent(LayerReader(name: name, className: layerClass, config: .object(fields), keras3: c.keras3)))
+    }
+    self.cells = cells
+    cellClassNames = cellItems.map(\.0)
+    label = c.label
+  }
+
+  /// A copy reading time the other way (Bidirectional's backward layer), with masked steps
+  /// output as zeros when it returns sequences.
+  public func reversed(zeroOutputForMask zero: Bool) -> RNNLayer {
+    RNNLayer(copy: self, goBackwards: !goBackwards, zeroOutputForMask: zero)
+  }
+
+  public func withZeroOutputForMask(_ zero: Bool) -> RNNLayer {
+    RNNLayer(copy: self, goBackwards: goBackwards, zeroOutputForMask: zero)
+  }
+
+  init(copy o: RNNLayer, goBackwards: Bool, zeroOutputForMask: Bool) {
+    cells = o.cells.enumerated().map { i, cell in
+      var c = i == 0 && cell.goBackwards != goBackwards ? cell.reversed(zeroOutputForMask: cell.zeroOutputForMask) : cell
+      if i == o.cells.count - 1 { c = c.withZeroOutputForMask(zeroOutputForMask) }
+      return c
+    }
+    cellClassNames = o.cellClassNames
+    returnSequences = o.returnSequences; returnState = o.returnState; self.goBackwards = goBackwards; label = o.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard let x = inputs.first, x.count == 3 else {
+      throw label.error("needs a (batch, time, features) input, got \(inputs.map(format).joined(separator: ", "))")
+    }
+    var sequence = x
+    var weights: [WeightSpec] = []
+    var formulas: [String] = []
+    var flops = 0
+    var states: [Shape] = []
+    var groups: [Int] = [1]
+    for cell in cells {
+      let s = try cell.signature([sequence])
+      weights += s.weights
+      formulas += s.formula.map { [$0] } ?? []
+      flops = saturatingSum(flops, s.flops ?? 0)
+      states += s.outputs.dropFirst()
+      groups.append(s.outputs.count - 1)
+      sequence = s.outputs[0]
+    }
+    var outputs = [sequence]
+    if returnState { outputs += states }
+    var signature = LayerSignature(outputs: outputs, weights: weights, formula: formulas.joined(separator: " + "), flops: flops)
+    // tf.keras nests the states of stacked cells per cell: [output, h1, [h2, c2]].
+    if returnState, cells.count > 1 { signature.outputGroups = groups }
+    return signature
+  }
+}
+
 /// `Bidirectional`: forward and backward copies of a recurrent layer, merged by `merge_mode`
 /// (concat, sum, mul, ave, or null for two outputs). The backward copy is `backward_layer` when
 /// the config has one, else the forward layer reading time reversed.
@@ -201,8 +311,31 @@ extension Recurrent {
   }
 }
 
+extension RNNLayer {
+  public static let keras3SubObjects = ["cell", "cells"]
+
+  /// Keras 3 keeps stacked cells as `cell/cells/<snake_case class>[_n]`, counted per class in
+  /// the cells' order.
+  public static func keras3SubObjects(config: JSONValue) -> [String] {
+    guard let cells = config["cell"]?["config"]?["cells"]?.array else { return keras3SubObjects }
+    var counts: [String: Int] = [:]
+    let names = cells.compactMap { $0["class_name"]?.string }.map { className -> String in
+      let base = Keras3Layout.snakeCase(className)
+      let n = counts[base, default: 0]
+      counts[base] = n + 1
+      return n == 0 ? base : "\(base)_\(n)"
+    }
+    return keras3SubObjects + names
+  }
+}
+
 extension Bidirectional {
   public static let keras3SubObjects = ["forward_layer", "backward_layer"]
+
+  /// Forward before backward, then the order inside the wrapped layers.
+  public static func keras3SubObjects(config: JSONValue) -> [String] {
+    keras3SubObjects + LayerRegistry.keras3SubObjects(wrapped: config["layer"]) + LayerRegistry.keras3SubObjects(wrapped: config["backward_layer"])
+  }
 
   /// The forward layer's weights, then the backward layer's, each as the wrapped family reads them.
   public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
@@ -214,6 +347,10 @@ extension Bidirectional {
 
 extension TimeDistributed {
   public static let keras3SubObjects = ["layer"]
+
+  public static func keras3SubObjects(config: JSONValue) -> [String] {
+    keras3SubObjects + LayerRegistry.keras3SubObjects(wrapped: config["layer"])
+  }
 
   /// The wrapped layer's weights, as its family reads them.
   public static func storedLayout(_ weights: [StoredWeight], _ file: WeightLayoutContext) -> [StoredWeight] {
