@@ -549,7 +549,19 @@ def builders(K):
         w = L.Bidirectional(L.RNN(L.SimpleRNNCell(2), return_state=True), merge_mode="ave", name="birnn")(x)
         return K.Model(x, [y, fh, fc, bh, bc, z, gf, gb] + list(w), name="bidirectional_states")
 
+    def conv_lstm():
+        # ConvLSTM1D/2D/3D: same and valid padding, strides, dilation, go_backwards, states.
+        v = K.Input((4, 6, 5, 2), name="frames")
+        a = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, name="same")(v)
+        b, h, c = L.ConvLSTM2D(2, (2, 3), strides=(2, 1), return_state=True, go_backwards=True, name="strided")(a)
+        s = K.Input((5, 7, 2), name="signal")
+        d = L.ConvLSTM1D(3, 3, dilation_rate=2, return_sequences=True, activation="relu", name="dilated")(s)
+        u = K.Input((3, 4, 4, 3, 1), name="volume")
+        e = L.ConvLSTM3D(2, 2, use_bias=False, name="volumetric")(u)
+        return K.Model([v, s, u], [b, h, c, d, e], name="conv_lstm")
+
     sequence = {
+        "conv_lstm": conv_lstm,
         "rnn_cells": rnn_cells,
         "rnn_cells_masked": rnn_cells_masked,
         "bidirectional_states": bidirectional_states,
@@ -1291,13 +1303,14 @@ def broken():
 
 
 def unsupported_layer():
-    """A model with a layer the native runtime has no kernel for (ConvLSTM1D), and an input for it."""
+    """A model with a layer the native runtime cannot run (a stateful LSTM: its state outlives a
+    call), and an input for it."""
     import keras as K3
     out_dir = os.path.join(HERE, "broken")
     K3.backend.clear_session()
-    model = K3.Sequential([K3.Input((4, 6, 2)), K3.layers.ConvLSTM1D(3, 2, name="convlstm"), K3.layers.Flatten(), K3.layers.Dense(1)])
+    model = K3.Sequential([K3.Input(batch_shape=(1, 4, 6)), K3.layers.LSTM(3, stateful=True, name="stateful"), K3.layers.Dense(1)])
     model.save(os.path.join(out_dir, "unsupported_layer_keras3.h5"))
-    np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 4, 6, 2), dtype="float32"))
+    np.save(os.path.join(out_dir, "unsupported_layer_input.npy"), np.ones((1, 4, 6), dtype="float32"))
 
 
 def hdf5_variety():

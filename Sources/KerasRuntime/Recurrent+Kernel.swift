@@ -167,3 +167,80 @@ extension TimeDistributed: RunnableLayer {
     }
   }
 }
+
+extension ConvLSTM: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? {
+    if stateful { return "stateful recurrent layers are not supported" }
+    return Activations.unsupported(activation, recurrentActivation)
+  }
+
+  /// Keras's ConvLSTMCell at every step: the input convolution of all steps at once (the four
+  /// gates are the kernel's output channels), then per step the recurrent convolution of h
+  /// (stride 1, `same`), i = σ(x_i + h_i), f = σ(x_f + h_f), c = f·c + i·act(x_c + h_c),
+  /// o = σ(x_o + h_o), h = o·act(c). Channels-first tensors are moved channels-last around it.
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    try requireWeights(weights, 2, "kernel and recurrent_kernel")
+    let (w, u, b) = (weights[0], weights[1], optionalBias(weights, after: 2, useBias))
+    guard let act = Activations.Elementwise(activation.name, keras3: keras3), let rec = Activations.Elementwise(recurrentActivation.name, keras3: keras3) else {
+      throw RuntimeError("activation \(activation.name) or \(recurrentActivation.name) is not supported in ConvLSTM")
+    }
+    let layer = self
+    let recurrentWindow = Window(kernel: window.kernel, strides: Array(repeating: 1, count: rank), dilation: Array(repeating: 1, count: rank), padding: .same)
+    func conv(_ x: Tensor, _ kernel: Tensor, _ bias: Tensor?, _ window: Window) -> Tensor {
+      layer.rank == 3
+        ? VolumeKernels.conv(x, kernel: kernel, bias: bias, window: window)
+        : ConvolutionKernels.conv(x, kernel: kernel, bias: bias, geometry: ConvolutionKernels.planar(window), groups: 1)
+    }
+    return Kernel { inputs, _ throws(RuntimeError) in
+      guard let input = inputs.first else { throw RuntimeError("ConvLSTM has no input") }
+      if input.mask != nil { throw RuntimeError("masked ConvLSTM inputs are not supported") }
+      var x = input.tensor
+      guard x.rank == layer.rank + 3 else { throw RuntimeError("ConvLSTM input must have rank \(layer.rank + 3), got \(x.shape)") }
+      let (batch, steps) = (x.shape[0], x.shape[1])
+      // (B, T, ...) folded to (B·T, ...), channels last.
+      var folded = x.reshaped([batch * steps] + Array(x.shape.dropFirst(2)))
+      if layer.dataFormat == .channelsFirst { folded = Elementwise.channelsLast(folded) }
+      x = conv(folded, w, b, layer.window)
+      let stateShape = [batch] + Array(x.shape.dropFirst().dropLast()) + [layer.filters]
+      let f = layer.filters, positions = stateShape.dropFirst().dropLast().reduce(1, *)
+      let perStep = positions * 4 * f
+      var h = Tensor(zeros: stateShape), c = [Float](repeating: 0, count: h.count)
+      var sequence = [[Float]](repeating: [], count: steps)
+      var gates = [Float](repeating: 0, count: 4)
+      for step in 0..<steps {
+        let t = layer.goBackwards ? steps - 1 - step : step
+        let r = conv(h, u, nil, recurrentWindow).data
+        var next = h.data
+        for bi in 0..<batch {
+          let xBase = (bi * steps + t) * perStep
+          for p in 0..<positions {
+            let g = (bi * positions + p) * 4 * f, s = (bi * positions + p) * f
+            for k in 0..<f {
+              for q in 0..<4 { gates[q] = x.data[xBase + p * 4 * f + q * f + k] + r[g + q * f + k] }
+              let i = rec.scalar(gates[0]), fo = rec.scalar(gates[1]), cc = act.scalar(gates[2]), o = rec.scalar(gates[3])
+              let cell = fo * c[s + k] + i * cc
+              c[s + k] = cell
+              next[s + k] = o * act.scalar(cell)
+            }
+          }
+        }
+        h = Tensor(shape: stateShape, data: next)
+        if layer.returnSequences { sequence[step] = next }
+      }
+      func channelsFirst(_ t: Tensor) -> Tensor { layer.dataFormat == .channelsFirst ? Elementwise.channelsFirst(t) : t }
+      var result: [Tensor]
+      if layer.returnSequences {
+        // (T, B, ...) in processing order to (B, T, ...).
+        let per = h.count / batch
+        var data = [Float](repeating: 0, count: batch * steps * per)
+        for step in 0..<steps { for bi in 0..<batch { for j in 0..<per { data[(bi * steps + step) * per + j] = sequence[step][bi * per + j] } } }
+        let seq = channelsFirst(Tensor(shape: [batch * steps] + Array(stateShape.dropFirst()), data: data))
+        result = [seq.reshaped([batch, steps] + Array(seq.shape.dropFirst()))]
+      } else {
+        result = [channelsFirst(h)]
+      }
+      if layer.returnState { result += [channelsFirst(h), channelsFirst(Tensor(shape: stateShape, data: c))] }
+      return result.map { Value(tensor: $0, mask: nil) }
+    }
+  }
+}

@@ -61,7 +61,7 @@ struct ForwardTests {
     #expect {
       _ = try inspection.runtime()
     } throws: { error in
-      (error as? RuntimeError)?.message.contains("convlstm (ConvLSTM1D)") ?? false
+      (error as? RuntimeError)?.message.contains("stateful (LSTM)") ?? false
     }
   }
 

@@ -206,6 +206,68 @@ public struct RNNLayer: LayerDefinition {
   }
 }
 
+/// `ConvLSTM1D/2D/3D`: an LSTM whose input and recurrent products are convolutions, over
+/// (batch, time, spatial..., channels) (or channels first after time). The input convolution
+/// takes the layer's window (strides, padding, dilation); the recurrent one runs on the state
+/// with stride 1 and `same` padding. Weights: kernel (k..., C, 4·filters), recurrent_kernel
+/// (k..., filters, 4·filters), bias (4·filters); gates i, f, c, o.
+public struct ConvLSTM: LayerDefinition {
+  public static let classNames = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
+  public static let keras3SubObjects = ["cell"]
+  public let rank: Int
+  public let filters: Int
+  public let window: Window
+  public let dataFormat: DataFormat
+  public let activation: Activation
+  public let recurrentActivation: Activation
+  public let useBias: Bool
+  public let returnSequences: Bool
+  public let returnState: Bool
+  public let goBackwards: Bool
+  public let stateful: Bool
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    rank = spatialRank(c.className)
+    filters = try c.int("filters")
+    window = try convolutionWindow(c, rank: rank)
+    dataFormat = try c.dataFormat()
+    activation = try c.activation(default: "tanh")
+    // tf_keras's default is hard_sigmoid, Keras 3's sigmoid; both write it.
+    recurrentActivation = try c.activation("recurrent_activation", default: c.keras3 ? "sigmoid" : "hard_sigmoid")
+    useBias = try c.bool("use_bias", default: true)
+    returnSequences = try c.bool("return_sequences", default: false)
+    returnState = try c.bool("return_state", default: false)
+    goBackwards = try c.bool("go_backwards", default: false)
+    stateful = try c.bool("stateful", default: false)
+    guard window.padding == .valid || window.padding == .same else { throw c.error("has padding \(window.padding.rawValue), which ConvLSTM does not take") }
+    label = c.label
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    guard let x = inputs.first, x.count == rank + 3 else {
+      throw label.error("needs a (batch, time, \(rank) spatial axes, channels) input, got \(inputs.map(format).joined(separator: ", "))")
+    }
+    let step = [x[0]] + Array(x.dropFirst(2))
+    let (dims, ch) = spatial(step, rank: rank, dataFormat)
+    let channels = try label.known(ch, "input channels")
+    for d in dims where d == nil { throw label.error("needs known spatial sizes, got \(format(x))") }
+    let out = (0..<rank).map { window.outputLength(dims[$0], axis: $0) }
+    let state = assemble(x[0], out, channels: filters, dataFormat)
+    var weights = [WeightSpec("kernel", window.kernel + [channels, 4 * filters]), WeightSpec("recurrent_kernel", window.kernel + [filters, 4 * filters])]
+    if useBias { weights.append(WeightSpec("bias", [4 * filters])) }
+    var outputs = [returnSequences ? [x[0], x[1]] + Array(state.dropFirst()) : state]
+    if returnState { outputs += [state, state] }
+    let k = window.kernel.map(String.init).joined(separator: " × ")
+    let positions = saturatingProduct(out.map { $0 ?? 1 })
+    let taps = saturatingProduct(window.kernel + [channels + filters, 4 * filters])
+    return LayerSignature(
+      outputs: outputs, weights: weights,
+      formula: "4 × (\(k) × (\(channels) + \(filters)) × \(filters)" + (useBias ? " + \(filters))" : ")"),
+      flops: saturatingProduct([2, taps, positions, x[1] ?? 1]))
+  }
+}
+
 /// `Bidirectional`: forward and backward copies of a recurrent layer, merged by `merge_mode`
 /// (concat, sum, mul, ave, or null for two outputs). The backward copy is `backward_layer` when
 /// the config has one, else the forward layer reading time reversed.
