@@ -969,6 +969,70 @@ def keras1_layout():
         print("keras1", name + "_theano")
 
 
+def cudnn_layout():
+    """CuDNNLSTM and CuDNNGRU files (Keras 2.0-2.3, tf.keras 1.x; no Keras here can write or run
+    them) made from Keras 2 fixtures: the class renamed and each weight in cuDNN's layout, as
+    Keras 2's `_convert_rnn_weights` converts plain weights to it: each gate's input kernel
+    transposed and laid out in C order, each recurrent kernel transposed, the LSTM's bias split
+    into an input and a recurrent half (the recurrent half non-zero), the GRU's two rows
+    flattened. They compute what the plain twin computes, so the fixture's .npz is the twin's."""
+    import h5py
+    out_dir = os.path.join(HERE, "cudnn")
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(7)
+
+    def to_cudnn(kernel, recurrent, bias, gates):
+        u = recurrent.shape[0]
+        k = np.hstack([g.T.reshape(g.shape, order="C") for g in np.hsplit(kernel, gates)])
+        r = np.hstack([g.T for g in np.hsplit(recurrent, gates)])
+        if gates == 4:
+            recurrent_half = rng.uniform(-0.3, 0.3, bias.shape).astype(bias.dtype)
+            b = np.concatenate([bias - recurrent_half, recurrent_half])
+        else:
+            b = bias.reshape(-1)
+        assert k.shape == kernel.shape and r.shape == (u, gates * u)
+        return k, r, b
+
+    def cudnn_config(layer):
+        c = layer["config"]
+        return {"class_name": "CuDNN" + layer["class_name"], "config": {
+            "name": c["name"], "trainable": True, "dtype": "float32", "units": c["units"],
+            "return_sequences": c["return_sequences"], "return_state": c["return_state"],
+            "go_backwards": c["go_backwards"], "stateful": c["stateful"], "time_major": False,
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+            **({"unit_forget_bias": True} if layer["class_name"] == "LSTM" else {})}}
+
+    for name, out in [("lstm_worked_example", "cudnn_lstm"), ("gru_reset_after", "cudnn_gru"), ("bidirectional_concat", "bidirectional_cudnn_lstm")]:
+        source = os.path.join(HERE, "keras2", name + ".h5")
+        path = os.path.join(out_dir, out + ".h5")
+        shutil.copy(source, path)
+        with h5py.File(path, "r+") as f:
+            f.attrs["keras_version"] = b"2.3.1"
+            f.attrs["backend"] = b"tensorflow"
+            config = json.loads(f.attrs["model_config"])
+            for layer in config["config"]["layers"]:
+                wrapper = layer["class_name"] == "Bidirectional"
+                inner = layer["config"]["layer"] if wrapper else layer
+                if inner["class_name"] not in ("LSTM", "GRU"):
+                    continue
+                gates = 4 if inner["class_name"] == "LSTM" else 3
+                converted = cudnn_config(inner)
+                if wrapper:
+                    layer["config"]["layer"] = converted
+                else:
+                    layer["class_name"], layer["config"] = converted["class_name"], converted["config"]
+                group = f["model_weights"][layer["config"]["name"]]
+                names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+                for start in range(0, len(names), 3):
+                    k, r, b = (group[n][()] for n in names[start:start + 3])
+                    for n, array in zip(names[start:start + 3], to_cudnn(k, r, b, gates)):
+                        del group[n]
+                        group.create_dataset(n, data=array)
+            f.attrs["model_config"] = json.dumps(config).encode()
+        shutil.copy(os.path.join(HERE, "keras2", name + ".npz"), os.path.join(out_dir, out + ".npz"))
+        print("cudnn", out)
+
+
 def weights_only(flavour):
     """save_weights files (legacy HDF5 for Keras 2, `.weights.h5` for Keras 3) with the model's JSON
     beside them, and a .keras archive whose weights are an .npz (Keras 3)."""
@@ -1338,7 +1402,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -1362,5 +1426,7 @@ if __name__ == "__main__":
             broken()
         elif flavour == "unsupported":
             unsupported_layer()
+        elif flavour == "cudnn":
+            cudnn_layout()
         else:
             generate(flavour)

@@ -84,8 +84,7 @@ extension RecurrentStack {
 extension Bidirectional: RunnableLayer {
   /// The wrapped layer's cells: a recurrent layer or an RNN.
   static func cells(_ wrapped: WrappedLayer) -> [Recurrent]? {
-    if let r = wrapped.definition as? Recurrent { return [r] }
-    return (wrapped.definition as? RNNLayer)?.cells
+    (wrapped.definition as? any ReversibleRecurrent)?.recurrentCells
   }
 
   func unsupportedReason(keras3: Bool) -> String? {
@@ -107,8 +106,8 @@ extension Bidirectional: RunnableLayer {
     let half = weights.count / 2
     let fd = f.withZeroOutputForMask(f.returnsSequences)
     let bd = customBackward ? b.withZeroOutputForMask(b.returnsSequences) : f.reversed(zeroOutputForMask: f.returnsSequences)
-    let forwardStack = try RecurrentStack(fd.recurrentCells, weights: Array(weights[..<half]), keras3: keras3)
-    let backwardStack = try RecurrentStack(bd.recurrentCells, weights: Array(weights[half...]), keras3: keras3)
+    let forwardStack = try RecurrentStack(fd.recurrentCells, weights: try fd.cellWeights(Array(weights[..<half])), keras3: keras3)
+    let backwardStack = try RecurrentStack(bd.recurrentCells, weights: try bd.cellWeights(Array(weights[half...])), keras3: keras3)
     let mode = mergeMode
     return Kernel { inputs, _ throws(RuntimeError) in
       let x = inputs[0]
@@ -136,6 +135,50 @@ protocol ReversibleRecurrent: LayerDefinition {
   var recurrentCells: [Recurrent] { get }
   func reversed(zeroOutputForMask: Bool) -> Self
   func withZeroOutputForMask(_ zero: Bool) -> Self
+  /// The cells' weights from the layer's stored ones (the same, but for cuDNN's layout).
+  func cellWeights(_ weights: [Tensor]) throws(RuntimeError) -> [Tensor]
+}
+
+extension ReversibleRecurrent {
+  func cellWeights(_ weights: [Tensor]) throws(RuntimeError) -> [Tensor] { weights }
+}
+
+extension CuDNNRecurrent: ReversibleRecurrent {
+  var returnsSequences: Bool { equivalent.returnSequences }
+  var recurrentCells: [Recurrent] { [equivalent] }
+
+  /// Keras 2's `_convert_rnn_weights` from cuDNN: each gate's input kernel read as cuDNN reads
+  /// it (its values in C order as a units × features matrix, transposed back), each recurrent
+  /// kernel transposed, and the LSTM's two biases summed (the GRU's kept as two rows).
+  func cellWeights(_ weights: [Tensor]) throws(RuntimeError) -> [Tensor] {
+    let (u, g) = (equivalent.units, equivalent.kind.gates)
+    guard weights.count == 3, weights[0].rank == 2, weights[0].shape[1] == g * u, weights[1].shape == [u, g * u], weights[2].count == 2 * g * u else {
+      throw RuntimeError("\(equivalent.kind == .lstm ? "CuDNNLSTM" : "CuDNNGRU") expects kernel (n, \(g * u)), recurrent_kernel (\(u), \(g * u)) and bias (\(2 * g * u)), got \(weights.map(\.shape))")
+    }
+    let n = weights[0].shape[0]
+    var kernel = [Float](repeating: 0, count: n * g * u), recurrent = [Float](repeating: 0, count: u * g * u)
+    for gate in 0..<g {
+      // The gate's block in C order: values[i·u + j] = k[i][gate·u + j].
+      var block = [Float](repeating: 0, count: n * u)
+      for i in 0..<n { for j in 0..<u { block[i * u + j] = weights[0].data[i * g * u + gate * u + j] } }
+      // cuDNN's W (units × n) is that block row-major; Keras's kernel is Wᵀ.
+      for i in 0..<n { for j in 0..<u { kernel[i * g * u + gate * u + j] = block[j * n + i] } }
+      for i in 0..<u { for j in 0..<u { recurrent[i * g * u + gate * u + j] = weights[1].data[j * g * u + gate * u + i] } }
+    }
+    let b = weights[2].data
+    let bias = equivalent.kind == .lstm
+      ? Tensor(shape: [g * u], data: (0..<(g * u)).map { b[$0] + b[g * u + $0] })
+      : Tensor(shape: [2, g * u], data: b)
+    return [Tensor(shape: [n, g * u], data: kernel), Tensor(shape: [u, g * u], data: recurrent), bias]
+  }
+}
+
+extension CuDNNRecurrent: RunnableLayer {
+  func unsupportedReason(keras3: Bool) -> String? { equivalent.unsupportedReason(keras3: keras3) }
+
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    RecurrentStack.kernel(try RecurrentStack([equivalent], weights: try cellWeights(weights), keras3: keras3))
+  }
 }
 
 extension Recurrent: ReversibleRecurrent {

@@ -82,6 +82,26 @@ struct LegacyLayoutTests {
     #expect(stored.allSatisfy { $0.parts.count == (name.hasPrefix("lstm") ? 4 : 3) })
   }
 
+  /// cuDNN files derived from Keras 2 fixtures (Fixtures/cudnn), with the parameters cuDNN adds
+  /// over its plain twin: an LSTM's recurrent bias, 4·units per direction (a GRU with reset_after
+  /// already keeps both biases).
+  static let cudnnTwins: [(cudnn: String, twin: String, extraParams: Int)] = [
+    ("cudnn_lstm", "lstm_worked_example", 4 * 10), ("cudnn_gru", "gru_reset_after", 0), ("bidirectional_cudnn_lstm", "bidirectional_concat", 2 * 4 * 4),
+  ]
+
+  @Test("CuDNNLSTM and CuDNNGRU compute as their plain twins: cuDNN's parameter count, every check, the twin's Keras outputs",
+        arguments: cudnnTwins.indices)
+  func cudnn(_ index: Int) throws {
+    let (name, twinName, extra) = Self.cudnnTwins[index]
+    let cudnn = try Inspection(path: fixturePath("cudnn/\(name)", ".h5"))
+    let twin = try Inspection(path: fixturePath("keras2/\(twinName)", ".h5"))
+    #expect(cudnn.analysis.layers.contains { $0.className.hasPrefix("CuDNN") || ($0.config.config["layer"]?["class_name"]?.string?.hasPrefix("CuDNN") ?? false) })
+    #expect(cudnn.analysis.summaryRows.map(\.params).reduce(0, +) == twin.analysis.summaryRows.map(\.params).reduce(0, +) + extra)
+    #expect(try cudnn.weightsSHA256() != twin.weightsSHA256())
+    for result in cudnn.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    try ForwardTests.expectKerasOutputs(cudnn, "cudnn/\(name)")
+  }
+
   @Test("Theano-saved kernels are marked flipped", arguments: ["conv1d_theano", "conv2d_theano"])
   func theano(_ name: String) throws {
     let file = try Inspection(path: fixturePath("keras1/\(name)", ".h5")).file

@@ -96,7 +96,7 @@ public enum LayerRegistry {
     // Activations as layers
     ReLULayer.self, LeakyReLULayer.self, ELULayer.self, SoftmaxLayer.self, PReLULayer.self, ThresholdedReLULayer.self,
     // Recurrent and wrappers
-    Recurrent.self, RNNLayer.self, ConvLSTM.self, Bidirectional.self, TimeDistributed.self,
+    Recurrent.self, RNNLayer.self, CuDNNRecurrent.self, ConvLSTM.self, Bidirectional.self, TimeDistributed.self,
     // Reshaping
     Flatten.self, Reshape.self, Permute.self, RepeatVector.self, ZeroPadding.self, Cropping.self, UpSampling.self,
     // Convolution and pooling

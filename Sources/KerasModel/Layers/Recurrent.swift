@@ -96,6 +96,47 @@ public struct Recurrent: LayerDefinition {
   }
 }
 
+/// `CuDNNLSTM` and `CuDNNGRU` (Keras 2.0-2.3, tf.keras 1.x): the GPU-only layers, computed on
+/// the CPU as cuDNN computes them, an LSTM (tanh, sigmoid) or a GRU with the reset gate after
+/// the recurrent product. Weights as they store them: kernel (features, G·units),
+/// recurrent_kernel (units, G·units), and separate input and recurrent biases (2·G·units).
+/// cuDNN reads each gate's kernel flattened in C order as a (units, features) matrix and each
+/// recurrent kernel as (units, units), so the runtime takes Keras 2's `_convert_rnn_weights`
+/// path to the plain layer's weights.
+public struct CuDNNRecurrent: LayerDefinition {
+  public static let classNames = ["CuDNNLSTM", "CuDNNGRU"]
+  /// The plain layer that computes the same (LSTM, or GRU with reset_after).
+  public let equivalent: Recurrent
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    let lstm = c.className == "CuDNNLSTM"
+    var fields: [String: JSONValue] = ["activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "reset_after": .bool(true)]
+    fields["units"] = .number(Double(try c.int("units")))
+    for key in ["return_sequences", "return_state", "go_backwards", "stateful"] { fields[key] = .bool(try c.bool(key, default: false)) }
+    equivalent = try Recurrent(LayerReader(name: c.name, className: lstm ? "LSTM" : "GRU", config: .object(fields), keras3: c.keras3))
+    label = c.label
+  }
+
+  init(_ o: CuDNNRecurrent, _ equivalent: Recurrent) {
+    self.equivalent = equivalent
+    label = o.label
+  }
+
+  /// A copy reading time the other way (Bidirectional's backward layer).
+  public func reversed(zeroOutputForMask zero: Bool) -> CuDNNRecurrent { CuDNNRecurrent(self, equivalent.reversed(zeroOutputForMask: zero)) }
+
+  public func withZeroOutputForMask(_ zero: Bool) -> CuDNNRecurrent { CuDNNRecurrent(self, equivalent.withZeroOutputForMask(zero)) }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    var s = try equivalent.signature(inputs)
+    let (n, u, g) = (s.weights[0].shape[0], equivalent.units, equivalent.kind.gates)
+    s.weights = [WeightSpec("kernel", [n, g * u]), WeightSpec("recurrent_kernel", [u, g * u]), WeightSpec("bias", [2 * g * u])]
+    s.formula = "\(g) × ((\(n) + \(u)) × \(u) + 2 × \(u))"
+    return s
+  }
+}
+
 /// `RNN(cell)`: Keras's generic recurrent layer around an `LSTMCell`, `GRUCell` or
 /// `SimpleRNNCell`, or a stack of them (a list of cells, or `StackedRNNCells`), whose step runs
 /// each cell in turn on the previous cell's output. It computes as LSTM, GRU and SimpleRNN do:
