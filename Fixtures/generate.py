@@ -16,6 +16,7 @@ import os
 import shutil
 import struct
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Keras 3 clamps its summary to the terminal width minus 4; a wide virtual terminal gives
@@ -1033,6 +1034,43 @@ def cudnn_layout():
         print("cudnn", out)
 
 
+def windows_archives():
+    """`.keras` archives as tf.keras 2.13-2.15 wrote them on Windows (no Windows here): the same
+    archives as Fixtures/keras213, with each layer's variables in one root group whose name joins
+    the path with backslashes (`_layer_checkpoint_dependencies\\dense`, holding `vars`), as
+    `os.path.join` made them. Same weights, so the twin's summary and outputs apply."""
+    import h5py
+    import zipfile
+    out_dir = os.path.join(HERE, "windows")
+    os.makedirs(out_dir, exist_ok=True)
+    for name in ["bidirectional_concat", "nested_sequential", "attention_self", "rnn_cells"]:
+        source = os.path.join(HERE, "keras213", name + ".keras")
+        if not os.path.exists(source):
+            continue
+        with zipfile.ZipFile(source) as z:
+            entries = {info.filename: z.read(info.filename) for info in z.infolist()}
+        with tempfile.TemporaryDirectory() as tmp:
+            original = os.path.join(tmp, "original.h5")
+            rewritten = os.path.join(tmp, "windows.h5")
+            with open(original, "wb") as f:
+                f.write(entries["model.weights.h5"])
+            with h5py.File(original) as src, h5py.File(rewritten, "w") as dst:
+                def copy(path, obj):
+                    if isinstance(obj, h5py.Group) and path.endswith("/vars") or path == "vars":
+                        inner = path[:-len("/vars")] if path != "vars" else ""
+                        target = dst.require_group(inner.replace("/", "\\")) if inner else dst
+                        src.copy(obj, target, name="vars")
+                src.visititems(copy)
+            with open(rewritten, "rb") as f:
+                entries["model.weights.h5"] = f.read()
+        with zipfile.ZipFile(os.path.join(out_dir, name + ".keras"), "w") as z:
+            for filename, data in entries.items():
+                z.writestr(filename, data)
+        for suffix in [".npz", ".summary.txt"]:
+            shutil.copy(os.path.join(HERE, "keras213", name + suffix), os.path.join(out_dir, name + suffix))
+        print("windows", name)
+
+
 def weights_only(flavour):
     """save_weights files (legacy HDF5 for Keras 2, `.weights.h5` for Keras 3) with the model's JSON
     beside them, and a .keras archive whose weights are an .npz (Keras 3)."""
@@ -1402,7 +1440,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -1428,5 +1466,7 @@ if __name__ == "__main__":
             unsupported_layer()
         elif flavour == "cudnn":
             cudnn_layout()
+        elif flavour == "windows":
+            windows_archives()
         else:
             generate(flavour)

@@ -10,13 +10,57 @@ import HDF5
 ///
 /// The early `.keras` archives of Keras 2.13-2.15 name the container `_layer_checkpoint_dependencies`
 /// and their counters can skip numbers (`dense`, `dense_2`): layers of a class take that class's
-/// groups in counter order.
+/// groups in counter order. On Windows they joined the path components with backslashes, so each
+/// layer's variables sit in one root group named `_layer_checkpoint_dependencies\\dense` (holding
+/// `vars`): the layout is read as a tree of path components, whichever separator wrote it.
 enum Keras3Layout {
+  /// One node of the layout: the `vars` group at this path, and the sub-paths below it.
+  final class Node {
+    var vars: Group?
+    var children: [String: Node] = [:]
+
+    func child(_ name: String) -> Node {
+      if let existing = children[name] { return existing }
+      let node = Node()
+      children[name] = node
+      return node
+    }
+  }
+
+  /// Bounds the layout walked (a real model's nests a few levels, one group per layer or sub-object).
+  static let maxDepth = 32
+  static let maxGroups = 1 << 20
+
+  /// The layout under `root` as a tree: a group name with backslashes is a path of several nodes.
+  static func tree(_ root: Group) throws -> Node {
+    let top = Node()
+    var visited = 0
+    func walk(_ group: Group, _ node: Node, depth: Int) throws {
+      guard depth < maxDepth else { throw ModelError(.badWeights, "\(group.path): weight groups nest too deep") }
+      for member in try group.memberNames() where try group.kind(of: member) == .group {
+        visited += 1
+        guard visited <= maxGroups else { throw ModelError(.badWeights, "\(group.path): more weight groups than any model has") }
+        let components = member.split(separator: "\\", omittingEmptySubsequences: true).map(String.init)
+        guard let last = components.last else { continue }
+        var target = node
+        for c in components.dropLast() { target = target.child(c) }
+        let sub = try group.group(member)
+        if last == "vars" {
+          target.vars = sub
+        } else {
+          try walk(sub, target.child(last), depth: depth + components.count)
+        }
+      }
+    }
+    try walk(root, top, depth: 0)
+    return top
+  }
+
   /// The group holding a model's layers: Keras 3's name, then Keras 2.13-2.15's.
   static let containers = ["layers", "_layer_checkpoint_dependencies"]
 
-  static func container(in group: Group) throws -> Group? {
-    for name in containers where try group.kind(of: name) == .group { return try group.group(name) }
+  static func container(in node: Node) -> (name: String, node: Node)? {
+    for name in containers { if let found = node.children[name] { return (name, found) } }
     return nil
   }
 
@@ -57,10 +101,10 @@ enum Keras3Layout {
   static func weights(root: Group, model: ModelConfig) throws(ModelError) -> [String: [StoredWeight]] {
     var result: [String: [StoredWeight]] = [:]
     do {
-      guard let layers = try container(in: root) else { return [:] }
+      guard let (container, layers) = container(in: try tree(root)) else { return [:] }
       for layer in model.layers { result[layer.name] = [] }
-      for (layer, name) in assign(model, members: try layers.memberNames()) {
-        result[layer.name] = try collect(try layers.group(name), layer: layer, depth: 0)
+      for (layer, name) in assign(model, members: layers.children.keys.sorted()) {
+        result[layer.name] = try collect(layers.children[name]!, path: "\(container)/\(name)", layer: layer, depth: 0)
       }
     } catch let error as ModelError {
       throw error
@@ -73,8 +117,8 @@ enum Keras3Layout {
   /// Every top-level group's datasets when no config says which layer is which.
   static func unmappedWeights(root: Group) throws(ModelError) -> [(String, [StoredWeight])] {
     do {
-      guard let layers = try container(in: root) else { return [] }
-      return try layers.memberNames().map { name in (name, try collect(try layers.group(name), layer: nil, depth: 0)) }
+      guard let (container, layers) = container(in: try tree(root)) else { return [] }
+      return try layers.children.keys.sorted().map { name in (name, try collect(layers.children[name]!, path: "\(container)/\(name)", layer: nil, depth: 0)) }
     } catch let error as ModelError {
       throw error
     } catch {
@@ -83,22 +127,21 @@ enum Keras3Layout {
   }
 
   /// A layer group's variables in Keras's order: its own `vars/0..n`, then its sub-objects
-  /// (Bidirectional: forward before backward; a nested model: its layers in order).
-  /// `order`: the sub-object order of the enclosing layer, passed down to its sub-objects' groups.
-  static func collect(_ group: Group, layer: LayerConfig?, depth: Int, order: [String]? = nil) throws -> [StoredWeight] {
-    guard depth < 32 else { throw ModelError(.badWeights, "\(group.path): weight groups nest too deep") }
+  /// (Bidirectional: forward before backward; a nested model: its layers in order). `order`: the
+  /// sub-object order of the enclosing layer, passed down to its sub-objects' groups.
+  static func collect(_ node: Node, path: String, layer: LayerConfig?, depth: Int, order: [String]? = nil) throws -> [StoredWeight] {
+    guard depth < maxDepth else { throw ModelError(.badWeights, "\(path): weight groups nest too deep") }
     var weights: [StoredWeight] = []
-    if try group.kind(of: "vars") == .group {
-      let vars = try group.group("vars")
+    if let vars = node.vars {
       let names = try vars.memberNames().compactMap(Int.init).sorted()
       for index in names {
-        weights.append(try StoredWeight(dataset: try vars.dataset(String(index)), name: String(vars.path.dropFirst()) + "/\(index)"))
+        weights.append(try StoredWeight(dataset: try vars.dataset(String(index)), name: "\(path)/vars/\(index)"))
       }
     }
-    var children = try group.memberNames().filter { $0 != "vars" }
-    if let nested = layer?.nested, let inner = try container(in: group) {
-      for (innerLayer, name) in assign(nested, members: try inner.memberNames()) {
-        weights += try collect(try inner.group(name), layer: innerLayer, depth: depth + 1)
+    var children = Array(node.children.keys)
+    if let nested = layer?.nested, let (innerName, inner) = container(in: node) {
+      for (innerLayer, name) in assign(nested, members: inner.children.keys.sorted()) {
+        weights += try collect(inner.children[name]!, path: "\(path)/\(innerName)/\(name)", layer: innerLayer, depth: depth + 1)
       }
       children.removeAll { containers.contains($0) }
     }
@@ -109,8 +152,8 @@ enum Keras3Layout {
       let (ia, ib) = (preferred.firstIndex(of: a) ?? preferred.count, preferred.firstIndex(of: b) ?? preferred.count)
       return ia != ib ? ia < ib : a < b
     }
-    for child in children where try group.kind(of: child) == .group {
-      weights += try collect(try group.group(child), layer: nil, depth: depth + 1, order: preferred)
+    for child in children {
+      weights += try collect(node.children[child]!, path: "\(path)/\(child)", layer: nil, depth: depth + 1, order: preferred)
     }
     return weights
   }

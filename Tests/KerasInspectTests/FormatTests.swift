@@ -201,6 +201,17 @@ let earlyArchives: [String] = ((try? FileManager.default.contentsOfDirectory(atP
 
 @Suite("Early .keras archives (Keras 2.13, _layer_checkpoint_dependencies)")
 struct EarlyArchiveTests {
+  @Test("written on Windows (backslashes in group names): read as the same archive written on Linux",
+        arguments: ["bidirectional_concat", "nested_sequential", "attention_self", "rnn_cells"])
+  func windows(_ name: String) throws {
+    let windows = try Inspection(path: fixturePath("windows/\(name)", ".keras"))
+    let twin = try Inspection(path: fixturePath("keras213/\(name)", ".keras"))
+    #expect(try windows.weightsSHA256() == twin.weightsSHA256())
+    #expect(windows.summary().render() == (try String(contentsOfFile: fixturePath("keras213/\(name)", ".summary.txt"), encoding: .utf8)))
+    for result in windows.runChecks() { #expect(result.passed && !result.skipped, "\(result.id): \(result.details)") }
+    try ForwardTests.expectKerasOutputs(windows, "windows/\(name)")
+  }
+
   @Test("there is one for every fixture model")
   func present() {
     #expect(earlyArchives.count == fixtureModels.filter { $0.hasPrefix("keras2/") }.count)
