@@ -561,7 +561,16 @@ def builders(K):
         e = L.ConvLSTM3D(2, 2, use_bias=False, name="volumetric")(u)
         return K.Model([v, s, u], [b, h, c, d, e], name="conv_lstm")
 
+    def time_distributed_nested():
+        # TimeDistributed over a whole model: a frame encoder (Sequential) applied to every frame.
+        v = K.Input((4, 8, 7, 1), name="frames")
+        encoder = K.Sequential([K.Input((8, 7, 1)), L.Conv2D(2, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(),
+                                L.Dense(3), L.Dense(3, activation="tanh")], name="frame_encoder")
+        x = L.TimeDistributed(encoder, name="per_frame")(v)
+        return K.Model(v, L.LSTM(2, name="lstm")(x), name="time_distributed_nested")
+
     sequence = {
+        "time_distributed_nested": time_distributed_nested,
         "conv_lstm": conv_lstm,
         "rnn_cells": rnn_cells,
         "rnn_cells_masked": rnn_cells_masked,

@@ -168,7 +168,7 @@ struct Analyzer {
         if let nested = layer.nested {
           let analysis = analyze(nested, inputShapes: inputs, storedPrefix: layer.name)
           if step.call == 0 { nestedAnalyses[step.layer] = analysis }
-          signature = try nestedSignature(layer, analysis)
+          signature = try nestedSignature(analysis)
         } else if let definition = definitions[step.layer] {
           signature = try definition.signature(inputs)
         } else {
@@ -237,7 +237,7 @@ struct Analyzer {
   }
 
   /// A nested model called on known inputs: its outputs, and every inner layer's weights in order.
-  func nestedSignature(_ layer: LayerConfig, _ analysis: ModelAnalysis) throws(ModelError) -> LayerSignature? {
+  func nestedSignature(_ analysis: ModelAnalysis) throws(ModelError) -> LayerSignature? {
     var outputs: [Shape] = []
     for shape in analysis.outputShapes {
       guard let shape else { return nil }

@@ -84,6 +84,18 @@ enum Keras3Layout {
     return result
   }
 
+  /// The groups a model's saved layers get, in layer order: each class's snake_case name with a
+  /// counter (`dense`, `dense_1`).
+  static func groupNames(_ model: ModelConfig) -> [String] {
+    var counts: [String: Int] = [:]
+    return savedLayers(model).map { layer in
+      let base = snakeCase(LayerRegistry.pythonClassName(layer.className))
+      let n = counts[base, default: 0]
+      counts[base] = n + 1
+      return n == 0 ? base : "\(base)_\(n)"
+    }
+  }
+
   /// Keras's `naming.to_snake_case`.
   static func snakeCase(_ name: String) -> String {
     var s = name.replacingOccurrences(of: "\\W+", with: "", options: .regularExpression)

@@ -118,3 +118,30 @@ extension ThresholdedReLULayer: RunnableLayer {
   }
 }
 
+
+extension NestedModel: RunnableLayer {
+  /// The wrapped model run on its own: analysed on the input it gets (the step shape of a
+  /// TimeDistributed), its weights shared out to its layers in their order.
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let nested = self
+    return Kernel { inputs, _ throws(RuntimeError) in
+      let shapes: [Shape] = inputs.map { [nil] + $0.tensor.shape.dropFirst().map { Optional($0) } }
+      let analysis = nested.analysis(shapes)
+      var byLayer: [String: [Tensor]] = [:]
+      var next = 0
+      func share(_ a: ModelAnalysis, _ prefix: String) throws(RuntimeError) {
+        for layer in a.layers {
+          if let deeper = layer.nested { try share(deeper, prefix + layer.name + "/"); continue }
+          let count = layer.expected?.count ?? 0
+          guard next + count <= weights.count else { throw RuntimeError("model \(nested.model.name) needs more weights than its wrapper stores") }
+          byLayer[prefix + layer.name] = Array(weights[next..<(next + count)])
+          next += count
+        }
+      }
+      try share(analysis, "")
+      guard next == weights.count else { throw RuntimeError("model \(nested.model.name) uses \(next) of its wrapper's \(weights.count) weights") }
+      let runtime = try Runtime(analysis: analysis, weights: byLayer)
+      return try runtime.predict(inputs.map(\.tensor)).map { Value(tensor: $0, mask: nil) }
+    }
+  }
+}

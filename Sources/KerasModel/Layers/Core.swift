@@ -201,3 +201,36 @@ public struct ThresholdedReLULayer: LayerDefinition {
     LayerSignature(outputs: [try label.single(inputs)])
   }
 }
+
+/// A whole model a wrapper holds (`TimeDistributed(Sequential([...]))`): its outputs and weights
+/// are those of its layers, analysed on the input it is called on. Not a registered class: nested
+/// models in a model's own layer list are read as models.
+public struct NestedModel: LayerDefinition {
+  public static let classNames: [String] = []
+  public let model: ModelConfig
+  public let keras3: Bool
+  let label: LayerLabel
+
+  public init(_ c: LayerReader) throws(ModelError) {
+    throw c.error("is a model, read by its wrapper")
+  }
+
+  init(model: ModelConfig, keras3: Bool, label: LayerLabel) {
+    self.model = model
+    self.keras3 = keras3
+    self.label = label
+  }
+
+  /// The model's analysis on inputs of these shapes (no stored weights: its wrapper holds them).
+  public func analysis(_ inputs: [Shape]) -> ModelAnalysis {
+    Analyzer(keras3: keras3, stored: [:]).analyze(model, inputShapes: inputs, storedPrefix: "")
+  }
+
+  public func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature {
+    let analysis = analysis(inputs)
+    guard let signature = try Analyzer(keras3: keras3, stored: [:]).nestedSignature(analysis) else {
+      throw label.error("wraps model \(model.name), whose output shapes could not be derived")
+    }
+    return signature
+  }
+}

@@ -177,7 +177,12 @@ public enum LayerRegistry {
 
   /// The sub-object order of a wrapped layer's `{"class_name", "config"}`.
   public static func keras3SubObjects(wrapped: JSONValue?) -> [String] {
-    guard let className = wrapped?["class_name"]?.string, let config = wrapped?["config"] else { return [] }
+    guard let wrapped, let className = wrapped["class_name"]?.string, let config = wrapped["config"] else { return [] }
+    if ConfigParser.modelClasses.contains(className) {
+      // A wrapped model's layers, in its order (Keras 3's `layer/layers/<class>[_n]`).
+      guard let model = try? ConfigParser.model(wrapped) else { return [] }
+      return Keras3Layout.containers + Keras3Layout.groupNames(model)
+    }
     return byClassName[className]?.keras3SubObjects(config: config) ?? []
   }
 

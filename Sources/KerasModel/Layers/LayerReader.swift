@@ -145,6 +145,11 @@ public struct LayerReader: Sendable {
       throw error("has a \(key) entry without class_name and config")
     }
     let name = config["name"]?.string ?? "\(self.name)/\(key)"
+    if ConfigParser.modelClasses.contains(className) {
+      // A whole model wrapped (TimeDistributed over a frame encoder).
+      let model = try ConfigParser.model(.object(["class_name": .string(className), "config": config]))
+      return WrappedLayer(className: className, name: name, definition: NestedModel(model: model, keras3: keras3, label: label))
+    }
     guard let definition = try LayerRegistry.definition(name: name, className: className, config: config, keras3: keras3) else {
       throw error("wraps a \(className) layer, which keras-inspect does not understand")
     }
