@@ -569,7 +569,20 @@ def builders(K):
         x = L.TimeDistributed(encoder, name="per_frame")(v)
         return K.Model(v, L.LSTM(2, name="lstm")(x), name="time_distributed_nested")
 
+    def op_gather_einsum():
+        # Constant-index gathers (tf.gather / ops.take) and Keras 3's einsum of two tensors.
+        x = K.Input((4, 6), name="x")
+        d = L.Dense(6, name="d")(x)
+        e = L.Dense(6, name="e")(x)
+        if hasattr(K, "ops"):
+            O = K.ops
+            return K.Model(x, [O.take(d, [0, 2], axis=1), O.take(e, [5, 1, 1], axis=-1), O.einsum("bij,bkj->bik", d, e),
+                               O.einsum("bij,bij->bj", d, e)], name="op_gather_einsum")
+        import tensorflow as tf
+        return K.Model(x, [tf.gather(d, [0, 2], axis=1), tf.gather(e, [5, 1, 1], axis=-1)], name="op_gather_einsum")
+
     sequence = {
+        "op_gather_einsum": op_gather_einsum,
         "time_distributed_nested": time_distributed_nested,
         "conv_lstm": conv_lstm,
         "rnn_cells": rnn_cells,

@@ -98,6 +98,12 @@ public indirect enum CallValue: Sendable, Equatable {
   }
 
   public var isNone: Bool { self == .none }
+
+  /// The integers of a NumPy constant (`__numpy__`).
+  public var arrayInts: [Int]? {
+    guard case .array(let values) = self, values.allSatisfy({ $0 == $0.rounded() && abs($0) < 9e15 }) else { return nil }
+    return values.map { Int($0) }
+  }
 }
 
 /// A call's positional and keyword arguments.

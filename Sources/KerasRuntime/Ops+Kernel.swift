@@ -128,6 +128,22 @@ enum Operations {
       var shape = a.shape
       shape[r] *= count
       return [gather(a, shape: shape) { out in var i = out; i[r] /= count; return i }]
+    case .take(let indices, let value):
+      guard let value else {
+        let flat = try indices.map { i throws(RuntimeError) -> Float in
+          guard i < a.count, i >= -a.count else { throw RuntimeError("take index \(i) is outside \(a.count) elements") }
+          return a.data[i < 0 ? i + a.count : i]
+        }
+        return [Tensor(shape: [indices.count], data: flat)]
+      }
+      let r = try axis(value, rank: a.rank)
+      let d = a.shape[r]
+      for i in indices where i >= d || i < -d { throw RuntimeError("take index \(i) is outside an axis of size \(d)") }
+      var shape = a.shape
+      shape[r] = indices.count
+      return [gather(a, shape: shape) { out in var i = out; let k = indices[out[r]]; i[r] = k < 0 ? k + d : k; return i }]
+    case .einsum(let specs, let output):
+      return [try einsum(x, specs, output)]
     case .split(let split, let value):
       let r = try axis(value, rank: a.rank)
       let d = a.shape[r]
@@ -150,6 +166,52 @@ enum Operations {
         return gather(a, shape: shape) { out in var i = out; i[r] += lo; return i }
       }
     }
+  }
+
+  /// `einsum` of operands, each output element summing the products over the letters the
+  /// output does not name (size-1 axes broadcast).
+  static func einsum(_ x: [Tensor], _ specs: [[Character]], _ output: [Character]) throws(RuntimeError) -> Tensor {
+    guard specs.count == x.count else { throw RuntimeError("einsum has \(specs.count) subscripts for \(x.count) operands") }
+    var size: [Character: Int] = [:]
+    for (spec, t) in zip(specs, x) {
+      guard spec.count == t.rank else { throw RuntimeError("einsum subscript \(String(spec)) does not fit \(t.shape)") }
+      for (ch, d) in zip(spec, t.shape) {
+        if let known = size[ch], known != d, known != 1, d != 1 { throw RuntimeError("einsum axis \(ch) is \(known) and \(d)") }
+        size[ch] = max(size[ch] ?? d, d)
+      }
+    }
+    let letters = Array(Set(specs.flatMap { $0 })).sorted()
+    let summed = letters.filter { !output.contains($0) }
+    guard output.allSatisfy({ size[$0] != nil }) else { throw RuntimeError("einsum output names an axis no operand has") }
+    let outShape = output.map { size[$0]! }, sumShape = summed.map { size[$0]! }
+    // Each operand's stride per letter (0 for a letter it lacks or a broadcast size-1 axis).
+    let strides: [[Character: Int]] = zip(specs, x).map { spec, t in
+      var result: [Character: Int] = [:]
+      var acc = 1
+      for i in stride(from: spec.count - 1, through: 0, by: -1) {
+        result[spec[i], default: 0] += t.shape[i] == 1 ? 0 : acc
+        acc *= t.shape[i]
+      }
+      return result
+    }
+    let outStrides = strides.map { s in output.map { s[$0] ?? 0 } }, sumStrides = strides.map { s in summed.map { s[$0] ?? 0 } }
+    let count = outShape.reduce(1, *), inner = sumShape.reduce(1, *)
+    var out = [Float](repeating: 0, count: count)
+    var index = [Int](repeating: 0, count: outShape.count)
+    for o in 0..<count {
+      let bases = outStrides.map { st in zip(index, st).reduce(0) { $0 + $1.0 * $1.1 } }
+      var inner_index = [Int](repeating: 0, count: sumShape.count)
+      var total: Float = 0
+      for _ in 0..<inner {
+        var product: Float = 1
+        for k in x.indices { product *= x[k].data[bases[k] + zip(inner_index, sumStrides[k]).reduce(0) { $0 + $1.0 * $1.1 }] }
+        total += product
+        advance(&inner_index, in: sumShape)
+      }
+      out[o] = total
+      advance(&index, in: outShape)
+    }
+    return Tensor(shape: outShape, data: out)
   }
 
   /// A tensor of `shape` whose element at each index is `x`'s at `source(index)`.

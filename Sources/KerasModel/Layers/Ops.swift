@@ -38,6 +38,10 @@ public enum TensorFunction: Sendable, Equatable {
   case repeatElements(count: Int, axis: Int)
   /// Pieces along an axis: several outputs.
   case split(Split, axis: Int)
+  /// Elements at constant indices along an axis (nil: of the flattened operand).
+  case take(indices: [Int], axis: Int?)
+  /// `einsum` of the operands: one letter per axis, no ellipsis (`bij,bjk->bik`).
+  case einsum(inputs: [[Character]], output: [Character])
 
   public enum Split: Sendable, Equatable {
     /// This many equal pieces.
@@ -221,6 +225,29 @@ public struct TensorOperation: Sendable, Equatable {
       let r = try axis(a, rank: x.count)
       out[r] = out[r].map { $0 * count }
       return [out]
+    case .take(let indices, let a):
+      guard let a else { return [[indices.count]] }
+      var out = x
+      let r = try axis(a, rank: x.count)
+      if let d = x[r], let bad = indices.first(where: { $0 >= d || $0 < -d }) { throw label.error("takes index \(bad) of an axis of size \(d)") }
+      out[r] = indices.count
+      return [out]
+    case .einsum(let specs, let output):
+      guard specs.count == shapes.count else { throw label.error("has \(specs.count) einsum operands, the call \(shapes.count)") }
+      var size: [Character: Int?] = [:]
+      for (spec, shape) in zip(specs, shapes) {
+        guard spec.count == shape.count else { throw label.error("has einsum operand \(String(spec)) for a rank-\(shape.count) tensor") }
+        for (ch, d) in zip(spec, shape) {
+          if let known = size[ch] ?? nil, let d, known != d, known != 1, d != 1 { throw label.error("has einsum axis \(ch) of sizes \(known) and \(d)") }
+          if size[ch] == nil || size[ch]! == nil || size[ch]! == 1 { size[ch] = d }
+        }
+      }
+      var out: Shape = []
+      for ch in output {
+        guard let d = size[ch] else { throw label.error("has einsum output axis \(ch) in no operand") }
+        out.append(d)
+      }
+      return [out]
     case .split(let split, let a):
       let r = try axis(a, rank: x.count)
       switch split {
@@ -329,7 +356,7 @@ public struct TFOpLambda: TensorOperationLayer {
   static let others: Set<String> = [
     "__operators__.getitem", "nn.softmax", "math.softmax", "nn.log_softmax", "math.log_softmax", "nn.gelu", "reshape",
     "compat.v1.transpose", "transpose", "expand_dims", "compat.v1.squeeze", "squeeze", "concat", "stack", "linalg.matmul",
-    "cast", "clip_by_value", "where", "tile", "split", "repeat",
+    "cast", "clip_by_value", "where", "tile", "split", "repeat", "compat.v1.gather", "gather",
   ]
   public static var functions: [String] { (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + Array(others)).sorted() }
 
@@ -430,6 +457,10 @@ public struct TFOpLambda: TensorOperationLayer {
       case "repeat":
         guard let count = call.kwargs["repeats"]?.int, let axis = call.kwargs["axis"]?.int else { throw unreadable("repeats and an axis") }
         return TensorOperation(.repeatElements(count: count, axis: axis), [x])
+      case "compat.v1.gather", "gather":
+        guard let indices = call.kwargs["indices"]?.ints else { throw unreadable("indices that are not constant integers") }
+        if let batchDims = call.kwargs["batch_dims"]?.int, batchDims != 0 { throw unreadable("batch_dims") }
+        return TensorOperation(.take(indices: indices, axis: try int("axis", 0)), [x])
       case "split":
         let pieces = call.kwargs["num_or_size_splits"]
         let split: TensorFunction.Split
@@ -463,7 +494,7 @@ public struct KerasOperation: TensorOperationLayer {
   static let reductions: [String: Reduction] = ["Mean": .mean, "Sum": .sum, "Max": .max, "Min": .min, "Prod": .prod, "Any": .any, "All": .all]
   static let others = [
     "Softmax", "LogSoftmax", "Gelu", "Elu", "Reshape", "Transpose", "ExpandDims", "Squeeze", "Concatenate", "Stack", "GetItem",
-    "Matmul", "Cast", "Clip", "Where", "Tile", "Repeat", "Split",
+    "Matmul", "Cast", "Clip", "Where", "Tile", "Repeat", "Split", "Take", "Einsum",
   ]
   public static let operationNames = (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + others).sorted()
   public let operation: TensorOperation
@@ -495,6 +526,17 @@ public struct KerasOperation: TensorOperationLayer {
     } else if let r = Self.reductions[name] {
       if c.present("initial") != nil { throw unreadable("an initial value") }
       return TensorOperation(.reduce(r, axes: try axes("axis"), keepdims: try c.bool("keepdims", default: false)), [try operand(0)])
+    } else if name == "Einsum" {
+      let subscripts = try c.string("subscripts").filter { $0 != " " }
+      let sides = subscripts.components(separatedBy: "->")
+      guard sides.count == 2, !subscripts.contains(".") else { throw unreadable("einsum subscripts \"\(subscripts)\" (an ellipsis, or no output)") }
+      let specs = sides[0].split(separator: ",", omittingEmptySubsequences: false).map(Array.init)
+      guard specs.allSatisfy({ $0.allSatisfy(\.isLetter) }), sides[1].allSatisfy(\.isLetter), specs.count == call.args.count else {
+        throw unreadable("einsum subscripts \"\(subscripts)\"")
+      }
+      var operands: [Operand] = []
+      for i in specs.indices { operands.append(try operand(i)) }
+      return TensorOperation(.einsum(inputs: specs, output: Array(sides[1])), operands)
     } else if name == "Concatenate" || name == "Stack" {
       guard case .list(let items) = call.args.first else { throw unreadable("operands") }
       var operands: [Operand] = []
@@ -549,6 +591,9 @@ public struct KerasOperation: TensorOperationLayer {
       case "Repeat":
         guard let axis = try axes("axis"), axis.count == 1 else { throw unreadable("a Repeat without an axis") }
         return TensorOperation(.repeatElements(count: try c.int("repeats"), axis: axis[0]), [x])
+      case "Take":
+        guard call.args.count > 1, let indices = call.args[1].ints ?? call.args[1].arrayInts else { throw unreadable("indices that are not constant integers") }
+        return TensorOperation(.take(indices: indices, axis: try axes("axis")?.first), [x])
       case "Split":
         guard let v = c.present("indices_or_sections") else { throw unreadable("no indices_or_sections") }
         let split: TensorFunction.Split
