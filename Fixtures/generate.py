@@ -365,7 +365,9 @@ def builders(K):
         a = L.AdditiveAttention(name="additive")([e, u])
         b = L.AdditiveAttention(use_scale=False, name="unscaled_causal")([e, e], use_causal_mask=True)
         c = L.Attention(name="dot_masked")([e, u])
-        x = L.Concatenate(name="join")([a, b, c])
+        # Keras 3 converts the causal and padding masks with a ConvertToTensor op node.
+        d = L.Attention(score_mode="concat", use_scale=True, name="concat_causal_masked")([e, e], use_causal_mask=True)
+        x = L.Concatenate(name="join")([a, b, c, d])
         return K.Model(t, L.Dense(2, name="head")(x), name="attention_additive")
 
     def dot_products():
@@ -577,11 +579,21 @@ def builders(K):
         if hasattr(K, "ops"):
             O = K.ops
             return K.Model(x, [O.take(d, [0, 2], axis=1), O.take(e, [5, 1, 1], axis=-1), O.einsum("bij,bkj->bik", d, e),
-                               O.einsum("bij,bij->bj", d, e)], name="op_gather_einsum")
+                               O.einsum("bij,bij->bj", d, e), O.normalize(d, axis=-1)], name="op_gather_einsum")
         import tensorflow as tf
-        return K.Model(x, [tf.gather(d, [0, 2], axis=1), tf.gather(e, [5, 1, 1], axis=-1)], name="op_gather_einsum")
+        return K.Model(x, [tf.gather(d, [0, 2], axis=1), tf.gather(e, [5, 1, 1], axis=-1), tf.math.l2_normalize(d, axis=-1)],
+                       name="op_gather_einsum")
+
+    def attention_pooled():
+        # Token padding masks carried through Attention into the pooling (Keras 3 records the
+        # masks' NotEqual and ConvertToTensor op nodes).
+        t = K.Input((6,), name="tokens")
+        e = L.Embedding(9, 4, mask_zero=True, name="embed")(t)
+        y = L.Attention(use_scale=True, score_mode="concat", name="attention")([e, e], use_causal_mask=True)
+        return K.Model(t, L.GlobalAveragePooling1D(name="pool")(y), name="attention_pooled")
 
     sequence = {
+        "attention_pooled": attention_pooled,
         "op_gather_einsum": op_gather_einsum,
         "time_distributed_nested": time_distributed_nested,
         "conv_lstm": conv_lstm,

@@ -29,7 +29,7 @@ enum Operations {
       // Element-wise results keep their operands' mask; reshaping ones have none.
       let keepsMask: Bool
       switch op.function {
-      case .unary, .binary, .clip, .cast, .softmax: keepsMask = outputs.count == 1 && outputs[0].shape == used.first?.tensor.shape
+      case .unary, .binary, .clip, .cast, .softmax, .l2Normalize: keepsMask = outputs.count == 1 && outputs[0].shape == used.first?.tensor.shape
       default: keepsMask = false
       }
       return outputs.map { Value(tensor: $0, mask: keepsMask ? mergedMask(used) : nil) }
@@ -144,6 +144,12 @@ enum Operations {
       return [gather(a, shape: shape) { out in var i = out; let k = indices[out[r]]; i[r] = k < 0 ? k + d : k; return i }]
     case .einsum(let specs, let output):
       return [try einsum(x, specs, output)]
+    case .l2Normalize(let axes, let cap):
+      var resolved: Set<Int> = []
+      for v in axes ?? Array(0..<a.rank) { resolved.insert(try axis(v, rank: a.rank)) }
+      let sums = reduce(a.map { $0 * $0 }, .sum, axes: resolved, keepdims: true)
+      let scale = sums.map { min(1 / $0.squareRoot(), Float(cap)) }
+      return [try Elementwise.broadcast(a, scale, *)]
     case .split(let split, let value):
       let r = try axis(value, rank: a.rank)
       let d = a.shape[r]

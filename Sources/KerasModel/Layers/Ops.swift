@@ -42,6 +42,9 @@ public enum TensorFunction: Sendable, Equatable {
   case take(indices: [Int], axis: Int?)
   /// `einsum` of the operands: one letter per axis, no ellipsis (`bij,bjk->bik`).
   case einsum(inputs: [[Character]], output: [Character])
+  /// L2 normalization along axes: `x · min(1/‖x‖, cap)` (tf's `l2_normalize` floors the squared
+  /// norm at epsilon, Keras 3's `normalize` caps the inverse norm at 1/epsilon).
+  case l2Normalize(axes: [Int]?, cap: Double)
 
   public enum Split: Sendable, Equatable {
     /// This many equal pieces.
@@ -152,7 +155,7 @@ public struct TensorOperation: Sendable, Equatable {
       return r
     }
     switch function {
-    case .unary, .clip, .cast:
+    case .unary, .clip, .cast, .l2Normalize:
       return [x]
     case .softmax(let a, _):
       _ = try axis(a, rank: x.count)
@@ -357,6 +360,7 @@ public struct TFOpLambda: TensorOperationLayer {
     "__operators__.getitem", "nn.softmax", "math.softmax", "nn.log_softmax", "math.log_softmax", "nn.gelu", "reshape",
     "compat.v1.transpose", "transpose", "expand_dims", "compat.v1.squeeze", "squeeze", "concat", "stack", "linalg.matmul",
     "cast", "clip_by_value", "where", "tile", "split", "repeat", "compat.v1.gather", "gather",
+    "math.l2_normalize", "nn.l2_normalize", "linalg.l2_normalize",
   ]
   public static var functions: [String] { (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + Array(others)).sorted() }
 
@@ -457,6 +461,12 @@ public struct TFOpLambda: TensorOperationLayer {
       case "repeat":
         guard let count = call.kwargs["repeats"]?.int, let axis = call.kwargs["axis"]?.int else { throw unreadable("repeats and an axis") }
         return TensorOperation(.repeatElements(count: count, axis: axis), [x])
+      case "math.l2_normalize", "nn.l2_normalize", "linalg.l2_normalize":
+        let axis = call.kwargs["axis"].flatMap { $0.isNone ? nil : $0 }
+        guard axis == nil || axis?.ints != nil else { throw unreadable("an axis") }
+        var epsilon = 1e-12
+        if let e = call.kwargs["epsilon"], !e.isNone { guard case .number(let v) = e, v > 0 else { throw unreadable("an epsilon") }; epsilon = v }
+        return TensorOperation(.l2Normalize(axes: axis?.ints, cap: 1 / epsilon.squareRoot()), [x])
       case "compat.v1.gather", "gather":
         guard let indices = call.kwargs["indices"]?.ints else { throw unreadable("indices that are not constant integers") }
         if let batchDims = call.kwargs["batch_dims"]?.int, batchDims != 0 { throw unreadable("batch_dims") }
@@ -494,7 +504,7 @@ public struct KerasOperation: TensorOperationLayer {
   static let reductions: [String: Reduction] = ["Mean": .mean, "Sum": .sum, "Max": .max, "Min": .min, "Prod": .prod, "Any": .any, "All": .all]
   static let others = [
     "Softmax", "LogSoftmax", "Gelu", "Elu", "Reshape", "Transpose", "ExpandDims", "Squeeze", "Concatenate", "Stack", "GetItem",
-    "Matmul", "Cast", "Clip", "Where", "Tile", "Repeat", "Split", "Take", "Einsum",
+    "Matmul", "Cast", "Clip", "Where", "Tile", "Repeat", "Split", "Take", "Einsum", "ConvertToTensor", "Normalize",
   ]
   public static let operationNames = (Array(unary.keys) + Array(binary.keys) + Array(reductions.keys) + others).sorted()
   public let operation: TensorOperation
@@ -591,6 +601,16 @@ public struct KerasOperation: TensorOperationLayer {
       case "Repeat":
         guard let axis = try axes("axis"), axis.count == 1 else { throw unreadable("a Repeat without an axis") }
         return TensorOperation(.repeatElements(count: try c.int("repeats"), axis: axis[0]), [x])
+      case "ConvertToTensor":
+        // Keras 3 inserts it where a symbolic value becomes a tensor (a mask built from tokens).
+        let sparse = try c.bool("sparse", default: false), ragged = try c.bool("ragged", default: false)
+        if sparse || ragged { throw unreadable("a sparse or ragged conversion") }
+        return TensorOperation(.cast(try c.string("dtype", default: "float32")), [x])
+      case "Normalize":
+        guard try c.int("order", default: 2) == 2 else { throw unreadable("a norm order other than 2") }
+        let epsilon = try c.double("epsilon", default: 1e-7)
+        guard epsilon > 0 else { throw unreadable("an epsilon") }
+        return TensorOperation(.l2Normalize(axes: try axes("axis") ?? [-1], cap: 1 / epsilon), [x])
       case "Take":
         guard call.args.count > 1, let indices = call.args[1].ints ?? call.args[1].arrayInts else { throw unreadable("indices that are not constant integers") }
         return TensorOperation(.take(indices: indices, axis: try axes("axis")?.first), [x])
