@@ -402,7 +402,9 @@ def builders(K):
         a = L.MultiHeadAttention(num_heads=2, key_dim=3, attention_axes=(1, 2), name="both")(x, x)
         b = L.MultiHeadAttention(num_heads=2, key_dim=2, value_dim=3, attention_axes=(2,), name="rows")(a, x)
         c = L.MultiHeadAttention(num_heads=1, key_dim=4, name="default", use_bias=False)(b, b)
-        return K.Model(x, L.GlobalAveragePooling2D(name="pool")(c), name="mha_axes")
+        # An output_shape of two sizes: the output projection maps to two trailing axes.
+        d = L.MultiHeadAttention(num_heads=2, key_dim=2, output_shape=(2, 3), name="two_axes")(L.Reshape((12, 6), name="seq")(x), L.Reshape((12, 6), name="seq_v")(c))
+        return K.Model(x, [L.GlobalAveragePooling2D(name="pool")(c), d], name="mha_axes")
 
     def grouped_query_attention():
         if not hasattr(L, "GroupQueryAttention"):

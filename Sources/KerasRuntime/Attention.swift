@@ -75,8 +75,10 @@ enum Attention {
     guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
     let w = useBias ? [weights[0], weights[2], weights[4], weights[6]] : weights
     let b: [Tensor?] = useBias ? [weights[1], weights[3], weights[5], weights[7]] : [nil, nil, nil, nil]
-    guard w.allSatisfy({ $0.rank == 3 }) else { throw RuntimeError("MultiHeadAttention kernels must have rank 3") }
-    let (heads, keyDim, valueDim, width) = (w[0].shape[1], w[0].shape[2], w[2].shape[2], w[3].shape[2])
+    guard w[0...2].allSatisfy({ $0.rank == 3 }), w[3].rank >= 3 else { throw RuntimeError("MultiHeadAttention kernels must have rank 3") }
+    // The output projection may map to several trailing axes (`output_shape=(a, b)`).
+    let outDims = Array(w[3].shape.dropFirst(2))
+    let (heads, keyDim, valueDim, width) = (w[0].shape[1], w[0].shape[2], w[2].shape[2], outDims.reduce(1, *))
     let rank = query.tensor.rank
     for (x, kernel) in [(query.tensor, w[0]), (key.tensor, w[1]), (value.tensor, w[2])] {
       guard x.rank == rank, x.last == kernel.shape[0] else { throw RuntimeError("MultiHeadAttention input \(x.shape) does not fit kernel \(kernel.shape)") }
@@ -114,7 +116,8 @@ enum Attention {
     var inverse = [Int](repeating: 0, count: q.permutation.count)
     for (i, p) in q.permutation.enumerated() { inverse[p] = i }
     let merged = Tensor(shape: Array(query.tensor.shape.dropLast()) + [heads * valueDim], data: transposed(attended, shape: groupShape, permutation: inverse))
-    return Linear.dense(merged, kernel: w[3].reshaped([heads * valueDim, width]), bias: b[3])
+    let y = Linear.dense(merged, kernel: w[3].reshaped([heads * valueDim, width]), bias: b[3].map { $0.reshaped([width]) })
+    return y.reshaped(Array(y.shape.dropLast()) + outDims)
   }
 
   /// Keras 3's `GroupedQueryAttention`: as multi-head attention over the sequence, query head h

@@ -16,8 +16,9 @@ public struct MultiHeadAttention: LayerDefinition {
   public let keyDim: Int
   public let valueDim: Int
   public let useBias: Bool
-  /// The output width when the config sets `output_shape`; else the query's.
-  public let outputWidth: Int?
+  /// The output's trailing shape when the config sets `output_shape` (one size, or several);
+  /// else the query's width.
+  public let outputShape: [Int]?
   let attentionAxes: [Int]?
   let label: LayerLabel
 
@@ -27,10 +28,12 @@ public struct MultiHeadAttention: LayerDefinition {
     valueDim = try c.int("value_dim", default: keyDim)
     useBias = try c.bool("use_bias", default: true)
     if let v = c.present("output_shape") {
-      guard let list = v.int.map({ [$0] }) ?? v.intList, list.count == 1 else { throw c.error("has an output_shape keras-inspect does not read") }
-      outputWidth = list[0]
+      guard let list = v.int.map({ [$0] }) ?? v.intList, !list.isEmpty, list.count <= 8, list.allSatisfy({ $0 > 0 && $0 < 1 << 30 }) else {
+        throw c.error("has an output_shape that is not a list of sizes")
+      }
+      outputShape = list
     } else {
-      outputWidth = nil
+      outputShape = nil
     }
     attentionAxes = c.present("attention_axes") == nil ? nil : try c.intList("attention_axes", default: [])
     label = c.label
@@ -61,23 +64,25 @@ public struct MultiHeadAttention: LayerDefinition {
     let dq = try label.known(query.last!, "query feature dimension")
     let dk = try label.known(key.last!, "key feature dimension")
     let dv = try label.known(value.last!, "value feature dimension")
-    let out = outputWidth ?? dq
+    let outDims = outputShape ?? [dq]
+    let out = saturatingProduct(outDims)
     var weights = [WeightSpec("kernel", [dq, heads, keyDim])]
     if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
     weights.append(WeightSpec("kernel", [dk, heads, keyDim]))
     if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
     weights.append(WeightSpec("kernel", [dv, heads, valueDim]))
     if useBias { weights.append(WeightSpec("bias", [heads, valueDim])) }
-    weights.append(WeightSpec("kernel", [heads, valueDim, out]))
-    if useBias { weights.append(WeightSpec("bias", [out])) }
+    weights.append(WeightSpec("kernel", [heads, valueDim] + outDims))
+    if useBias { weights.append(WeightSpec("bias", outDims)) }
     let b = useBias ? 1 : 0
-    let formula = "\(heads) × ((\(dq) + \(dk)) × \(keyDim) + \(dv) × \(valueDim) + \(b * 2) × \(keyDim) + \(b) × \(valueDim)) + \(heads) × \(valueDim) × \(out)" + (useBias ? " + \(out)" : "")
+    let outText = outDims.map(String.init).joined(separator: " × ")
+    let formula = "\(heads) × ((\(dq) + \(dk)) × \(keyDim) + \(dv) × \(valueDim) + \(b * 2) × \(keyDim) + \(b) × \(valueDim)) + \(heads) × \(valueDim) × \(outText)" + (useBias ? " + \(outText)" : "")
     let (t, s) = (saturatingProduct(axes.map { query[$0] ?? 1 }), saturatingProduct(axes.map { key[$0] ?? 1 }))
     let (T, S) = (Double(t), Double(s))
     let groups = Double(saturatingProduct((1..<(query.count - 1)).filter { !axes.contains($0) }.map { query[$0] ?? 1 }))
     let work = 2 * groups * Double(heads) * (T * Double(dq * keyDim) + S * Double(dk * keyDim + dv * valueDim) + T * S * Double(keyDim + valueDim) + T * Double(valueDim * out))
     let flops = work < 9e18 ? Int(work) : Int.max
-    return LayerSignature(outputs: [Array(query.dropLast()) + [out]], weights: weights, formula: formula, flops: flops)
+    return LayerSignature(outputs: [Array(query.dropLast()) + outDims.map { Optional($0) }], weights: weights, formula: formula, flops: flops)
   }
 }
 
