@@ -66,12 +66,12 @@ enum Operations {
         guard let d else { throw RuntimeError("reshape to an unknown size (None) cannot run") }
         if d == -1 { unknown = i; shape.append(1) } else { shape.append(d) }
       }
-      let known = shape.reduce(1, *)
+      let known = saturatingProduct(shape)
       if let unknown {
         guard known > 0, a.count % known == 0 else { throw RuntimeError("cannot reshape \(a.shape) to \(target)") }
         shape[unknown] = a.count / known
       }
-      guard shape.reduce(1, *) == a.count else { throw RuntimeError("cannot reshape \(a.shape) to \(target)") }
+      guard saturatingProduct(shape) == a.count else { throw RuntimeError("cannot reshape \(a.shape) to \(target)") }
       return [a.reshaped(shape)]
     case .transpose(let perm):
       let p = perm ?? Array((0..<a.rank).reversed())
@@ -122,12 +122,12 @@ enum Operations {
       guard multiples.count >= a.rank, multiples.allSatisfy({ $0 >= 0 }) else { throw RuntimeError("cannot tile \(a.shape) by \(multiples)") }
       let source = a.reshaped(Array(repeating: 1, count: multiples.count - a.rank) + a.shape)
       let shape = zip(source.shape, multiples).map(*)
-      return [gather(source, shape: shape) { out in zip(out, source.shape).map { $0 % $1 } }]
+      return [try gather(source, shape: shape) { out in zip(out, source.shape).map { $0 % $1 } }]
     case .repeatElements(let count, let value):
       let r = try axis(value, rank: a.rank)
       var shape = a.shape
       shape[r] *= count
-      return [gather(a, shape: shape) { out in var i = out; i[r] /= count; return i }]
+      return [try gather(a, shape: shape) { out in var i = out; i[r] /= count; return i }]
     case .take(let indices, let value):
       guard let value else {
         let flat = try indices.map { i throws(RuntimeError) -> Float in
@@ -141,7 +141,7 @@ enum Operations {
       for i in indices where i >= d || i < -d { throw RuntimeError("take index \(i) is outside an axis of size \(d)") }
       var shape = a.shape
       shape[r] = indices.count
-      return [gather(a, shape: shape) { out in var i = out; let k = indices[out[r]]; i[r] = k < 0 ? k + d : k; return i }]
+      return [try gather(a, shape: shape) { out in var i = out; let k = indices[out[r]]; i[r] = k < 0 ? k + d : k; return i }]
     case .einsum(let specs, let output):
       return [try einsum(x, specs, output)]
     case .l2Normalize(let axes, let cap):
@@ -166,11 +166,13 @@ enum Operations {
         let cuts = [0] + indices.map { min(max($0, 0), d) } + [d]
         bounds = zip(cuts, cuts.dropFirst()).map { ($0, max($0, $1)) }
       }
-      return bounds.map { lo, hi in
+      var pieces: [Tensor] = []
+      for (lo, hi) in bounds {
         var shape = a.shape
         shape[r] = hi - lo
-        return gather(a, shape: shape) { out in var i = out; i[r] += lo; return i }
+        pieces.append(try gather(a, shape: shape) { out in var i = out; i[r] += lo; return i })
       }
+      return pieces
     }
   }
 
@@ -221,8 +223,9 @@ enum Operations {
   }
 
   /// A tensor of `shape` whose element at each index is `x`'s at `source(index)`.
-  static func gather(_ x: Tensor, shape: [Int], _ source: ([Int]) -> [Int]) -> Tensor {
-    let count = shape.reduce(1, *)
+  static func gather(_ x: Tensor, shape: [Int], _ source: ([Int]) -> [Int]) throws(RuntimeError) -> Tensor {
+    let count = saturatingProduct(shape)
+    guard count <= Runtime.maxActivationElements else { throw RuntimeError("op would produce \(pythonTuple(shape.map { Optional($0) })), more than \(Runtime.maxActivationElements) values") }
     var strides = [Int](repeating: 1, count: x.rank)
     for i in stride(from: x.rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * x.shape[i + 1] }
     var out = [Float](repeating: 0, count: count)
@@ -371,7 +374,7 @@ enum Operations {
     }
     while axis < x.rank { keep(Array(0..<x.shape[axis])) }
     let shape = layout.map { $0.map { picks[$0].count } ?? 1 }
-    return gather(x, shape: shape) { out in
+    return try gather(x, shape: shape) { out in
       var source = picks.map { $0.first ?? 0 }
       for (o, a) in layout.enumerated() { if let a { source[a] = picks[a][out[o]] } }
       return source

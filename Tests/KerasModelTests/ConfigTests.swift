@@ -198,3 +198,40 @@ struct LegacyKernelTests {
     #expect(flipped == values)
   }
 }
+
+@Suite("Op nodes from hostile configs")
+struct HostileOpTests {
+  /// A Keras 3 functional model of one op node on an (None, 4, 6) input.
+  static func keras3Op(_ className: String, config: String, args: String = "") throws -> ModelAnalysis {
+    let tensor = #"{"class_name": "__keras_tensor__", "config": {"shape": [null, 4, 6], "keras_history": ["x", 0, 0]}}"#
+    let text = """
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 4, 6]}, "inbound_nodes": []},
+        {"module": "keras.src.ops.numpy", "class_name": "\(className)", "name": "op", "config": \(config),
+         "inbound_nodes": [{"args": [\(tensor)\(args)], "kwargs": {}}]}],
+        "input_layers": ["x", 0, 0], "output_layers": ["op", 0, 0]}}
+      """
+    return ModelAnalysis(config: try ConfigParser.parse(text), keras3: true)
+  }
+
+  @Test("sizes that overflow or slices with absurd steps are problems of the layer, never a trap")
+  func absurdSizes() throws {
+    let tile = try Self.keras3Op("Tile", config: #"{"name": "op", "repeats": [1, 4000000000000000000, 4]}"#)
+    #expect(tile.layers[1].problem != nil)
+    let huge = try Self.keras3Op("Tile", config: #"{"name": "op", "repeats": [1, 3000000000, 3000000000]}"#)
+    #expect(huge.outputShapes == [[nil, 12_000_000_000, 18_000_000_000]])
+    let reshape = try Self.keras3Op("Reshape", config: #"{"name": "op", "newshape": [1099511627775, 1099511627775, -1]}"#)
+    #expect(reshape.outputShapes == [[1_099_511_627_775, 1_099_511_627_775, nil]])
+    let slice = try Self.keras3Op("GetItem", config: #"{"name": "op"}"#,
+      args: #", [{"class_name": "__slice__", "config": {"start": null, "stop": null, "step": 1125899906842624}}, {"class_name": "__slice__", "config": {"start": -1000000000000000, "stop": 1000000000000000, "step": -3}}]"#)
+    #expect(slice.layers[1].problem == nil)
+    #expect(slice.outputShapes == [[nil, 0, 6]])
+  }
+
+  @Test("call arguments nested deeper than any real file are cut off, not recursed into")
+  func deepArguments() throws {
+    let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+    let analysis = try Self.keras3Op("Add", config: #"{"name": "op"}"#, args: ", " + deep)
+    #expect(analysis.layers[1].problem != nil)
+  }
+}

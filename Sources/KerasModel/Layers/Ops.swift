@@ -170,10 +170,10 @@ public struct TensorOperation: Sendable, Equatable {
     case .reshape(let target):
       var out: Shape = target.map { $0 == -1 ? nil : $0 }
       if let unknown = target.firstIndex(of: -1), x.allSatisfy({ $0 != nil }) {
-        let total = x.reduce(1) { $0 * $1! }
+        let total = try label.checkedProduct(x.map { $0! })
         let known = target.enumerated().filter { $0.offset != unknown }.map(\.element)
         if known.allSatisfy({ $0 != nil }) {
-          let rest = known.reduce(1) { $0 * $1! }
+          let rest = try label.checkedProduct(known.map { $0! })
           guard rest > 0, total % rest == 0 else { throw label.error("cannot reshape \(format(x)) to \(target)") }
           out[unknown] = total / rest
         }
@@ -222,11 +222,17 @@ public struct TensorOperation: Sendable, Equatable {
     case .tile(let multiples):
       guard multiples.count >= x.count else { throw label.error("tiles a rank-\(x.count) operand by \(multiples)") }
       let padded = Array(repeating: 1, count: multiples.count - x.count) + x
-      return [zip(padded, multiples).map { d, m in m == 1 ? d : d.map { $0 * m } }]
+      var out: Shape = []
+      for (d, m) in zip(padded, multiples) {
+        guard m >= 0 else { throw label.error("tiles by a negative multiple \(m)") }
+        out.append(try d.map { d throws(ModelError) in try label.checkedProduct([d, m]) })
+      }
+      return [out]
     case .repeatElements(let count, let a):
       var out = x
       let r = try axis(a, rank: x.count)
-      out[r] = out[r].map { $0 * count }
+      guard count >= 0 else { throw label.error("repeats \(count) times") }
+      out[r] = try out[r].map { d throws(ModelError) in try label.checkedProduct([d, count]) }
       return [out]
     case .take(let indices, let a):
       guard let a else { return [[indices.count]] }
@@ -255,10 +261,11 @@ public struct TensorOperation: Sendable, Equatable {
       let r = try axis(a, rank: x.count)
       switch split {
       case .count(let n):
-        guard n > 0 else { throw label.error("splits into \(n) pieces") }
+        guard n > 0, n <= 1 << 16 else { throw label.error("splits into \(n) pieces") }
         if let d = x[r], d % n != 0 { throw label.error("splits a size-\(d) axis into \(n) equal pieces") }
         return Array(repeating: x.enumerated().map { $0.offset == r ? x[r].map { $0 / n } : $0.element }, count: n)
       case .sizes(let sizes):
+        guard sizes.count <= 1 << 16, sizes.allSatisfy({ $0 >= 0 }) else { throw label.error("splits into pieces \(sizes.prefix(8))") }
         return sizes.map { size in x.enumerated().map { $0.offset == r ? size : $0.element } }
       case .indices(let indices):
         guard let d = x[r] else { throw label.error("splits an axis of unknown size at indices") }
@@ -293,24 +300,28 @@ public struct TensorOperation: Sendable, Equatable {
     return out + x[axis...]
   }
 
-  /// The length of `range(d)[start:stop:step]`, as Python computes it.
+  /// The length of `range(d)[start:stop:step]`, as Python computes it (without listing them).
   public static func sliceLength(_ d: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> Int {
-    sliceIndices(d, start, stop, step).count
+    let (a, b) = sliceBounds(d, start, stop, step)
+    return step > 0 ? (a < b ? (b - a - 1) / step + 1 : 0) : (a > b ? (a - b - 1) / -step + 1 : 0)
   }
 
   /// The indices `range(d)[start:stop:step]` selects, as Python's `slice.indices` does.
   public static func sliceIndices(_ d: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> [Int] {
+    let (a, b) = sliceBounds(d, start, stop, step)
+    if step > 0 { return a < b ? Array(stride(from: a, to: b, by: step)) : [] }
+    return a > b ? Array(stride(from: a, to: b, by: step)) : []
+  }
+
+  /// Python's `slice.indices` start and stop for an axis of size `d`.
+  static func sliceBounds(_ d: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> (Int, Int) {
     func clamp(_ v: Int?, _ fallback: Int, low: Int, high: Int) -> Int {
       guard var v else { return fallback }
       if v < 0 { v += d }
       return min(max(v, low), high)
     }
-    if step > 0 {
-      let (a, b) = (clamp(start, 0, low: 0, high: d), clamp(stop, d, low: 0, high: d))
-      return a < b ? Array(stride(from: a, to: b, by: step)) : []
-    }
-    let (a, b) = (clamp(start, d - 1, low: -1, high: d - 1), clamp(stop, -1, low: -1, high: d - 1))
-    return a > b ? Array(stride(from: a, to: b, by: step)) : []
+    if step > 0 { return (clamp(start, 0, low: 0, high: d), clamp(stop, d, low: 0, high: d)) }
+    return (clamp(start, d - 1, low: -1, high: d - 1), clamp(stop, -1, low: -1, high: d - 1))
   }
 }
 
