@@ -184,12 +184,7 @@ public enum ConfigParser {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
         structure.args = (node["args"]?.array ?? []).map { keras3Value($0, inputs: &inputs, depth: 0) }
         let kwargs = node["kwargs"]?.object ?? [:]
-        for key in orderedKeywords(kwargs.keys) {
-          guard let value = kwargs[key] else { continue }
-          let decoded = keras3Value(value, inputs: &inputs, depth: 0)
-          if key == "mask", case .tensor(let i) = decoded { maskInput = i }
-          structure.kwargs[key] = decoded
-        }
+        (structure.kwargs, maskInput) = keywordArguments(kwargs, inputs: &inputs, keras3Value)
         keywords = plainArguments(kwargs)
       } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
@@ -217,12 +212,7 @@ public enum ConfigParser {
           if kwargs == nil, let object = items.dropFirst(3).first?.object { kwargs = object }
         }
         structure.args = first.count == 1 ? first : [.list(first)]
-        for key in orderedKeywords((kwargs ?? [:]).keys) {
-          guard let value = kwargs?[key] else { continue }
-          let decoded = keras2Value(value, inputs: &inputs, depth: 0)
-          if key == "mask", case .tensor(let i) = decoded { maskInput = i }
-          structure.kwargs[key] = decoded
-        }
+        (structure.kwargs, maskInput) = keywordArguments(kwargs ?? [:], inputs: &inputs, keras2Value)
         keywords = plainArguments(kwargs ?? [:])
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
@@ -230,6 +220,22 @@ public enum ConfigParser {
       calls.append(LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords), maskInput: maskInput, structure: structure))
     }
     return calls
+  }
+
+  /// A call's keyword arguments decoded in input order (query, value, key, then by name), with
+  /// the position of the `mask=` tensor among the inputs when one was passed.
+  static func keywordArguments(
+    _ kwargs: [String: JSONValue], inputs: inout [TensorRef], _ decode: (JSONValue, inout [TensorRef], Int) -> CallValue
+  ) -> ([String: CallValue], Int?) {
+    var result: [String: CallValue] = [:]
+    var maskInput: Int?
+    for key in orderedKeywords(kwargs.keys) {
+      guard let value = kwargs[key] else { continue }
+      let decoded = decode(value, &inputs, 0)
+      if key == "mask", case .tensor(let i) = decoded { maskInput = i }
+      result[key] = decoded
+    }
+    return (result, maskInput)
   }
 
   /// tf.keras's marker for a number standing where a node entry's tensor would.
@@ -242,11 +248,8 @@ public enum ConfigParser {
   /// `__tensor__` objects, lists and plain values. Each tensor is appended to `inputs`.
   static func keras3Value(_ json: JSONValue, inputs: inout [TensorRef], depth: Int) -> CallValue {
     guard depth < maxArgumentDepth else { return .other }
+    if let plain = plainValue(json) { return plain }
     switch json {
-    case .number(let n): return .number(n)
-    case .bool(let b): return .bool(b)
-    case .string(let s): return .string(s)
-    case .null: return .none
     case .array(let items): return .list(items.map { keras3Value($0, inputs: &inputs, depth: depth + 1) })
     case .object(let dict):
       let config = dict["config"]
@@ -269,6 +272,8 @@ public enum ConfigParser {
         for key in dict.keys.sorted() { _ = keras3Value(dict[key]!, inputs: &inputs, depth: depth + 1) }
         return .other
       }
+    default:
+      return .other
     }
   }
 
@@ -276,11 +281,8 @@ public enum ConfigParser {
   /// "step"}` a slice, `{"class_name": "__ellipsis__"}` the ellipsis. Each tensor is appended to `inputs`.
   static func keras2Value(_ json: JSONValue, inputs: inout [TensorRef], depth: Int) -> CallValue {
     guard depth < maxArgumentDepth else { return .other }
+    if let plain = plainValue(json) { return plain }
     switch json {
-    case .number(let n): return .number(n)
-    case .bool(let b): return .bool(b)
-    case .string(let s): return .string(s)
-    case .null: return .none
     case .array(let items):
       if items.count == 3 || items.count == 4, items[0].string != nil {
         if items[0].string == constantEntry, items[1].int == -1 { return keras2Value(items[2], inputs: &inputs, depth: depth + 1) }
@@ -299,6 +301,19 @@ public enum ConfigParser {
       }
       for key in dict.keys.sorted() { _ = keras2Value(dict[key]!, inputs: &inputs, depth: depth + 1) }
       return .other
+    default:
+      return .other
+    }
+  }
+
+  /// A number, boolean, string or null as a call value; nil for a list or an object.
+  static func plainValue(_ json: JSONValue) -> CallValue? {
+    switch json {
+    case .number(let n): return .number(n)
+    case .bool(let b): return .bool(b)
+    case .string(let s): return .string(s)
+    case .null: return CallValue.none
+    default: return nil
     }
   }
 
