@@ -1355,6 +1355,128 @@ def corrupt():
 STATS_MODELS = [("keras2", "lstm_worked_example"), ("keras3", "gru_reset_after"), ("keras2", "batch_norm"), ("keras3", "bidirectional_concat")]
 
 
+# A value no fixture contains: the outside files hold it, and no output may ever show it.
+OUTSIDE_MARKER = 31337.25
+
+
+def outside():
+    """Files that would make a reader read *other* files (`Fixtures/outside`, with
+    `expected.json`): external raw storage, external links (a weight, a whole layer group), a
+    virtual dataset, the same inside a `.keras` archive's weights; a filter only a plugin decodes;
+    soft links that loop or dangle; a hard-link cycle; zips with duplicate and escaping entries.
+    The outside files (`outside.h5`, `outside-secret.bin`) hold OUTSIDE_MARKER; the tests run
+    from this folder, where relative names would find them."""
+    import h5py
+    import zipfile
+    out_dir = os.path.join(HERE, "outside")
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    os.makedirs(out_dir)
+    expected = {}
+    src = os.path.join(HERE, "keras2", "lstm_worked_example.h5")
+    kernel_path = "model_weights/lstm/lstm/lstm_cell/kernel:0"
+    with h5py.File(src) as f:
+        shape = f[kernel_path].shape
+    secret = np.full(shape, OUTSIDE_MARKER, dtype="<f4")
+    secret.tofile(os.path.join(out_dir, "outside-secret.bin"))
+    with h5py.File(os.path.join(out_dir, "outside.h5"), "w") as f:
+        f.create_dataset("k", data=secret)
+        g = f.create_group("lstm").create_group("lstm").create_group("lstm_cell")
+        with h5py.File(src) as s:
+            for name in ["kernel:0", "recurrent_kernel:0", "bias:0"]:
+                g.create_dataset(name, data=np.full(s["model_weights/lstm/lstm/lstm_cell/" + name].shape, OUTSIDE_MARKER, dtype="f4"))
+
+    def variant(name, code, message, edit, base=src):
+        dst = os.path.join(out_dir, name)
+        shutil.copy(base, dst)
+        with h5py.File(dst, "r+") as f:
+            edit(f)
+        expected[name] = {"exit": code, "message": message}
+
+    def external_storage(f):
+        del f[kernel_path]
+        f[kernel_path.rsplit("/", 1)[0]].create_dataset("kernel:0", shape=shape, dtype="<f4", external=[("outside-secret.bin", 0, secret.nbytes)])
+    variant("external_storage.h5", 2, "stores its data in another file (external storage: outside-secret.bin)", external_storage)
+
+    def external_weight(f):
+        del f[kernel_path]
+        f[kernel_path] = h5py.ExternalLink("outside.h5", "/k")
+    variant("external_link_weight.h5", 2, "is an external link to outside.h5:/k", external_weight)
+
+    def external_group(f):
+        del f["model_weights/lstm/lstm"]
+        f["model_weights/lstm/lstm"] = h5py.ExternalLink("outside.h5", "/lstm/lstm")
+    variant("external_link_group.h5", 2, "is an external link to outside.h5:/lstm/lstm", external_group)
+
+    def virtual(f):
+        del f[kernel_path]
+        layout = h5py.VirtualLayout(shape=shape, dtype="f4")
+        layout[...] = h5py.VirtualSource("outside.h5", "k", shape=shape)
+        f[kernel_path.rsplit("/", 1)[0]].create_virtual_dataset("kernel:0", layout)
+    variant("virtual_dataset.h5", 2, "is a virtual dataset", virtual)
+
+    import hdf5plugin
+    def plugin_filter(f):
+        data = f[kernel_path][()]
+        del f[kernel_path]
+        f[kernel_path.rsplit("/", 1)[0]].create_dataset("kernel:0", data=data, chunks=data.shape, **hdf5plugin.Blosc())
+    variant("plugin_filter.h5", 2, "is compressed with filter 32001", plugin_filter)
+
+    def soft_loop(f):
+        del f["model_weights/lstm"]
+        f["model_weights/lstm"] = h5py.SoftLink("/model_weights/lstm")
+    variant("soft_link_loop.h5", 2, "/model_weights/lstm: is a soft link that loops or leads nowhere", soft_loop)
+
+    def soft_dangling(f):
+        del f[kernel_path]
+        f[kernel_path] = h5py.SoftLink("/nowhere/kernel")
+    variant("soft_link_dangling.h5", 2, "is a soft link that loops or leads nowhere", soft_dangling)
+
+    # A Keras 3 archive whose weights file links out, or whose groups form a hard-link cycle.
+    archive = os.path.join(HERE, "keras3", "lstm_worked_example.keras")
+
+    def rewrite_archive(name, code, message, edit, extra=()):
+        with zipfile.ZipFile(archive) as z:
+            entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "w.h5")
+            with open(path, "wb") as f:
+                f.write(dict(entries)["model.weights.h5"])
+            if edit:
+                with h5py.File(path, "r+") as f:
+                    edit(f)
+            data = open(path, "rb").read()
+        entries = [(n, data if n == "model.weights.h5" else d) for n, d in entries] + list(extra)
+        with zipfile.ZipFile(os.path.join(out_dir, name), "w") as z:
+            for n, d in entries:
+                z.writestr(zipfile.ZipInfo(n), d)
+        expected[name] = {"exit": code, "message": message}
+
+    def archive_link(f):
+        del f["layers/lstm/cell/vars/0"]
+        f["layers/lstm/cell/vars/0"] = h5py.ExternalLink("outside.h5", "/k")
+    rewrite_archive("archive_external_link.keras", 2, "is an external link to outside.h5:/k", archive_link)
+
+    def archive_cycle(f):
+        f["layers/lstm/cell/loop"] = f["layers"]
+        f["layers/lstm/cell/loop2"] = f["layers"]
+    rewrite_archive("archive_hard_link_cycle.keras", 2, "hard-link cycle", archive_cycle)
+
+    with zipfile.ZipFile(archive) as z:
+        config = z.read("config.json")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, which is the point
+        rewrite_archive("archive_duplicate_entry.keras", 2, "has two entries named config.json", None, extra=[("config.json", config)])
+    rewrite_archive("archive_escaping_entries.keras", 0, "", None,
+                    extra=[("../escape.txt", b"x"), ("/etc/absolute.txt", b"x"), ("assets/../../up.txt", b"x")])
+
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("outside", len(expected))
+
+
 def weight_stats():
     """What NumPy says about stored weights (min, max, mean, population std, NaN/Inf counts, and
     per-gate slices for LSTM/GRU), for `keras-inspect weights` to agree with."""
@@ -1476,7 +1598,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -1504,5 +1626,7 @@ if __name__ == "__main__":
             cudnn_layout()
         elif flavour == "windows":
             windows_archives()
+        elif flavour == "outside":
+            outside()
         else:
             generate(flavour)

@@ -2,6 +2,8 @@
 #define KERAS_INSPECT_CHDF5_SHIM_H
 
 #include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 // libhdf5 exposes its predefined types and flags as macros that expand to global
 // variables behind H5open(); Swift cannot import those, so they are re-exported here.
@@ -65,5 +67,80 @@ static inline herr_t chdf5_set_lent_image(hid_t fapl, chdf5_lent_image *image) {
   if (H5Pset_file_image_callbacks(fapl, &callbacks) < 0) return -1;
   return H5Pset_file_image(fapl, image->buffer, image->size);
 }
+
+// ---- A file is read alone: nothing outside it is followed, no plugin is loaded. ----
+
+/// Refuses every external-link traversal (an H5L_elink_traverse_t).
+static inline herr_t chdf5_deny_external_link(const char *parent_file, const char *parent_group, const char *child_file,
+                                              const char *child_object, unsigned *flags, hid_t fapl, void *data) {
+  (void)parent_file; (void)parent_group; (void)child_file; (void)child_object; (void)flags; (void)fapl; (void)data;
+  return -1;
+}
+
+/// Where external raw data and virtual-dataset sources would be looked for: a folder that does
+/// not exist, so a relative name that escapes the checks still opens nothing.
+static inline const char *chdf5_nowhere(void) { return "/nonexistent/keras-inspect-reads-the-model-file-alone"; }
+
+/// A link-access property list that follows no external link.
+static inline hid_t chdf5_lapl_self_contained(void) {
+  hid_t lapl = H5Pcreate(H5P_LINK_ACCESS);
+  if (lapl < 0) return lapl;
+  H5Pset_elink_cb(lapl, chdf5_deny_external_link, NULL);
+  H5Pset_elink_prefix(lapl, chdf5_nowhere());
+  return lapl;
+}
+
+/// A dataset-access property list that follows no external link and finds no external file.
+static inline hid_t chdf5_dapl_self_contained(void) {
+  hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  if (dapl < 0) return dapl;
+  H5Pset_elink_cb(dapl, chdf5_deny_external_link, NULL);
+  H5Pset_elink_prefix(dapl, chdf5_nowhere());
+  H5Pset_efile_prefix(dapl, chdf5_nowhere());
+  H5Pset_virtual_prefix(dapl, chdf5_nowhere());
+  return dapl;
+}
+
+/// The type of link `name` under `loc`: H5L_TYPE_HARD (0), H5L_TYPE_SOFT (1), H5L_TYPE_EXTERNAL
+/// (64), another user-defined type, or -1 when it cannot be read.
+static inline int chdf5_link_type(hid_t loc, const char *name, hid_t lapl) {
+  H5L_info_t info;
+  if (H5Lget_info(loc, name, &info, lapl) < 0) return -1;
+  return (int)info.type;
+}
+
+/// The target file and object of external link `name`, written into the buffers (truncated).
+static inline herr_t chdf5_external_link_target(hid_t loc, const char *name, hid_t lapl, char *file, size_t file_size,
+                                                char *object, size_t object_size) {
+  H5L_info_t info;
+  if (H5Lget_info(loc, name, &info, lapl) < 0 || info.type != H5L_TYPE_EXTERNAL) return -1;
+  size_t size = info.u.val_size;
+  if (size == 0 || size > (1 << 16)) return -1;
+  char *buffer = (char *)malloc(size);
+  if (!buffer) return -1;
+  herr_t status = -1;
+  const char *f = NULL, *o = NULL;
+  unsigned flags = 0;
+  if (H5Lget_val(loc, name, buffer, size, lapl) >= 0 && H5Lunpack_elink_val(buffer, size, &flags, &f, &o) >= 0) {
+    snprintf(file, file_size, "%s", f ? f : "");
+    snprintf(object, object_size, "%s", o ? o : "");
+    status = 0;
+  }
+  free(buffer);
+  return status;
+}
+
+/// The object's address in its file (identifies a group reached twice through hard links).
+static inline haddr_t chdf5_object_address(hid_t object) {
+  H5O_info_t info;
+  if (H5Oget_info2(object, &info, H5O_INFO_BASIC) < 0) return HADDR_UNDEF;
+  return info.addr;
+}
+
+static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
+static inline int chdf5_layout_virtual(void) { return H5D_VIRTUAL; }
+static inline int chdf5_link_external(void) { return H5L_TYPE_EXTERNAL; }
+static inline int chdf5_link_soft(void) { return H5L_TYPE_SOFT; }
+static inline int chdf5_link_hard(void) { return H5L_TYPE_HARD; }
 
 #endif

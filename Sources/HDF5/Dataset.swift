@@ -39,6 +39,42 @@ public final class Dataset: Object {
     let space = Handle(try H5.check(H5Dget_space(handle.id), "read shape of", path), .dataspace)
     shape = try dimensions(space: space, path: path)
     count = try elementCount(space: space, path: path)
+    try checkSelfContained()
+  }
+
+  /// Refuses, before any value is read, a dataset whose data would come from elsewhere: external
+  /// raw storage, a virtual dataset, or a filter libhdf5 would have to load as a plugin.
+  private func checkSelfContained() throws(HDF5Error) {
+    let plist = Handle(try H5.check(H5Dget_create_plist(handle.id), "read storage of", path), .propertyList)
+    let external = H5Pget_external_count(plist.id)
+    if external != 0 {
+      var name = [CChar](repeating: 0, count: 1024)
+      var offset: off_t = 0
+      var size: hsize_t = 0
+      let file = external > 0 && H5Pget_external(plist.id, 0, name.count, &name, &offset, &size) >= 0 ? String(cString: name) : "unknown"
+      _ = H5.drainErrorStack()
+      throw H5.outside(path, "stores its data in another file (external storage: \(file))")
+    }
+    if Int32(H5Pget_layout(plist.id).rawValue) == Int32(chdf5_layout_virtual()) {
+      throw H5.outside(path, "is a virtual dataset, its data in other files")
+    }
+    let n = H5Pget_nfilters(plist.id)
+    try H5.check(n, "read filters of", path)
+    for index in 0..<UInt32(max(n, 0)) {
+      var flags: UInt32 = 0
+      var cdCount = 0
+      var name = [CChar](repeating: 0, count: 64)
+      var config: UInt32 = 0
+      let filter = H5Pget_filter2(plist.id, index, &flags, &cdCount, nil, name.count, &name, &config)
+      guard filter >= 0 else { throw H5.error("read filters of", path) }
+      if H5Zfilter_avail(filter) <= 0 {
+        _ = H5.drainErrorStack()
+        let label = String(cString: name)
+        throw HDF5Error(
+          operation: "read", path: path,
+          message: "is compressed with filter \(filter)\(label.isEmpty ? "" : " (\(label))"), which is not built into libhdf5; keras-inspect loads no filter plugins")
+      }
+    }
   }
 
   /// The filters applied to the stored chunks (e.g. `deflate`, `shuffle`), empty when contiguous.

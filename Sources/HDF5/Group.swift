@@ -38,20 +38,55 @@ public final class Group: Object {
     return names
   }
 
-  /// What `name` (a relative path, possibly with `/`) refers to, or nil when nothing is there.
-  public func kind(of name: String) throws(HDF5Error) -> ObjectKind? {
+  /// The file address of this group: the same group reached through two hard links has one.
+  public var address: UInt64? {
     H5.enter()
     defer { H5.lock.unlock() }
-    // H5Lexists requires every intermediate link to exist, so walk the components.
+    let address = chdf5_object_address(handle.id)
+    return address == chdf5_haddr_undef() ? nil : UInt64(address)
+  }
+
+  /// Walks the links of `name` (a relative path) one component at a time. An external link,
+  /// a user-defined link, or a soft link that loops or leads nowhere is refused, naming it;
+  /// returns false when a component does not exist.
+  private func followLinks(_ name: String) throws(HDF5Error) -> Bool {
+    let lapl = H5.linkAccess
     var prefix = ""
     for component in name.split(separator: "/", omittingEmptySubsequences: true) {
       prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
-      let exists = H5Lexists(handle.id, prefix, chdf5_p_default())
-      if exists < 0 { _ = H5.drainErrorStack(); return nil }
-      if exists == 0 { return nil }
+      let exists = H5Lexists(handle.id, prefix, lapl)
+      if exists < 0 { _ = H5.drainErrorStack(); return false }
+      if exists == 0 { return false }
+      let type = chdf5_link_type(handle.id, prefix, lapl)
+      if type == chdf5_link_external() {
+        var file = [CChar](repeating: 0, count: 1024), object = [CChar](repeating: 0, count: 1024)
+        let target = chdf5_external_link_target(handle.id, prefix, lapl, &file, file.count, &object, object.count) >= 0
+          ? String(cString: file) + ":" + String(cString: object) : "another file"
+        _ = H5.drainErrorStack()
+        throw H5.outside(childPath(prefix), "is an external link to \(target)")
+      }
+      if type == chdf5_link_soft() {
+        let resolves = H5Oexists_by_name(handle.id, prefix, lapl)
+        if resolves <= 0 {
+          _ = H5.drainErrorStack()
+          throw HDF5Error(operation: "open", path: childPath(prefix), message: "is a soft link that loops or leads nowhere")
+        }
+      } else if type != chdf5_link_hard() {
+        _ = H5.drainErrorStack()
+        throw HDF5Error(operation: "open", path: childPath(prefix), message: "is a link of a kind keras-inspect does not follow (type \(type))")
+      }
     }
-    if prefix.isEmpty { return .group }
-    let id = H5Oopen(handle.id, prefix, chdf5_p_default())
+    return true
+  }
+
+  /// What `name` (a relative path, possibly with `/`) refers to, or nil when nothing is there.
+  /// A link that leads outside the file, or nowhere, is an error naming it.
+  public func kind(of name: String) throws(HDF5Error) -> ObjectKind? {
+    H5.enter()
+    defer { H5.lock.unlock() }
+    guard try followLinks(name) else { return nil }
+    if name.split(separator: "/").isEmpty { return .group }
+    let id = H5Oopen(handle.id, name, H5.linkAccess)
     guard id >= 0 else { _ = H5.drainErrorStack(); return nil }
     let object = Handle(id, .object)
     switch H5Iget_type(object.id) {
@@ -66,16 +101,19 @@ public final class Group: Object {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
-    let id = try H5.check(H5Gopen2(handle.id, name, chdf5_p_default()), "open group", p)
+    _ = try followLinks(name)
+    let id = try H5.check(H5Gopen2(handle.id, name, H5.linkAccess), "open group", p)
     return Group(Handle(id, .group), path: p, file: file)
   }
 
-  /// Opens the member dataset `name` (a relative path).
+  /// Opens the member dataset `name` (a relative path); one whose data lives in another file
+  /// (external storage, a virtual dataset) is refused.
   public func dataset(_ name: String) throws(HDF5Error) -> Dataset {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
-    let id = try H5.check(H5Dopen2(handle.id, name, chdf5_p_default()), "open dataset", p)
+    _ = try followLinks(name)
+    let id = try H5.check(H5Dopen2(handle.id, name, H5.datasetAccess), "open dataset", p)
     return try Dataset(Handle(id, .dataset), path: p)
   }
 

@@ -37,12 +37,32 @@ enum H5 {
     _ = ready
     _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
   }
-  /// Opens the library once and turns off HDF5's own printing of error stacks to stderr.
+  /// Opens the library once and turns off HDF5's own printing of error stacks to stderr, and
+  /// its loading of filter plugins: a dataset naming an unknown filter must never make libhdf5
+  /// load a shared library (from `HDF5_PLUGIN_PATH` or its default folder).
   static let ready: Bool = {
     _ = H5open()
     _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+    _ = H5PLset_loading_state(0)
     return true
   }()
+
+  /// Link access that follows no external link (every lookup and open goes through it).
+  static let linkAccess: hid_t = {
+    _ = ready
+    return chdf5_lapl_self_contained()
+  }()
+
+  /// Dataset access that follows no external link and finds no external or virtual source file.
+  static let datasetAccess: hid_t = {
+    _ = ready
+    return chdf5_dapl_self_contained()
+  }()
+
+  /// The refusal of an object that would make libhdf5 read another file.
+  static func outside(_ path: String, _ what: String) -> HDF5Error {
+    HDF5Error(operation: "read", path: path, message: "\(what); refusing to read outside the model file")
+  }
 
   /// Returns `id` when it is a valid identifier, else throws with HDF5's current error stack.
   @discardableResult

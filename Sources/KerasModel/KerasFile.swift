@@ -214,6 +214,16 @@ public final class KerasFile {
     } catch {
       throw ModelError(.unreadable, "zip archive that cannot be read (\(error))")
     }
+    // Two entries with one name are read differently by different readers (the first, the last):
+    // what keras-inspect checks must be what Keras loads, so such an archive is refused. Entries
+    // with absolute or `..` paths are never extracted anywhere (nothing is), only never read.
+    var names = Set<String>()
+    for entry in archive {
+      guard names.count < 1 << 20 else { throw ModelError(.unreadable, "zip archive with more than \(1 << 20) entries: not a Keras archive") }
+      guard names.insert(entry.path).inserted else {
+        throw ModelError(.unreadable, "zip archive has two entries named \(entry.path): readers may take different ones; refused as ambiguous")
+      }
+    }
     func read(_ name: String, limit: Int) throws(ModelError) -> Data? {
       guard let entry = archive[name] else { return nil }
       guard entry.uncompressedSize <= UInt64(limit) else {

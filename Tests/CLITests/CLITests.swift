@@ -18,11 +18,12 @@ struct Run {
   let stderr: String
 }
 
-func run(_ arguments: [String], environment: [String: String]? = nil, executable: URL = binary) throws -> Run {
+func run(_ arguments: [String], environment: [String: String]? = nil, executable: URL = binary, directory: URL? = nil) throws -> Run {
   let process = Process()
   process.executableURL = executable
   process.arguments = arguments
   if let environment { process.environment = environment }
+  if let directory { process.currentDirectoryURL = directory }
   let out = Pipe(), err = Pipe()
   process.standardOutput = out
   process.standardError = err
