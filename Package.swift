@@ -51,11 +51,15 @@ let package = Package(
     .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
     .target(name: "KerasInspect", dependencies: ["KerasModel", "KerasRuntime", "NumPy", .product(name: "Crypto", package: "swift-crypto")]),
+    // The reader's sandbox: Landlock, no-new-privileges and resource limits (Linux system calls).
+    .target(name: "CSandbox"),
     .executableTarget(
       name: "keras-inspect",
       dependencies: [
         "KerasInspect",
         "KerasModel",
+        "CSandbox",
+        "HDF5",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -58,7 +58,7 @@ public final class Group: Object {
       if exists < 0 { _ = H5.drainErrorStack(); return false }
       if exists == 0 { return false }
       let type = chdf5_link_type(handle.id, prefix, lapl)
-      if type == chdf5_link_external() {
+      if type == chdf5_link_external(), !ReadPolicy.followsOutsideFiles {
         var file = [CChar](repeating: 0, count: 1024), object = [CChar](repeating: 0, count: 1024)
         let target = chdf5_external_link_target(handle.id, prefix, lapl, &file, file.count, &object, object.count) >= 0
           ? String(cString: file) + ":" + String(cString: object) : "another file"
@@ -71,7 +71,7 @@ public final class Group: Object {
           _ = H5.drainErrorStack()
           throw HDF5Error(operation: "open", path: childPath(prefix), message: "is a soft link that loops or leads nowhere")
         }
-      } else if type != chdf5_link_hard() {
+      } else if type != chdf5_link_hard() && type != chdf5_link_external() {
         _ = H5.drainErrorStack()
         throw HDF5Error(operation: "open", path: childPath(prefix), message: "is a link of a kind keras-inspect does not follow (type \(type))")
       }

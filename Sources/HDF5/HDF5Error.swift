@@ -24,6 +24,13 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
   }
 }
 
+/// What reading may follow. Only tests change it: with `followsOutsideFiles`, the refusals of
+/// external storage, virtual datasets and external links are off, to show that the sandbox
+/// alone still keeps the reader inside the model file.
+public enum ReadPolicy {
+  nonisolated(unsafe) public static var followsOutsideFiles = false
+}
+
 /// The one funnel every libhdf5 status goes through.
 enum H5 {
   /// libhdf5 as Debian builds it is not thread-safe: every call into it, including the
@@ -48,16 +55,19 @@ enum H5 {
   }()
 
   /// Link access that follows no external link (every lookup and open goes through it).
-  static let linkAccess: hid_t = {
+  static let selfContainedLinkAccess: hid_t = {
     _ = ready
     return chdf5_lapl_self_contained()
   }()
 
   /// Dataset access that follows no external link and finds no external or virtual source file.
-  static let datasetAccess: hid_t = {
+  static let selfContainedDatasetAccess: hid_t = {
     _ = ready
     return chdf5_dapl_self_contained()
   }()
+
+  static var linkAccess: hid_t { ReadPolicy.followsOutsideFiles ? chdf5_p_default() : selfContainedLinkAccess }
+  static var datasetAccess: hid_t { ReadPolicy.followsOutsideFiles ? chdf5_p_default() : selfContainedDatasetAccess }
 
   /// The refusal of an object that would make libhdf5 read another file.
   static func outside(_ path: String, _ what: String) -> HDF5Error {

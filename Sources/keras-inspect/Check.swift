@@ -7,6 +7,7 @@ struct Check: ParsableCommand {
     commandName: "check",
     abstract: "Print the summary, then run every check (the default command)."
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @OptionGroup var model: ModelArgument
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HDF5
 import Foundation
 
 #if canImport(Glibc)
@@ -23,6 +24,7 @@ enum Containment {
           // Die of a crash at once: the Swift runtime's backtracer would print pages to stderr
           // and take its time; the parent reports the crash in one line.
           for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+          sandbox(environment)
           body()
           fflush(nil)
           exit(0)
@@ -34,8 +36,19 @@ enum Containment {
         // fork failed: run unprotected rather than not at all.
       }
     #endif
+    sandbox(environment)
     body()
     exit(0)
+  }
+
+  /// The reading process gives up what reading does not need (``Sandbox``), before it parses
+  /// anything; `--verbose` prints what it kept.
+  static func sandbox(_ environment: [String: String]) {
+    // Tests only: the file's own refusals off, to show the sandbox stands alone.
+    if environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] == "1" { ReadPolicy.followsOutsideFiles = true }
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    let status = Sandbox.apply(arguments, environment: environment)
+    if arguments.contains("--verbose") { printError("keras-inspect: \(status)") }
   }
 
   #if canImport(Glibc)

@@ -7,6 +7,7 @@ struct DiffCommand: ParsableCommand {
     commandName: "diff",
     abstract: "Compare two models: layers added or removed, changed configs, shapes and params, and weight differences."
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @Argument(help: "The first model file.")
   var first: String

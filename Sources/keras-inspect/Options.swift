@@ -57,3 +57,9 @@ struct StandardError: TextOutputStream {
     FileHandle.standardError.write(Data(string.utf8))
   }
 }
+
+/// `--verbose`: the sandbox line on stderr, printed by ``Containment`` before parsing.
+struct VerboseOption: ParsableArguments {
+  @Flag(help: "Say on stderr how the reading process is sandboxed.")
+  var verbose = false
+}

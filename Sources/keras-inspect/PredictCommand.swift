@@ -53,6 +53,7 @@ struct PredictCommand: ParsableCommand {
     commandName: "predict",
     abstract: "Run the model natively on .npy inputs and write its outputs as float32 .npy files."
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @OptionGroup var model: ModelArgument
   @OptionGroup var arrays: ArrayInputs

@@ -7,6 +7,7 @@ struct SummaryCommand: ParsableCommand {
     commandName: "summary",
     abstract: "Print the model's summary exactly as Keras's model.summary() prints it."
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @Argument(help: "Model files or directories (searched recursively for .h5, .hdf5 and .keras files).")
   var paths: [String]

@@ -16,6 +16,7 @@ struct VerifyCommand: ParsableCommand {
       concurrently; one bad file does not stop the others.
       """
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @Argument(help: "Model files or directories.")
   var paths: [String]

@@ -7,6 +7,7 @@ struct WeightsCommand: ParsableCommand {
     commandName: "weights",
     abstract: "List every weight tensor with its shape, dtype and statistics; gate slices for LSTM and GRU."
   )
+  @OptionGroup var verboseOption: VerboseOption
 
   @OptionGroup var model: ModelArgument
 

@@ -6,8 +6,8 @@ import Testing
 /// there, where the relative names inside the hostile files would find them.
 let outsideFolder = fixtures.appendingPathComponent("outside")
 let outsideCorpus: [CorpusEntry] = corpusEntries("outside")
-/// The value the outside files hold, as any output would print it.
-let outsideMarker = "31337.25"
+/// The value the outside files hold (31337.25), as any output would start to print it.
+let outsideMarker = "31337"
 
 @Suite("A model file is read alone")
 struct OutsideTests {
@@ -38,5 +38,62 @@ struct OutsideTests {
                      "archive_duplicate_entry.keras", "archive_escaping_entries.keras"] {
       #expect(names.contains(expected), "missing \(expected)")
     }
+  }
+}
+
+@Suite("The sandboxed reader")
+struct SandboxTests {
+  /// Whether this kernel offers Landlock, as the tool itself reports it.
+  static func landlock() throws -> Bool {
+    try run(["summary", fixture("keras2/lstm_worked_example.h5"), "--verbose"]).stderr.contains("sandbox: Landlock ABI")
+  }
+
+  @Test("with the file's own refusals switched off, the sandbox alone keeps the reader in; without it the outside value leaks",
+        arguments: ["external_link_weight.h5", "external_storage.h5", "archive_external_link.keras"])
+  func standsAlone(_ name: String) throws {
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] = "1"
+    var open = environment
+    open["KERAS_INSPECT_NO_SANDBOX"] = "1"
+    let unguarded = try run(["weights", name], environment: open, directory: outsideFolder)
+    #expect(unguarded.stdout.contains(outsideMarker), "the test switch should let the outside file through: \(unguarded.stderr)")
+    guard try Self.landlock() else { return }
+    let sandboxed = try run(["weights", name], environment: environment, directory: outsideFolder)
+    #expect(sandboxed.status == 2, "\(sandboxed.stderr)")
+    #expect(!sandboxed.stdout.contains(outsideMarker) && !sandboxed.stderr.contains(outsideMarker))
+  }
+
+  @Test("inside the child: a file the command line does not name is neither read nor written; --output is written")
+  func probe() throws {
+    guard try Self.landlock() else { return }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-probe-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let secret = dir.appendingPathComponent("secret.txt"), output = dir.appendingPathComponent("out.npy")
+    try "secret".write(to: secret, atomically: true, encoding: .utf8)
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] = secret.path
+    let denied = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    #expect(denied.status == 0)
+    #expect(denied.stderr.contains("read denied, write denied"), "\(denied.stderr)")
+    environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] = output.path
+    let written = try run(["predict", fixture("keras2/lstm_worked_example.h5"), "--input", fixture("keras2/lstm_worked_example.npz") + ":input_0",
+                           "--output", output.path], environment: environment)
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(written.stderr.contains("write allowed"), "\(written.stderr)")
+    #expect(((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int ?? 0) > 0)
+    #expect(try String(contentsOf: secret, encoding: .utf8) == "secret")
+  }
+
+  @Test("--verbose says how the reader is sandboxed; KERAS_INSPECT_NO_SANDBOX turns it off")
+  func verbose() throws {
+    let on = try run(["summary", fixture("keras2/lstm_worked_example.h5"), "--verbose"])
+    #expect(on.status == 0)
+    #expect(on.stderr.contains("sandbox: Landlock ABI") || on.stderr.contains("sandbox: no Landlock"), "\(on.stderr)")
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_NO_SANDBOX"] = "1"
+    let off = try run(["summary", fixture("keras2/lstm_worked_example.h5"), "--verbose"], environment: environment)
+    #expect(off.stderr.contains("sandbox: off"))
+    #expect(off.stdout == on.stdout)
   }
 }

@@ -1,0 +1,34 @@
+#ifndef KERAS_INSPECT_CSANDBOX_H
+#define KERAS_INSPECT_CSANDBOX_H
+
+#include <stdint.h>
+
+/// The Landlock ABI the kernel offers (1 or more), or 0 when it has none (old kernel, disabled,
+/// not Linux).
+int csandbox_landlock_abi(void);
+
+/// Filesystem rights, as Landlock names them.
+enum {
+  CSANDBOX_READ = 1,   /* read files (and list directories) beneath the path */
+  CSANDBOX_WRITE = 2,  /* write and truncate the file at the path */
+};
+
+/// Starts a ruleset that handles every filesystem right (and TCP bind/connect where the ABI has
+/// them): whatever no rule allows is denied. Returns its descriptor, or -1.
+int csandbox_ruleset(int abi);
+
+/// Allows `rights` (CSANDBOX_READ, CSANDBOX_WRITE) on the file or directory at `path`.
+/// Returns 0, or -1 when the path cannot be opened or the rule not added.
+int csandbox_allow(int ruleset, int abi, const char *path, int rights);
+
+/// Sets no-new-privileges and enforces the ruleset on this process (and what it starts).
+/// Returns 0, or -1.
+int csandbox_enforce(int ruleset);
+
+/// No-new-privileges alone (where there is no Landlock).
+int csandbox_no_new_privileges(void);
+
+/// Caps address space, the size of files written, and open files (0 leaves one as it is).
+int csandbox_limits(uint64_t address_space, uint64_t file_size, uint64_t open_files);
+
+#endif

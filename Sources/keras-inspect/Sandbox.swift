@@ -1,0 +1,94 @@
+import CSandbox
+import Foundation
+
+/// What the reading process gives up before it parses anything (Linux, defence in depth behind
+/// the HDF5 module's own refusals): with Landlock, read access only to the files and folders
+/// named on the command line and write access only to the `--output` files; no new privileges;
+/// caps on address space, written file size and open files. Where the kernel has no Landlock,
+/// the rest still applies and `--verbose` says so. `KERAS_INSPECT_NO_SANDBOX=1` turns it off.
+enum Sandbox {
+  /// Paths any run reads that hold nothing of the user's: the processor count glibc reads.
+  static let systemReads = ["/sys/devices/system/cpu"]
+
+  struct Plan: Equatable {
+    var reads: [String] = []
+    var writes: [String] = []
+    /// Bytes of the files read (the limits scale with them).
+    var bytes: UInt64 = 0
+  }
+
+  /// The paths a command line names: every argument, or the value of `--option=value`, or the
+  /// file of `BUNDLE.npz:NAME`, that exists is read; the value of `--output` is written.
+  static func plan(_ arguments: [String]) -> Plan {
+    var plan = Plan()
+    var outputNext = false
+    for argument in arguments {
+      var value = argument
+      var isOutput = outputNext
+      outputNext = false
+      if argument.hasPrefix("--") {
+        guard let equals = argument.firstIndex(of: "=") else {
+          outputNext = argument == "--output"
+          continue
+        }
+        isOutput = argument[..<equals] == "--output"
+        value = String(argument[argument.index(after: equals)...])
+      }
+      if isOutput {
+        plan.writes.append(value)
+        continue
+      }
+      for candidate in [value, value.lastIndex(of: ":").map { String(value[..<$0]) }].compactMap({ $0 }) where !candidate.isEmpty {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) else { continue }
+        plan.reads.append(candidate)
+        if !isDirectory.boolValue, let size = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.size] as? UInt64 {
+          plan.bytes += size
+        }
+        break
+      }
+    }
+    return plan
+  }
+
+  /// Address space allowed: 6 GiB plus four times the files read, or `KERAS_INSPECT_MEMORY_LIMIT` MiB.
+  static func addressSpace(_ plan: Plan, environment: [String: String]) -> UInt64 {
+    if let mib = environment["KERAS_INSPECT_MEMORY_LIMIT"].flatMap(UInt64.init), mib > 0 { return mib << 20 }
+    return (6 << 30) + 4 * plan.bytes
+  }
+
+  /// Applies the sandbox to this process; returns what `--verbose` reports.
+  @discardableResult
+  static func apply(_ arguments: [String], environment: [String: String]) -> String {
+    if environment["KERAS_INSPECT_NO_SANDBOX"].map({ !$0.isEmpty && $0 != "0" }) ?? false {
+      return "sandbox: off (KERAS_INSPECT_NO_SANDBOX)"
+    }
+    let plan = plan(arguments)
+    // An output that does not exist yet is created now, empty, so that the rule can name the
+    // file itself rather than its whole folder.
+    for path in plan.writes where !FileManager.default.fileExists(atPath: path) {
+      FileManager.default.createFile(atPath: path, contents: nil)
+    }
+    let limit = addressSpace(plan, environment: environment)
+    let limited = csandbox_limits(limit, limit, 1024) == 0
+    let abi = csandbox_landlock_abi()
+    guard abi > 0 else {
+      _ = csandbox_no_new_privileges()
+      return "sandbox: no Landlock on this system; no new privileges" + (limited ? ", resource limits set" : "")
+    }
+    let ruleset = csandbox_ruleset(abi)
+    guard ruleset >= 0 else { return "sandbox: Landlock ruleset refused; running without it" }
+    for path in plan.reads + systemReads { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_READ)) }
+    for path in plan.writes { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_WRITE)) }
+    guard csandbox_enforce(ruleset) == 0 else { return "sandbox: Landlock could not be enforced; running without it" }
+    if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
+    return "sandbox: Landlock ABI \(abi): reads \(plan.reads.count) path(s), writes \(plan.writes.count); no new privileges; address space \(limit >> 20) MiB"
+  }
+
+  /// Tests only: whether this process may still read and write `path`, on stderr.
+  static func probe(_ path: String) {
+    let read = FileHandle(forReadingAtPath: path) != nil
+    let write = FileHandle(forWritingAtPath: path) != nil
+    printError("keras-inspect: sandbox probe \(path): read \(read ? "allowed" : "denied"), write \(write ? "allowed" : "denied")")
+  }
+}
