@@ -4,8 +4,24 @@
 // `LLVMFuzzerTestOneInput` with mutated model files; an ordinary build makes a placeholder that
 // says how to build it.
 #if FUZZING
+  import CSandbox
   import Foundation
   import KerasInspect
+
+  /// Each fuzzing process runs the loaders as the CLI's reader does, sandboxed: from its first
+  /// input on, it may read the seed folders and create, write and remove files only in the scratch
+  /// folder and libFuzzer's own (the corpus, the crashes, its temporary folder).
+  let sandboxed: Bool = {
+    let abi = csandbox_landlock_abi()
+    guard abi > 0, ProcessInfo.processInfo.environment["KERAS_INSPECT_NO_SANDBOX"] == nil else { return false }
+    let ruleset = csandbox_ruleset(abi)
+    guard ruleset >= 0 else { return false }
+    let scratchFolder = (scratch as NSString).deletingLastPathComponent
+    for folder in ["Fuzz", scratchFolder, NSTemporaryDirectory()] { _ = csandbox_allow(ruleset, abi, folder, Int32(CSANDBOX_CREATE)) }
+    // /proc: the sanitizers read the process's own maps and threads at exit.
+    for folder in ["Fixtures", "/sys/devices/system/cpu", "/proc"] { _ = csandbox_allow(ruleset, abi, folder, Int32(CSANDBOX_READ)) }
+    return csandbox_enforce(ruleset) == 0
+  }()
 
   /// The input goes to a file (in memory-backed /dev/shm when there is one), then through
   /// everything a user's file goes through: format detection, HDF5 or zip, config, analysis,
@@ -33,6 +49,7 @@
   @_cdecl("LLVMFuzzerTestOneInput")
   public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
+    _ = sandboxed
     _ = FileManager.default.createFile(atPath: scratch, contents: Data(bytes: data, count: size))
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     guard let inspection = try? Inspection(path: scratch) else { return 0 }

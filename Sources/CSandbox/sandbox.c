@@ -62,6 +62,12 @@ int csandbox_allow(int ruleset, int abi, const char *path, int rights) {
     access |= LANDLOCK_ACCESS_FS_WRITE_FILE;
     if (abi >= 3) access |= KI_FS_TRUNCATE;
   }
+  if ((rights & CSANDBOX_CREATE) && S_ISDIR(st.st_mode)) {
+    access |= LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+              LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+              LANDLOCK_ACCESS_FS_REMOVE_DIR;
+    if (abi >= 3) access |= KI_FS_TRUNCATE;
+  }
   // Directory-only rights on a file are refused by the kernel.
   if (!S_ISDIR(st.st_mode)) access &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | KI_FS_TRUNCATE | KI_FS_IOCTL_DEV;
   struct ki_path_beneath rule = {access, fd};

@@ -11,6 +11,7 @@ int csandbox_landlock_abi(void);
 enum {
   CSANDBOX_READ = 1,   /* read files (and list directories) beneath the path */
   CSANDBOX_WRITE = 2,  /* write and truncate the file at the path */
+  CSANDBOX_CREATE = 4, /* in a directory: create, write and remove regular files beneath it */
 };
 
 /// Starts a ruleset that handles every filesystem right (and TCP bind/connect where the ABI has
