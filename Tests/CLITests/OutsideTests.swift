@@ -14,7 +14,9 @@ struct OutsideTests {
   @Test("nothing outside the file is followed: exit and message as expected, the outside value never shown", arguments: outsideCorpus)
   func readAlone(_ entry: CorpusEntry) throws {
     let name = URL(fileURLWithPath: entry.file).lastPathComponent
-    for command in [[name], ["summary", name], ["weights", name], ["weights", "--format", "json", name], ["verify", name]] {
+    let input = fixture("keras2/lstm_worked_example.npz") + ":input_0"
+    for command in [[name], ["summary", name], ["weights", name], ["weights", "--format", "json", name], ["verify", name], ["diff", name, name],
+                    ["predict", name, "--input", input, "--output", "/dev/null"]] {
       let result = try run(command, directory: outsideFolder)
       #expect(result.status == entry.exit ?? result.status, "\(command): \(result.stderr)")
       #expect(result.status != 0 || entry.exit == 0, "\(command) exited 0")
