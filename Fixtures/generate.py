@@ -594,7 +594,18 @@ def builders(K):
         y = L.Attention(use_scale=True, score_mode="concat", name="attention")([e, e], use_causal_mask=True)
         return K.Model(t, L.GlobalAveragePooling1D(name="pool")(y), name="attention_pooled")
 
+    def attention_scores():
+        # return_attention_scores: the probabilities as a second output (self-attention for the
+        # multi-head layer: Keras 3's summary gives its scores the query's length for the keys too).
+        q = K.Input((5, 4), name="q")
+        v = K.Input((6, 4), name="v")
+        y, s = L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(q, q, return_attention_scores=True, use_causal_mask=True)
+        a, w = L.Attention(use_scale=True, name="luong")([q, v], return_attention_scores=True)
+        b, u = L.AdditiveAttention(name="bahdanau")([q, v, v], return_attention_scores=True)
+        return K.Model([q, v], [y, s, a, w, b, u], name="attention_scores")
+
     sequence = {
+        "attention_scores": attention_scores,
         "attention_pooled": attention_pooled,
         "op_gather_einsum": op_gather_einsum,
         "time_distributed_nested": time_distributed_nested,

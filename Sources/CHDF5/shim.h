@@ -137,6 +137,17 @@ static inline haddr_t chdf5_object_address(hid_t object) {
   return info.addr;
 }
 
+/// The type of the object `name` leads to (H5O_TYPE_GROUP, H5O_TYPE_DATASET, ...), or -1,
+/// without opening it (opening a dataset with other access properties than an open handle's
+/// of it fails).
+static inline int chdf5_object_type(hid_t loc, const char *name, hid_t lapl) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, lapl) < 0) return -1;
+  return (int)info.type;
+}
+static inline int chdf5_type_group(void) { return H5O_TYPE_GROUP; }
+static inline int chdf5_type_dataset(void) { return H5O_TYPE_DATASET; }
+
 static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 static inline int chdf5_layout_virtual(void) { return H5D_VIRTUAL; }
 static inline int chdf5_link_external(void) { return H5L_TYPE_EXTERNAL; }

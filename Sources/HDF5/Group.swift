@@ -86,12 +86,11 @@ public final class Group: Object {
     defer { H5.lock.unlock() }
     guard try followLinks(name) else { return nil }
     if name.split(separator: "/").isEmpty { return .group }
-    let id = H5Oopen(handle.id, name, H5.linkAccess)
-    guard id >= 0 else { _ = H5.drainErrorStack(); return nil }
-    let object = Handle(id, .object)
-    switch H5Iget_type(object.id) {
-    case H5I_GROUP: return .group
-    case H5I_DATASET: return .dataset
+    let type = chdf5_object_type(handle.id, name, H5.linkAccess)
+    guard type >= 0 else { _ = H5.drainErrorStack(); return nil }
+    switch type {
+    case chdf5_type_group(): return .group
+    case chdf5_type_dataset(): return .dataset
     default: return .other
     }
   }

@@ -39,6 +39,7 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
         }
         return "[" + items.joined(separator: ", ") + "]"
       }
+      if self == .keras2, layer.outputsAreTuple { return "(" + outputs.map(format).joined(separator: ", ") + ")" }
       return "[" + outputs.map(format).joined(separator: ", ") + "]"
     }
     guard let last = layer.outputs.last else { return self == .keras2 ? "multiple" : "?" }

@@ -30,6 +30,8 @@ public struct LayerInfo: Sendable {
   public let nested: ModelAnalysis?
   /// How tf.keras nests the layer's outputs in its summary (``LayerSignature/outputGroups``).
   public var outputGroups: [Int]? = nil
+  /// Whether tf.keras prints the outputs as a tuple (``LayerSignature/outputsAreTuple``).
+  public var outputsAreTuple = false
 
   public var name: String { config.name }
   public var className: String { config.className }
@@ -170,7 +172,7 @@ struct Analyzer {
           if step.call == 0 { nestedAnalyses[step.layer] = analysis }
           signature = try nestedSignature(analysis)
         } else if let definition = definitions[step.layer] {
-          signature = try definition.signature(inputs)
+          signature = try definition.signature(inputs, call: call.arguments)
         } else {
           signature = nil
         }
@@ -213,7 +215,8 @@ struct Analyzer {
         definition: definitions[index],
         flops: first?.flops,
         nested: nested,
-        outputGroups: first?.outputGroups
+        outputGroups: first?.outputGroups,
+        outputsAreTuple: first?.outputsAreTuple ?? false
       )
     }
     let outputShapes = model.outputs.map { shapes[$0] }

@@ -32,6 +32,9 @@ public struct LayerSignature: Sendable {
   /// each top-level item (1 a tensor, more a list of them), e.g. `[1, 1, 2]` for
   /// `[(None, 6, 2), (None, 3), [(None, 2), (None, 2)]]`. Keras 3 prints every list flat.
   public var outputGroups: [Int]?
+  /// The layer returns its outputs as a Python tuple (attention with its scores), which tf.keras
+  /// prints in parentheses; a list (an RNN's states) in brackets.
+  public var outputsAreTuple = false
 
   public init(outputs: [Shape], weights: [WeightSpec] = [], formula: String? = nil, flops: Int? = nil) {
     self.outputs = outputs

@@ -5,12 +5,12 @@ extension MultiHeadAttention: RunnableLayer {
     let layer = self
     guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
     return Kernel { inputs, call throws(RuntimeError) in
-      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
       guard let query = inputs.first else { throw RuntimeError("MultiHeadAttention needs query and value") }
       let axes: [Int]
       do throws(ModelError) { axes = try layer.attentionAxes(rank: query.tensor.rank) } catch { throw RuntimeError(error.message) }
-      let out = try Attention.multiHead(useBias: layer.useBias, axes: axes, causal: call.useCausalMask, weights: weights, inputs: inputs)
-      return [Value(tensor: out, mask: query.mask)]
+      let (out, scores) = try Attention.multiHead(
+        useBias: layer.useBias, axes: axes, causal: call.useCausalMask, weights: weights, inputs: inputs, scores: call.returnAttentionScores)
+      return [Value(tensor: out, mask: query.mask)] + (scores.map { [Value(tensor: $0, mask: nil)] } ?? [])
     }
   }
 }
@@ -30,9 +30,8 @@ extension ScoreAttention: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let layer = self
     return Kernel { inputs, call throws(RuntimeError) in
-      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
-      let out = try Attention.scored(layer, causal: layer.causal || call.useCausalMask, weights: weights, inputs: inputs)
-      return [Value(tensor: out, mask: inputs[0].mask)]
+      let (out, scores) = try Attention.scored(layer, causal: layer.causal || call.useCausalMask, weights: weights, inputs: inputs, scores: call.returnAttentionScores)
+      return [Value(tensor: out, mask: inputs[0].mask)] + (scores.map { [Value(tensor: $0, mask: nil)] } ?? [])
     }
   }
 }

@@ -9,7 +9,7 @@ enum Attention {
   /// negative fill does). Returns (G, T, Dv).
   static func softmaxAttention(
     q: [Float], k: [Float], v: [Float], groups: Int, t: Int, s: Int, dk: Int, dv: Int,
-    keyGroup: (Int) -> Int = { $0 }, allowed: ((Int, Int, Int) -> Bool)? = nil
+    keyGroup: (Int) -> Int = { $0 }, allowed: ((Int, Int, Int) -> Bool)? = nil, probabilities: UnsafeMutablePointer<Float>? = nil
   ) -> [Float] {
     var out = [Float](repeating: 0, count: groups * t * dv)
     var scores = [Float](repeating: 0, count: s)
@@ -27,6 +27,7 @@ enum Attention {
           top = max(top, dot)
         }
         normalize(&scores, top: top)
+        if let probabilities { for si in 0..<s { probabilities[(g * t + ti) * s + si] = scores[si] } }
         let oRow = (g * t + ti) * dv
         for si in 0..<s where scores[si] != 0 {
           let vRow = (kg * s + si) * dv
@@ -68,7 +69,9 @@ enum Attention {
   /// `MultiHeadAttention` (Keras 3's `_compute_attention`): query, key and value projected per
   /// head, the query scaled by 1/√key_dim, softmax jointly over the key positions of the
   /// attention axes (masked positions excluded), the heads' outputs projected back.
-  static func multiHead(useBias: Bool, axes: [Int], causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+  /// With `scores`, also the attention probabilities, (batch, other axes..., heads, query
+  /// positions..., key positions...), as Keras returns them.
+  static func multiHead(useBias: Bool, axes: [Int], causal: Bool, weights: [Tensor], inputs: [Value], scores: Bool = false) throws(RuntimeError) -> (Tensor, Tensor?) {
     guard inputs.count >= 2 else { throw RuntimeError("MultiHeadAttention needs query and value") }
     let query = inputs[0], value = inputs[1]
     let key = inputs.count > 2 ? inputs[2] : value
@@ -109,7 +112,10 @@ enum Attention {
         return (qm?[bi * t + ti] ?? true) && (vm?[bi * s + si] ?? true) && (!causal || si <= ti)
       }
     }
-    let attended = softmaxAttention(q: q.data, k: k.data, v: v.data, groups: groups, t: t, s: s, dk: keyDim, dv: valueDim, allowed: allowed)
+    var probabilities = [Float](repeating: 0, count: scores ? groups * t * s : 0)
+    let attended = probabilities.withUnsafeMutableBufferPointer { p in
+      softmaxAttention(q: q.data, k: k.data, v: v.data, groups: groups, t: t, s: s, dk: keyDim, dv: valueDim, allowed: allowed, probabilities: scores ? p.baseAddress : nil)
+    }
     // Back from the group layout to (B, d1..dn, H, Dv).
     let outShape = Array(query.tensor.shape.dropLast()) + [heads, valueDim]
     let groupShape = q.permutation.map { outShape[$0] }
@@ -117,7 +123,12 @@ enum Attention {
     for (i, p) in q.permutation.enumerated() { inverse[p] = i }
     let merged = Tensor(shape: Array(query.tensor.shape.dropLast()) + [heads * valueDim], data: transposed(attended, shape: groupShape, permutation: inverse))
     let y = Linear.dense(merged, kernel: w[3].reshaped([heads * valueDim, width]), bias: b[3].map { $0.reshaped([width]) })
-    return y.reshaped(Array(y.shape.dropLast()) + outDims)
+    let output = y.reshaped(Array(y.shape.dropLast()) + outDims)
+    guard scores else { return (output, nil) }
+    // The group layout without its last axis, then the key's attention axes.
+    let keyShape = Array(key.tensor.shape.dropLast()) + [heads, keyDim]
+    let scoreShape = Array(groupShape.dropLast()) + axes.map { keyShape[$0] }
+    return (output, Tensor(shape: scoreShape, data: probabilities))
   }
 
   /// Keras 3's `GroupedQueryAttention`: as multi-head attention over the sequence, query head h
@@ -174,7 +185,8 @@ enum Attention {
   /// `Attention` and `AdditiveAttention` (Keras's `_calculate_scores` and `_apply_scores`):
   /// scores of each query step against each key step, the value mask and the causal mask
   /// applied, softmax over the key steps, the value weighted; masked query steps give zeros.
-  static func scored(_ layer: ScoreAttention, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+  /// With `scores`, also the attention probabilities (batch, Tq, Tv).
+  static func scored(_ layer: ScoreAttention, causal: Bool, weights: [Tensor], inputs: [Value], scores wantScores: Bool = false) throws(RuntimeError) -> (Tensor, Tensor?) {
     guard inputs.count >= 2 else { throw RuntimeError("\(layer.score == .additive ? "AdditiveAttention" : "Attention") needs query and value") }
     let query = inputs[0].tensor, value = inputs[1].tensor
     let key = inputs.count > 2 ? inputs[2].tensor : value
@@ -200,6 +212,7 @@ enum Attention {
     let (qm, vm) = (inputs[0].mask, inputs[1].mask)
     var out = [Float](repeating: 0, count: groups * t * dv)
     var scores = [Float](repeating: 0, count: s)
+    var probabilities = [Float](repeating: 0, count: wantScores ? groups * t * s : 0)
     for g in 0..<groups {
       for ti in 0..<t {
         let qRow = (g * t + ti) * d
@@ -222,8 +235,10 @@ enum Attention {
           scores[si] = keep ? score : -.infinity
           if keep { top = max(top, score) }
         }
-        if qm?[g * t + ti] == false { continue }
         normalize(&scores, top: top)
+        if wantScores { for si in 0..<s { probabilities[(g * t + ti) * s + si] = scores[si] } }
+        // A masked query step outputs zeros; its scores are still returned, as Keras does.
+        if qm?[g * t + ti] == false { continue }
         let oRow = (g * t + ti) * dv
         for si in 0..<s where scores[si] != 0 {
           let vRow = (g * s + si) * dv
@@ -231,7 +246,8 @@ enum Attention {
         }
       }
     }
-    return Tensor(shape: Array(query.shape.dropLast()) + [dv], data: out)
+    let output = Tensor(shape: Array(query.shape.dropLast()) + [dv], data: out)
+    return (output, wantScores ? Tensor(shape: Array(query.shape.dropLast()) + [s], data: probabilities) : nil)
   }
 }
 

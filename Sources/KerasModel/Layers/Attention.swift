@@ -20,9 +20,12 @@ public struct MultiHeadAttention: LayerDefinition {
   /// else the query's width.
   public let outputShape: [Int]?
   let attentionAxes: [Int]?
+  /// Keras 3 writes the scores' shape its own way (see `signature(_:call:)`).
+  let keras3: Bool
   let label: LayerLabel
 
   public init(_ c: LayerReader) throws(ModelError) {
+    keras3 = c.keras3
     heads = try c.int("num_heads")
     keyDim = try c.int("key_dim")
     valueDim = try c.int("value_dim", default: keyDim)
@@ -83,6 +86,39 @@ public struct MultiHeadAttention: LayerDefinition {
     let work = 2 * groups * Double(heads) * (T * Double(dq * keyDim) + S * Double(dk * keyDim + dv * valueDim) + T * S * Double(keyDim + valueDim) + T * Double(valueDim * out))
     let flops = work < 9e18 ? Int(work) : Int.max
     return LayerSignature(outputs: [Array(query.dropLast()) + outDims.map { Optional($0) }], weights: weights, formula: formula, flops: flops)
+  }
+}
+
+extension MultiHeadAttention {
+  /// With `return_attention_scores`, the scores follow the output: (batch, other axes..., heads,
+  /// query positions..., key positions...) as the call computes them (tf_keras's summary), or
+  /// Keras 3's `compute_output_spec`, (batch, heads, Tq, Tq), which takes the query's length for
+  /// the keys too.
+  public func signature(_ inputs: [Shape], call: CallArguments) throws(ModelError) -> LayerSignature {
+    var s = try signature(inputs)
+    guard call.returnAttentionScores else { return s }
+    let query = inputs[0], key = inputs.count == 3 ? inputs[2] : inputs[1]
+    if keras3 {
+      s.outputs.append([query[0], heads, query[1], query[1]])
+    } else {
+      let axes = try attentionAxes(rank: query.count)
+      let others = (1..<(query.count - 1)).filter { !axes.contains($0) }
+      s.outputs.append([query[0]] + others.map { query[$0] } + [heads] + axes.map { query[$0] } + axes.map { key[$0] })
+    }
+    s.outputsAreTuple = true
+    return s
+  }
+}
+
+extension ScoreAttention {
+  /// With `return_attention_scores`, the scores (batch, Tq, Tv) follow the output.
+  public func signature(_ inputs: [Shape], call: CallArguments) throws(ModelError) -> LayerSignature {
+    var s = try signature(inputs)
+    guard call.returnAttentionScores else { return s }
+    let query = inputs[0], key = inputs.count == 3 ? inputs[2] : inputs[1]
+    s.outputs.append(Array(query.dropLast()) + [key[key.count - 2]])
+    s.outputsAreTuple = true
+    return s
   }
 }
 

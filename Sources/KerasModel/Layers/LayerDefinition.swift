@@ -16,6 +16,10 @@ public protocol LayerDefinition: Sendable {
   /// Output shapes, weights and formula of one call on inputs of these shapes.
   func signature(_ inputs: [Shape]) throws(ModelError) -> LayerSignature
 
+  /// The same for a call whose plain arguments change what it returns (attention's
+  /// `return_attention_scores`). Default: ``signature(_:)``.
+  func signature(_ inputs: [Shape], call: CallArguments) throws(ModelError) -> LayerSignature
+
   /// Whether the family understands this particular config (a family whose class covers many
   /// functions, such as TFOpLambda, claims only the functions it defines). Default: every one.
   static func understands(_ config: JSONValue) -> Bool
@@ -53,6 +57,7 @@ public protocol LayerDefinition: Sendable {
 }
 
 extension LayerDefinition {
+  public func signature(_ inputs: [Shape], call: CallArguments) throws(ModelError) -> LayerSignature { try signature(inputs) }
   public static func understands(_ config: JSONValue) -> Bool { true }
   public static var keras1ClassNames: [String: String] { [:] }
   public static func upgradeKeras1(_ config: inout Keras1Config) {}
