@@ -50,7 +50,7 @@ let package = Package(
     // NumPy .npy / .npz arrays in and out.
     .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
-    .target(name: "KerasInspect", dependencies: ["KerasModel", "KerasRuntime", "NumPy", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "KerasInspect", dependencies: ["HDF5", "KerasModel", "KerasRuntime", "NumPy", .product(name: "Crypto", package: "swift-crypto")]),
     // The reader's sandbox: Landlock, no-new-privileges and resource limits (Linux system calls).
     .target(name: "CSandbox"),
     .executableTarget(

@@ -91,3 +91,15 @@ public final class FileImage: @unchecked Sendable {
     bytes.deallocate()
   }
 }
+
+/// The libhdf5 keras-inspect is built with.
+public enum HDF5Library {
+  /// Its version, `1.10.8`.
+  public static var version: String {
+    H5.enter()
+    defer { H5.lock.unlock() }
+    var (major, minor, release): (UInt32, UInt32, UInt32) = (0, 0, 0)
+    guard H5get_libversion(&major, &minor, &release) >= 0 else { return "unknown" }
+    return "\(major).\(minor).\(release)"
+  }
+}

@@ -56,13 +56,14 @@ public struct VerificationReport: Sendable {
 
   // MARK: JSON
 
-  /// `{"schema", "version", "files": [{"file", "status", "format", "keras_version", "error",
+  /// `{"schema", "version", "keras_inspect_version", "files": [{"file", "status", "format", "keras_version", "error",
   /// "total_params", "weights_sha256", "checks": [{"id", "passed", "summary", "details"}]}],
   /// "passed", "failed", "errors"}`.
   public func json() -> OrderedJSON {
     .object([
       ("schema", .string(Self.schema)),
       ("version", .int(Self.version)),
+      ("keras_inspect_version", .string(ToolVersion.semantic)),
       ("files", .array(files.map { file in
         .object([
           ("file", .string(file.path)),
@@ -121,10 +122,12 @@ public struct VerificationReport: Sendable {
     let tests = files.reduce(0) { $0 + max(1, $1.checks.count) }
     var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
       "<testsuites name=\"keras-inspect\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\">"]
+    let properties = "    <properties><property name=\"keras_inspect_version\" value=\"\(ToolVersion.semantic)\"/></properties>"
     for file in files {
       let name = Self.xml(file.path)
       if let error = file.error {
         lines.append("  <testsuite name=\"\(name)\" tests=\"1\" failures=\"0\" errors=\"1\">")
+        lines.append(properties)
         lines.append("    <testcase classname=\"\(name)\" name=\"opens\">")
         lines.append("      <error message=\"\(Self.xml(error))\" type=\"unreadable\"></error>")
         lines.append("    </testcase>")
@@ -132,6 +135,7 @@ public struct VerificationReport: Sendable {
         let failed = file.checks.filter { !$0.passed }.count
         let skipped = file.checks.filter(\.skipped).count
         lines.append("  <testsuite name=\"\(name)\" tests=\"\(file.checks.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"\(skipped)\">")
+        lines.append(properties)
         for check in file.checks {
           if check.skipped {
             lines.append("    <testcase classname=\"\(name)\" name=\"\(Self.xml(check.id))\">")

@@ -10,6 +10,7 @@ struct KerasInspectCommand: ParsableCommand {
       Exit codes: 0 all checks passed, 1 a check failed, 2 the file could not be read as a Keras
       model, 64 usage error.
       """,
+    version: ToolVersion.description,
     subcommands: [Check.self, SummaryCommand.self, WeightsCommand.self, PredictCommand.self, VerifyCommand.self, DiffCommand.self],
     defaultSubcommand: Check.self
   )

@@ -99,3 +99,19 @@ struct SandboxTests {
     #expect(off.stdout == on.stdout)
   }
 }
+
+@Suite("Version")
+struct VersionTests {
+  @Test("--version names the tool's semantic version and the libhdf5 it reads with; reports carry it")
+  func version() throws {
+    let result = try run(["--version"])
+    #expect(result.status == 0)
+    let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(line.range(of: #"^keras-inspect \d+\.\d+\.\d+ \(libhdf5 \d+\.\d+\.\d+\)$"#, options: .regularExpression) != nil, "\(line)")
+    let version = String(line.split(separator: " ")[1])
+    let json = try run(["verify", fixture("keras2/lstm_worked_example.h5"), "--format", "json"])
+    #expect(json.stdout.contains("\"keras_inspect_version\": \"\(version)\"") || json.stdout.contains("\"keras_inspect_version\":\"\(version)\""), "\(json.stdout.prefix(200))")
+    let junit = try run(["verify", fixture("keras2/lstm_worked_example.h5"), "--format", "junit"])
+    #expect(junit.stdout.contains("<property name=\"keras_inspect_version\" value=\"\(version)\"/>"))
+  }
+}
