@@ -1118,6 +1118,22 @@ def windows_archives():
         print("windows", name)
 
 
+def keras3_widths():
+    """Keras 3's summary as it prints to a narrower console: rich narrows the table to
+    `shutil.get_terminal_size()` minus 4, and that is COLUMNS when set, else the terminal's
+    width, else 80 (a pipe, a CI log). For three Keras 3 fixtures: `.summary.cols60.txt`
+    (COLUMNS=60) and `.summary.cols80.txt` (80, what a pipe gets)."""
+    import keras as K
+    for name in ["lstm_worked_example", "multi_io", "attention_cross"]:
+        model = K.models.load_model(os.path.join(HERE, "keras3", name + ".keras"), compile=False)
+        for columns in ["60", "80"]:
+            os.environ["COLUMNS"] = columns
+            with open(os.path.join(HERE, "keras3", f"{name}.summary.cols{columns}.txt"), "w") as f:
+                f.write(capture_summary(model, True))
+        print("widths", name)
+    os.environ["COLUMNS"] = "200"
+
+
 def weights_only(flavour):
     """save_weights files (legacy HDF5 for Keras 2, `.weights.h5` for Keras 3) with the model's JSON
     beside them, and a .keras archive whose weights are an .npz (Keras 3)."""
@@ -1609,7 +1625,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "widths", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -1639,5 +1655,7 @@ if __name__ == "__main__":
             windows_archives()
         elif flavour == "outside":
             outside()
+        elif flavour == "widths":
+            keras3_widths()
         else:
             generate(flavour)

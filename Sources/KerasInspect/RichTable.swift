@@ -45,7 +45,8 @@ struct RichTable {
       left + widths.map { String(repeating: fill, count: $0) }.joined(separator: join) + right
     }
     var lines = [rule("┏", "━", "┳", "┓")]
-    lines += cells(headers, border: "┃")
+    // rich aligns header cells to the bottom of the header row, body cells to the top.
+    lines += cells(headers, border: "┃", bottom: true)
     lines.append(rule("┡", "━", "╇", "┩"))
     for (i, row) in rows.enumerated() {
       if i > 0 { lines.append(rule("├", "─", "┼", "┤")) }
@@ -55,13 +56,15 @@ struct RichTable {
     return lines
   }
 
-  /// One table row, as many lines tall as its tallest cell.
-  func cells(_ fields: [String], border: String) -> [String] {
+  /// One table row, as many lines tall as its tallest cell; shorter cells aligned to the top,
+  /// or to the `bottom`.
+  func cells(_ fields: [String], border: String, bottom: Bool = false) -> [String] {
     let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
     let height = wrapped.map(\.count).max() ?? 1
     return (0..<height).map { lineIndex in
       let parts = wrapped.enumerated().map { i, lines in
-        " " + (lineIndex < lines.count ? lines[lineIndex] : String(repeating: " ", count: widths[i] - 2)) + " "
+        let index = bottom ? lineIndex - (height - lines.count) : lineIndex
+        return " " + (index >= 0 && index < lines.count ? lines[index] : String(repeating: " ", count: widths[i] - 2)) + " "
       }
       return border + parts.joined(separator: border) + border
     }

@@ -6,11 +6,15 @@ public struct Summary: Sendable {
   public let style: SummaryStyle
   /// Total line width; nil for Keras's default (65 or 98 for Keras 2, 88 or 108 for Keras 3).
   public let lineLength: Int?
+  /// The console's width, which Keras 3 narrows its default table to (its width minus 4, as
+  /// `print_summary` does with `shutil.get_terminal_size()`); nil for Keras's full default width.
+  public let consoleColumns: Int?
 
-  public init(analysis: ModelAnalysis, style: SummaryStyle, lineLength: Int? = nil) {
+  public init(analysis: ModelAnalysis, style: SummaryStyle, lineLength: Int? = nil, consoleColumns: Int? = nil) {
     self.analysis = analysis
     self.style = style
     self.lineLength = lineLength
+    self.consoleColumns = consoleColumns
   }
 
   /// Whether the table has Keras's "Connected to" column.
@@ -102,7 +106,10 @@ public struct Summary: Sendable {
   // MARK: Keras 3 (`summary_utils.print_summary`, rendered by rich)
 
   func keras3Table(_ rows: [[String]]) -> [String] {
-    let length = lineLength ?? (connected ? 108 : 88)
+    // Keras 3: `min(default, terminal columns - 4)`; an explicit line length is taken as given.
+    // (Keras refuses a console too narrow for its columns; here the table stops narrowing at 40.)
+    let full = connected ? 108 : 88
+    let length = lineLength ?? consoleColumns.map { max(40, min(full, $0 - 4)) } ?? full
     let fractions = connected ? [0.3, 0.56, 0.74, 1.0] : [0.45, 0.80, 1.0]
     let alignments: [RichTable.Alignment] = connected ? [.left, .left, .right, .left] : [.left, .left, .right]
     let table = RichTable(headers: headers, alignments: alignments, fractions: fractions, width: length)

@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
     let file = try ModelArgument.openFile(path, configPath: configPath)
     let results: [CheckResult]
     if let inspection = Inspection(file: file) {
-      print(inspection.summary(style: style).render())
+      print(inspection.summary(style: style, consoleColumns: Console.columns()).render())
       results = inspection.runChecks()
     } else {
       // A weights-only file without --config: what can be known, and the checks that apply.

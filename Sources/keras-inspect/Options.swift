@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import KerasInspect
 import KerasModel
 
@@ -62,4 +65,18 @@ struct StandardError: TextOutputStream {
 struct VerboseOption: ParsableArguments {
   @Flag(help: "Say on stderr how the reading process is sandboxed.")
   var verbose = false
+}
+
+/// The console width Keras 3 narrows its summary to, found as Python's `shutil.get_terminal_size`
+/// finds it: `COLUMNS` when set, else the width of the terminal on stdout, else 80 (a pipe, a CI log).
+enum Console {
+  static func columns(forced: Int? = nil) -> Int {
+    if let forced { return forced }
+    if let value = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), value > 0 { return value }
+    #if canImport(Glibc)
+      var size = winsize()
+      if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    #endif
+    return 80
+  }
 }

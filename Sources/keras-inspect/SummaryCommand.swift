@@ -21,8 +21,11 @@ struct SummaryCommand: ParsableCommand {
   @Option(help: "Table layout: keras2 (ASCII) or keras3 (box drawing). Default: that of the Keras that saved the file.")
   var style: SummaryStyle?
 
-  @Option(help: "Line width of the table. Default: Keras's own (65/98 for Keras 2, 88/108 for Keras 3).")
+  @Option(help: "Line width of the table. Default: Keras's own (65/98 for Keras 2; for Keras 3 88/108, narrowed to the console as Keras 3 does).")
   var lineLength: Int?
+
+  @Option(help: "The console width Keras 3's table narrows to (default: COLUMNS, else the terminal's, else 80).")
+  var width: Int?
 
   @Flag(help: "After the table, show how each layer's parameter count follows from its config.")
   var explain = false
@@ -31,18 +34,21 @@ struct SummaryCommand: ParsableCommand {
     if let lineLength, lineLength < 40 || lineLength > 1000 {
       throw ValidationError("--line-length must be between 40 and 1000")
     }
+    if let width, width < 1 || width > 10000 {
+      throw ValidationError("--width must be between 1 and 10000")
+    }
   }
 
   /// One summary per file, in order; a file that cannot be read is reported on stderr and the
   /// others still print (exit 2 at the end).
   func run() throws {
-    try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, explain: explain)
+    try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, width: width, explain: explain)
   }
 
   /// The command's work, on plain values (the start-up fast path in Entry calls it directly).
   static func execute(
     paths: [String], configPath: String? = nil, format: OutputFormat = .text, style: SummaryStyle? = nil,
-    lineLength: Int? = nil, explain: Bool = false
+    lineLength: Int? = nil, width: Int? = nil, explain: Bool = false
   ) throws {
     let files = Verifier.expand(paths)
     guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
@@ -72,7 +78,7 @@ struct SummaryCommand: ParsableCommand {
       switch format {
       case .text:
         if files.count > 1 { print("\(index > 0 ? "\n" : "")==> \(path) <==") }
-        print(inspection.summary(style: style, lineLength: lineLength).render(), terminator: "")
+        print(inspection.summary(style: style, lineLength: lineLength, consoleColumns: Console.columns(forced: width)).render(), terminator: "")
         if explain { print(Explanation(analysis: inspection.analysis).render(), terminator: "") }
       case .json:
         objects.append(SummaryJSON(inspection: inspection).value())

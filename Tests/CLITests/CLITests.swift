@@ -70,9 +70,26 @@ struct CLITests {
     #expect(result.stderr.isEmpty)
   }
 
+  @Test("Keras 3's table is as wide as Keras 3 makes it: COLUMNS, else the terminal, else 80 (a pipe); --width forces one",
+        arguments: ["lstm_worked_example", "multi_io", "attention_cross"])
+  func keras3Width(_ name: String) throws {
+    let model = fixture("keras3/\(name).keras")
+    func expected(_ suffix: String) throws -> String { try String(contentsOfFile: fixture("keras3/\(name)\(suffix)"), encoding: .utf8) }
+    var environment = ProcessInfo.processInfo.environment
+    environment["COLUMNS"] = nil
+    #expect(try run(["summary", model], environment: environment).stdout == (try expected(".summary.cols80.txt")))
+    environment["COLUMNS"] = "60"
+    #expect(try run(["summary", model], environment: environment).stdout == (try expected(".summary.cols60.txt")))
+    environment["COLUMNS"] = "200"
+    #expect(try run(["summary", model], environment: environment).stdout == (try expected(".summary.txt")))
+    #expect(try run(["summary", model, "--width", "60"]).stdout == (try expected(".summary.cols60.txt")))
+  }
+
   @Test("Keras 3 files get Keras 3's table; --style switches it")
   func styles() throws {
-    let keras3 = try run(["summary", fixture("keras3/lstm_worked_example.h5")])
+    var wide = ProcessInfo.processInfo.environment
+    wide["COLUMNS"] = "200"
+    let keras3 = try run(["summary", fixture("keras3/lstm_worked_example.h5")], environment: wide)
     #expect(keras3.stdout == (try String(contentsOfFile: fixture("keras3/lstm_worked_example.summary.txt"), encoding: .utf8)))
     let asKeras2 = try run(["summary", "--style", "keras2", fixture("keras3/lstm_worked_example.h5")])
     #expect(asKeras2.stdout.contains("Non-trainable params: 0 (0.00 Byte)"))
