@@ -1134,6 +1134,35 @@ def keras3_widths():
     os.environ["COLUMNS"] = "200"
 
 
+SUMMARY_OPTION_MODELS = ["frozen_and_batchnorm", "multi_io", "nested_functional", "op_arithmetic"]
+
+
+def summary_options(flavour):
+    """`model.summary(show_trainable=True)` and `model.summary(layer_range=[first, last])` as each
+    Keras prints them, for a few fixtures of `flavour` (keras2: tf_keras from the .h5; keras3:
+    Keras 3 from the .keras): `.summary.trainable.txt`, `.summary.range.txt`, and the range used
+    in `.summary.range.json` (from the second row to the second-to-last)."""
+    keras3 = flavour == "keras3"
+    if keras3:
+        import keras as K
+    else:
+        import tf_keras as K
+    for name in SUMMARY_OPTION_MODELS:
+        path = os.path.join(HERE, flavour, name + (".keras" if keras3 else ".h5"))
+        model = K.models.load_model(path, compile=False)
+        rows = model._operations if keras3 and not isinstance(model, K.Sequential) else model.layers
+        first, last = rows[1].name, rows[-2].name
+        for suffix, kwargs in [("trainable", {"show_trainable": True}), ("range", {"layer_range": [first, last]})]:
+            lines = []
+            model.summary(print_fn=lambda text, **_: lines.append(text), **kwargs)
+            with open(os.path.join(HERE, flavour, f"{name}.summary.{suffix}.txt"), "w") as f:
+                f.write("".join(lines) if keras3 else "\n".join(lines) + "\n")
+        with open(os.path.join(HERE, flavour, f"{name}.summary.range.json"), "w") as f:
+            json.dump({"layer_range": [first, last]}, f)
+            f.write("\n")
+        print("summary options", flavour, name)
+
+
 def weights_only(flavour):
     """save_weights files (legacy HDF5 for Keras 2, `.weights.h5` for Keras 3) with the model's JSON
     beside them, and a .keras archive whose weights are an .npz (Keras 3)."""
@@ -1625,7 +1654,7 @@ def hdf5_variety():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "widths", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
+    what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "widths", "summary-options", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
         if flavour == "stats":
             weight_stats()
@@ -1657,5 +1686,8 @@ if __name__ == "__main__":
             outside()
         elif flavour == "widths":
             keras3_widths()
+        elif flavour == "summary-options":
+            summary_options("keras2")
+            summary_options("keras3")
         else:
             generate(flavour)

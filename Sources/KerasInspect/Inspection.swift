@@ -67,7 +67,7 @@ public final class Inspection {
   }
 
   /// The summary in the given style (default: that of the Keras that wrote the file).
-  public func summary(style: SummaryStyle? = nil, lineLength: Int? = nil, consoleColumns: Int? = nil) -> Summary {
-    Summary(analysis: analysis, style: style ?? SummaryStyle(for: file), lineLength: lineLength, consoleColumns: consoleColumns)
+  public func summary(style: SummaryStyle? = nil, lineLength: Int? = nil, consoleColumns: Int? = nil, options: SummaryOptions = SummaryOptions()) -> Summary {
+    Summary(analysis: analysis, style: style ?? SummaryStyle(for: file), lineLength: lineLength, consoleColumns: consoleColumns, options: options)
   }
 }

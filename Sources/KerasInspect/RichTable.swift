@@ -5,7 +5,7 @@
 /// and shrinks the columns evenly (`ratio_reduce`, rounding half to even as Python does).
 /// Cells wrap at spaces; a word longer than its column is cut with `…`.
 struct RichTable {
-  enum Alignment { case left, right }
+  enum Alignment { case left, right, center }
 
   let headers: [String]
   let alignments: [Alignment]
@@ -105,10 +105,14 @@ struct RichTable {
       start = end
       // rstrip_end: drop trailing spaces that overflow the width.
       while line.count > width, line.last == " " { line.removeLast() }
-      if alignment == .right { while line.last == " " { line.removeLast() } }
+      if alignment != .left { while line.last == " " { line.removeLast() } }
       if line.count > width { line = Array(line.prefix(max(0, width - 1))) + ["…"] }
-      let pad = String(repeating: " ", count: width - line.count)
-      lines.append(alignment == .right ? pad + String(line) : String(line) + pad)
+      let excess = width - line.count
+      switch alignment {
+      case .left: lines.append(String(line) + String(repeating: " ", count: excess))
+      case .right: lines.append(String(repeating: " ", count: excess) + String(line))
+      case .center: lines.append(String(repeating: " ", count: excess / 2) + String(line) + String(repeating: " ", count: excess - excess / 2))
+      }
     }
     return lines
   }

@@ -35,6 +35,10 @@ public struct LayerInfo: Sendable {
 
   public var name: String { config.name }
   public var className: String { config.className }
+  /// Whether the layer holds any weight (a nested model: any of its layers).
+  public var hasWeights: Bool {
+    !(expected ?? []).isEmpty || !stored.isEmpty || (nested?.layers.contains { $0.hasWeights } ?? false)
+  }
 
   /// Parameters as Keras counts them for the loaded model: the stored weights when the file has
   /// any for this layer, else what the config implies.

@@ -30,6 +30,12 @@ struct SummaryCommand: ParsableCommand {
   @Flag(help: "After the table, show how each layer's parameter count follows from its config.")
   var explain = false
 
+  @Flag(help: "A Trainable column, as model.summary(show_trainable=True) prints it.")
+  var showTrainable = false
+
+  @Option(parsing: .upToNextOption, help: "FIRST LAST: the rows from the first layer matching FIRST to the last matching LAST, as model.summary(layer_range=[FIRST, LAST]) prints them (names matched as Python's re.match).")
+  var layerRange: [String] = []
+
   func validate() throws {
     if let lineLength, lineLength < 40 || lineLength > 1000 {
       throw ValidationError("--line-length must be between 40 and 1000")
@@ -37,18 +43,22 @@ struct SummaryCommand: ParsableCommand {
     if let width, width < 1 || width > 10000 {
       throw ValidationError("--width must be between 1 and 10000")
     }
+    if !layerRange.isEmpty, layerRange.count != 2 {
+      throw ValidationError("--layer-range takes two layer names (or patterns), FIRST and LAST")
+    }
   }
 
   /// One summary per file, in order; a file that cannot be read is reported on stderr and the
   /// others still print (exit 2 at the end).
   func run() throws {
-    try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, width: width, explain: explain)
+    let options = SummaryOptions(showTrainable: showTrainable, layerRange: layerRange.count == 2 ? (layerRange[0], layerRange[1]) : nil)
+    try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, width: width, explain: explain, options: options)
   }
 
   /// The command's work, on plain values (the start-up fast path in Entry calls it directly).
   static func execute(
     paths: [String], configPath: String? = nil, format: OutputFormat = .text, style: SummaryStyle? = nil,
-    lineLength: Int? = nil, width: Int? = nil, explain: Bool = false
+    lineLength: Int? = nil, width: Int? = nil, explain: Bool = false, options: SummaryOptions = SummaryOptions()
   ) throws {
     let files = Verifier.expand(paths)
     guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
@@ -78,7 +88,14 @@ struct SummaryCommand: ParsableCommand {
       switch format {
       case .text:
         if files.count > 1 { print("\(index > 0 ? "\n" : "")==> \(path) <==") }
-        print(inspection.summary(style: style, lineLength: lineLength, consoleColumns: Console.columns(forced: width)).render(), terminator: "")
+        if options.layerRange != nil {
+          do throws(LayerRangeError) {
+            _ = try Summary.rows(inspection.analysis.summaryRows, range: options.layerRange)
+          } catch {
+            throw ValidationError("\(path): \(error.description)")
+          }
+        }
+        print(inspection.summary(style: style, lineLength: lineLength, consoleColumns: Console.columns(forced: width), options: options).render(), terminator: "")
         if explain { print(Explanation(analysis: inspection.analysis).render(), terminator: "") }
       case .json:
         objects.append(SummaryJSON(inspection: inspection).value())

@@ -115,3 +115,30 @@ struct VersionTests {
     #expect(junit.stdout.contains("<property name=\"keras_inspect_version\" value=\"\(version)\"/>"))
   }
 }
+
+@Suite("Keras's summary options")
+struct SummaryOptionTests {
+  static let cases = ["keras2", "keras3"].flatMap { flavour in
+    ["frozen_and_batchnorm", "multi_io", "nested_functional", "op_arithmetic"].map { "\(flavour)/\($0)" }
+  }
+
+  @Test("--show-trainable and --layer-range print what model.summary(show_trainable=True, layer_range=...) printed", arguments: cases)
+  func matchesKeras(_ name: String) throws {
+    let model = fixture(name + (name.hasPrefix("keras3") ? ".keras" : ".h5"))
+    var wide = ProcessInfo.processInfo.environment
+    wide["COLUMNS"] = "200"
+    let trainable = try run(["summary", model, "--show-trainable"], environment: wide)
+    #expect(trainable.stdout == (try String(contentsOfFile: fixture(name + ".summary.trainable.txt"), encoding: .utf8)))
+    let range = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture(name + ".summary.range.json")))) as? [String: [String]]
+    let bounds = try #require(range?["layer_range"])
+    let ranged = try run(["summary", model, "--layer-range"] + bounds, environment: wide)
+    #expect(ranged.stdout == (try String(contentsOfFile: fixture(name + ".summary.range.txt"), encoding: .utf8)))
+  }
+
+  @Test("a layer range no layer matches is a usage error naming it")
+  func noMatch() throws {
+    let result = try run(["summary", fixture("keras2/multi_io.h5"), "--layer-range", "nothing_here", "head"])
+    #expect(result.status == 64)
+    #expect(result.stderr.contains("nothing_here"))
+  }
+}
