@@ -1135,6 +1135,7 @@ def keras3_widths():
 
 
 SUMMARY_OPTION_MODELS = ["frozen_and_batchnorm", "multi_io", "nested_functional", "op_arithmetic"]
+NESTED_SUMMARY_MODELS = ["nested_sequential", "nested_functional", "nested_sequential_branch", "time_distributed_nested"]
 
 
 def summary_options(flavour):
@@ -1161,6 +1162,16 @@ def summary_options(flavour):
             json.dump({"layer_range": [first, last]}, f)
             f.write("\n")
         print("summary options", flavour, name)
+    # expand_nested=True (with show_trainable, as people ask for both), on the nested fixtures.
+    for name in NESTED_SUMMARY_MODELS:
+        path = os.path.join(HERE, flavour, name + (".keras" if keras3 else ".h5"))
+        model = K.models.load_model(path, compile=False)
+        for suffix, kwargs in [("nested", {"expand_nested": True}), ("nested.trainable", {"expand_nested": True, "show_trainable": True})]:
+            lines = []
+            model.summary(print_fn=lambda text, **_: lines.append(text), **kwargs)
+            with open(os.path.join(HERE, flavour, f"{name}.summary.{suffix}.txt"), "w") as f:
+                f.write("".join(lines) if keras3 else "\n".join(lines) + "\n")
+        print("summary nested", flavour, name)
 
 
 def weights_only(flavour):

@@ -9,14 +9,19 @@ public struct SummaryOptions: Sendable, Equatable {
   /// last whose name matches `last` (Python's `re.match`: a regular expression anchored at the
   /// start), both included. The totals stay the whole model's.
   public var layerRange: (first: String, last: String)?
+  /// `expand_nested=True`: a nested model's layers under its row (Keras 2 boxes them in `|¯¯|`
+  /// borders, Keras 3 indents them with `└`).
+  public var expandNested = false
 
-  public init(showTrainable: Bool = false, layerRange: (first: String, last: String)? = nil) {
+  public init(showTrainable: Bool = false, layerRange: (first: String, last: String)? = nil, expandNested: Bool = false) {
     self.showTrainable = showTrainable
     self.layerRange = layerRange
+    self.expandNested = expandNested
   }
 
   public static func == (a: Self, b: Self) -> Bool {
     a.showTrainable == b.showTrainable && a.layerRange?.first == b.layerRange?.first && a.layerRange?.last == b.layerRange?.last
+      && a.expandNested == b.expandNested
   }
 }
 
@@ -73,18 +78,37 @@ public struct Summary: Sendable {
   /// no layer prints the whole table (``rows(_:range:)`` says why).
   public func render() -> String {
     let shown = (try? Self.rows(analysis.summaryRows, range: options.layerRange)) ?? analysis.summaryRows[...]
-    let rows = shown.map { layer in
-      var fields = ["\(layer.name) (\(layer.displayClassName))", style.outputShapeText(layer), style.count(layer.params)]
-      if connected { fields.append(style.connections(analysis.displayedConnections(layer))) }
-      if options.showTrainable { fields.append(trainableMark(layer)) }
-      return fields
-    }
+    let rows = shown.map { row($0, level: 0) }
     let lines: [String]
     switch style {
     case .keras2: lines = keras2Table(rows)
-    case .keras3: lines = keras3Table(rows)
+    case .keras3: lines = keras3Table(rows.flatMap(\.flattened).map(\.fields))
     }
     return lines.map { $0 + "\n" }.joined()
+  }
+
+  /// One printed row, with the rows of a nested model expanded under it.
+  struct Row {
+    var fields: [String]
+    var children: [Row]
+
+    var flattened: [Row] { [self] + children.flatMap(\.flattened) }
+  }
+
+  func row(_ layer: LayerInfo, level: Int) -> Row {
+    // Keras 3 indents an expanded nested model's layers with `└`.
+    let prefix = style == .keras3 && level > 0 ? String(repeating: "   ", count: level) + "└ " : ""
+    var fields = ["\(prefix)\(layer.name) (\(layer.displayClassName))", style.outputShapeText(layer), style.count(layer.params)]
+    // A nested model's layers have no node in the outer graph: nothing connects them there.
+    if connected { fields.append(style.connections(level == 0 ? analysis.displayedConnections(layer) : [])) }
+    if options.showTrainable { fields.append(trainableMark(layer)) }
+    var children: [Row] = []
+    if options.expandNested, let nested = layer.nested {
+      // Keras's `layer.layers`: a Sequential's without its InputLayer, never op nodes.
+      let inner = nested.layers.filter { !($0.className == "InputLayer" && nested.config.isSequential) && !$0.config.isOperation }
+      children = inner.map { row($0, level: level + 1) }
+    }
+    return Row(fields: fields, children: children)
   }
 
   var headers: [String] {
@@ -110,7 +134,7 @@ public struct Summary: Sendable {
 
   // MARK: Keras 2 (tf_keras `layer_utils.print_summary`)
 
-  func keras2Table(_ rows: [[String]]) -> [String] {
+  func keras2Table(_ rows: [Row]) -> [String] {
     var length = lineLength ?? (connected ? 98 : 65)
     let fractions = connected ? [0.3, 0.6, 0.70, 1.0] : [0.45, 0.85, 1.0]
     var positions = fractions.map { Int(Double(length) * $0) }
@@ -122,10 +146,26 @@ public struct Summary: Sendable {
     var lines = ["Model: \"\(analysis.config.name)\"", String(repeating: "_", count: length)]
     lines += keras2Row(headers, positions)
     lines.append(String(repeating: "=", count: length))
-    for row in rows {
-      lines += keras2Row(row, positions)
-      lines.append(String(repeating: " ", count: length))
+    // tf_keras's `print_layer`: a nested model's rows boxed in `|¯¯|` borders, one more `|` a side
+    // per level, a blank line after every row but a box's last and a box itself.
+    func emit(_ row: Row, level: Int, last: Bool) {
+      var last = last
+      lines += keras2Row(row.fields, positions, nestedLevel: level)
+      if !row.children.isEmpty {
+        // tf_keras reuses `is_nested_last` for the box's rows: after a box, no blank line.
+        last = true
+        let bars = String(repeating: "|", count: level + 1)
+        lines.append(bars + String(repeating: "¯", count: max(0, length - 2 * level - 2)) + bars)
+        for (i, child) in row.children.enumerated() { emit(child, level: level + 1, last: i == row.children.count - 1) }
+        let outer = String(repeating: "|", count: level)
+        lines.append(outer + String(repeating: "¯", count: max(0, length - 2 * level)) + outer)
+      }
+      if !last {
+        let outer = String(repeating: "|", count: level)
+        lines.append(outer + String(repeating: " ", count: max(0, length - 2 * level)) + outer)
+      }
     }
+    for row in rows { emit(row, level: 0, last: false) }
     lines.append(String(repeating: "=", count: length))
     lines += totalsLines(prefix: "")
     lines.append(String(repeating: "_", count: length))
@@ -134,7 +174,9 @@ public struct Summary: Sendable {
 
   /// tf_keras's `print_row`: each field cut to its column, breaking after `),` `},` `],` `',`
   /// when one occurs in the part that fits, and continued on the next line.
-  func keras2Row(_ fields: [String], _ positions: [Int]) -> [String] {
+  /// Inside an expanded nested model (`nestedLevel` > 0) the first column gives up a character
+  /// per level and the line is framed by as many `|`.
+  func keras2Row(_ fields: [String], _ positions: [Int], nestedLevel: Int = 0) -> [String] {
     var left = fields.map { Array($0) }
     var lines: [String] = []
     while left.contains(where: { !$0.isEmpty }) {
@@ -143,7 +185,7 @@ public struct Summary: Sendable {
         let start = col > 0 ? positions[col - 1] : 0
         let last = col == positions.count - 1
         let space = last ? 0 : 2
-        var cutoff = positions[col] - start - space - (last ? 0 : 1)
+        var cutoff = positions[col] - start - space - (last ? 0 : 1) - (col == 0 ? nestedLevel : 0)
         cutoff = max(0, cutoff)
         var fit = Array(left[col].prefix(cutoff))
         let text = String(fit)
@@ -155,12 +197,14 @@ public struct Summary: Sendable {
           cutoff = shortest
           fit = Array(fit.prefix(cutoff))
         }
-        if col == 0 { line.append(" ") }
+        if col == 0 { line += Array(repeating: "|", count: nestedLevel) + [" "] }
         line += fit
         line += Array(repeating: " ", count: space)
         left[col] = Array(left[col].dropFirst(min(cutoff, left[col].count)))
-        line += Array(repeating: " ", count: max(0, positions[col] - line.count))
+        let end = nestedLevel > 0 && last ? positions[col] - nestedLevel : positions[col]
+        line += Array(repeating: " ", count: max(0, end - line.count))
       }
+      line += Array(repeating: "|", count: nestedLevel)
       lines.append(String(line))
     }
     return lines

@@ -33,6 +33,9 @@ struct SummaryCommand: ParsableCommand {
   @Flag(help: "A Trainable column, as model.summary(show_trainable=True) prints it.")
   var showTrainable = false
 
+  @Flag(help: "Nested models' layers under their row, as model.summary(expand_nested=True) prints them.")
+  var expandNested = false
+
   @Option(parsing: .upToNextOption, help: "FIRST LAST: the rows from the first layer matching FIRST to the last matching LAST, as model.summary(layer_range=[FIRST, LAST]) prints them (names matched as Python's re.match).")
   var layerRange: [String] = []
 
@@ -51,7 +54,7 @@ struct SummaryCommand: ParsableCommand {
   /// One summary per file, in order; a file that cannot be read is reported on stderr and the
   /// others still print (exit 2 at the end).
   func run() throws {
-    let options = SummaryOptions(showTrainable: showTrainable, layerRange: layerRange.count == 2 ? (layerRange[0], layerRange[1]) : nil)
+    let options = SummaryOptions(showTrainable: showTrainable, layerRange: layerRange.count == 2 ? (layerRange[0], layerRange[1]) : nil, expandNested: expandNested)
     try Self.execute(paths: paths, configPath: configPath, format: format, style: style, lineLength: lineLength, width: width, explain: explain, options: options)
   }
 

@@ -135,6 +135,20 @@ struct SummaryOptionTests {
     #expect(ranged.stdout == (try String(contentsOfFile: fixture(name + ".summary.range.txt"), encoding: .utf8)))
   }
 
+  @Test("--expand-nested (and with --show-trainable) prints what model.summary(expand_nested=True) printed",
+        arguments: ["keras2", "keras3"].flatMap { flavour in
+          ["nested_sequential", "nested_functional", "nested_sequential_branch", "time_distributed_nested"].map { "\(flavour)/\($0)" }
+        })
+  func expandNested(_ name: String) throws {
+    let model = fixture(name + (name.hasPrefix("keras3") ? ".keras" : ".h5"))
+    var wide = ProcessInfo.processInfo.environment
+    wide["COLUMNS"] = "200"
+    let nested = try run(["summary", model, "--expand-nested"], environment: wide)
+    #expect(nested.stdout == (try String(contentsOfFile: fixture(name + ".summary.nested.txt"), encoding: .utf8)))
+    let both = try run(["summary", model, "--expand-nested", "--show-trainable"], environment: wide)
+    #expect(both.stdout == (try String(contentsOfFile: fixture(name + ".summary.nested.trainable.txt"), encoding: .utf8)))
+  }
+
   @Test("a layer range no layer matches is a usage error naming it")
   func noMatch() throws {
     let result = try run(["summary", fixture("keras2/multi_io.h5"), "--layer-range", "nothing_here", "head"])
