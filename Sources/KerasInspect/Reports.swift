@@ -3,7 +3,7 @@ import KerasModel
 
 /// How verification results are written.
 public enum ReportFormat: String, Sendable, CaseIterable {
-  case text, json, junit, github
+  case text, json, junit, github, markdown
 }
 
 /// Renders verification reports. The JSON form is versioned (`"schema"`, `"version"`).
@@ -30,7 +30,47 @@ public struct VerificationReport: Sendable {
     case .json: json().render() + "\n"
     case .junit: junit()
     case .github: github()
+    case .markdown: markdown()
     }
+  }
+
+  // MARK: Markdown
+
+  /// For `$GITHUB_STEP_SUMMARY` and pull-request comments: a headline, one table row per file
+  /// (status, file, format, Keras version, params, failed checks), then the details of the
+  /// failures and errors only.
+  func markdown() -> String {
+    func cell(_ s: String) -> String {
+      s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+    func code(_ s: String) -> String { "`" + s.replacingOccurrences(of: "`", with: "'") + "`" }
+    var lines = [
+      "### keras-inspect: \(files.count) file(s), \(passed) passed, \(failed) failed, \(errors) could not be read", "",
+      "| Status | File | Format | Keras | Params | Failed checks |",
+      "|---|---|---|---|---:|---|",
+    ]
+    for file in files {
+      let status = file.status == .passed ? "✅ passed" : file.status == .failed ? "❌ failed" : "⚠️ error"
+      let failedChecks = file.status == .error ? "could not be read" : file.checks.filter { !$0.passed }.map(\.id).joined(separator: ", ")
+      let row = [status, code(file.path), file.format ?? "", file.kerasVersion ?? "", file.totalParams.map(String.init) ?? "", failedChecks]
+      lines.append("| " + row.map(cell).joined(separator: " | ") + " |")
+    }
+    let troubled = files.filter { $0.status != .passed }
+    if !troubled.isEmpty {
+      lines += ["", "#### Failures"]
+      for file in troubled {
+        lines += ["", "**\(code(file.path))**", ""]
+        if let error = file.error {
+          lines.append("- could not be read: \(error)")
+        }
+        for check in file.checks where !check.passed {
+          lines.append("- **\(check.id)**: \(check.summary)")
+          for detail in check.details.prefix(20) { lines.append("  - \(detail)") }
+          if check.details.count > 20 { lines.append("  - (\(check.details.count - 20) more)") }
+        }
+      }
+    }
+    return lines.map { $0 + "\n" }.joined()
   }
 
   // MARK: Text

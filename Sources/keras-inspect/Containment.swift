@@ -9,26 +9,40 @@ import Foundation
 /// Runs the command in a child process, so that a crash or a hang inside libhdf5 (which trusts
 /// the file it reads) becomes a clear error, exit 2, instead of a signal or a stuck CI job.
 ///
-/// `fork()` is taken at start-up, before any thread exists; the child writes to the same stdout
-/// and stderr. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
+/// At start-up the program forks and the child starts this program afresh (`/proc/self/exe`, so
+/// that nothing of the parent's runtime state carries over); it writes to the same stdout and
+/// stderr, and is the process that sandboxes itself and reads. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
 /// forever), and exits with the child's status. `KERAS_INSPECT_NO_CONTAINMENT=1` runs in-process.
 enum Containment {
+  /// Set in the environment of the child that reads, so that it knows it is the contained one.
+  static let childMarker = "KERAS_INSPECT_CONTAINED_CHILD"
+
   /// `recover` is asked, in the parent, what to do after the child crashed or hung: it returns
   /// an exit code once it has handled the failure itself, or nil for the one-line report.
   static func run(_ body: () -> Void, recover: (String) -> Int32? = { _ in nil }) -> Never {
     let environment = ProcessInfo.processInfo.environment
     #if canImport(Glibc)
+      if environment[childMarker] == "1" {
+        // The contained child: die of a crash at once (the Swift runtime's backtracer would print
+        // pages to stderr and take its time; the parent reports the crash in one line).
+        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+        sandbox(environment)
+        body()
+        fflush(nil)
+        exit(0)
+      }
       if environment["KERAS_INSPECT_NO_CONTAINMENT"].map({ $0.isEmpty || $0 == "0" }) ?? true {
+        // The child is this program started afresh, not a bare fork: a forked Swift process
+        // keeps the parent's cached thread ids, and the priority-inheritance locks of Swift's
+        // `once` then fail with EPERM and spin (seen under Landlock).
+        setenv(childMarker, "1", 1)
+        var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
         let pid = fork()
         if pid == 0 {
-          // Die of a crash at once: the Swift runtime's backtracer would print pages to stderr
-          // and take its time; the parent reports the crash in one line.
-          for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
-          sandbox(environment)
-          body()
-          fflush(nil)
-          exit(0)
+          execv("/proc/self/exe", &argv)
+          _exit(127)
         }
+        unsetenv(childMarker)
         if pid > 0 {
           let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30
           exit(supervise(pid, timeout: timeout, recover: recover))

@@ -156,3 +156,55 @@ struct SummaryOptionTests {
     #expect(result.stderr.contains("nothing_here"))
   }
 }
+
+@Suite("verify --format markdown")
+struct MarkdownReportTests {
+  static let paths = [fixture("keras2/lstm_worked_example.h5"), fixture("broken"), fixture("corrupt/empty.h5")]
+
+  @Test("one table row per file with status, format, Keras version, params and failed checks; details of failures only")
+  func table() throws {
+    let markdown = try run(["verify"] + Self.paths + ["--format", "markdown"])
+    let json = try run(["verify"] + Self.paths + ["--format", "json"])
+    #expect(markdown.status == json.status)
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    let files = try #require(report["files"] as? [[String: Any]])
+    let lines = markdown.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let header = try #require(lines.firstIndex(of: "| Status | File | Format | Keras | Params | Failed checks |"))
+    #expect(lines[header + 1] == "|---|---|---|---|---:|---|")
+    let rows = lines[(header + 2)...].prefix { $0.hasPrefix("| ") }
+    #expect(rows.count == files.count)
+    for (row, file) in zip(rows, files) {
+      // Cells split on the pipes that are not escaped.
+      let cells = row.replacingOccurrences(of: "\\|", with: "\u{0}").split(separator: "|", omittingEmptySubsequences: false)
+        .dropFirst().dropLast().map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\u{0}", with: "|") }
+      #expect(cells.count == 6, "\(row)")
+      guard cells.count == 6 else { continue }
+      #expect(cells[0].hasSuffix(file["status"] as? String == "error" ? "error" : (file["status"] as? String ?? "?")))
+      #expect(cells[1] == "`\(file["file"] as? String ?? "")`")
+      #expect(cells[4] == ((file["total_params"] as? Int).map(String.init) ?? ""))
+      let failed = ((file["checks"] as? [[String: Any]]) ?? []).filter { !($0["passed"] as? Bool ?? true) }.compactMap { $0["id"] as? String }
+      #expect(cells[5] == (file["status"] as? String == "error" ? "could not be read" : failed.joined(separator: ", ")))
+    }
+    let details = markdown.stdout.components(separatedBy: "#### Failures").last ?? ""
+    #expect(!details.contains("lstm_worked_example.h5"), "a passing file has no details")
+  }
+
+  @Test("markdown-it-py (from PyPI) renders the table with a row per file, when a Python with it is at hand")
+  func rendered() throws {
+    let python = ProcessInfo.processInfo.environment["KERAS_INSPECT_TEST_PYTHON"] ?? "/usr/bin/python3"
+    let probe = try? run(["-c", "import markdown_it"], executable: URL(fileURLWithPath: python))
+    guard probe?.status == 0 else { return }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-report-\(getpid()).md")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try run(["verify"] + Self.paths + ["--format", "markdown"]).stdout.write(to: file, atomically: true, encoding: .utf8)
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("scripts/check-markdown.py").path
+    let checked = try run([script, file.path], executable: URL(fileURLWithPath: python))
+    #expect(checked.status == 0, "\(checked.stderr)")
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [[String: String]])
+    let json = try run(["verify"] + Self.paths + ["--format", "json"])
+    let files = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["files"] as? [[String: Any]])
+    #expect(rows.map { $0["file"] } == files.map { $0["file"] as? String })
+    #expect(rows.map { $0["status"] } == files.map { $0["status"] as? String })
+  }
+}
