@@ -31,7 +31,8 @@ enum Containment {
         fflush(nil)
         exit(0)
       }
-      if environment["KERAS_INSPECT_NO_CONTAINMENT"].map({ $0.isEmpty || $0 == "0" }) ?? true {
+      // Without /proc (some containers) there is no program to start afresh: run in-process.
+      if environment["KERAS_INSPECT_NO_CONTAINMENT"].map({ $0.isEmpty || $0 == "0" }) ?? true, access("/proc/self/exe", X_OK) == 0 {
         // The child is this program started afresh, not a bare fork: a forked Swift process
         // keeps the parent's cached thread ids, and the priority-inheritance locks of Swift's
         // `once` then fail with EPERM and spin (seen under Landlock).
@@ -40,7 +41,9 @@ enum Containment {
         let pid = fork()
         if pid == 0 {
           execv("/proc/self/exe", &argv)
-          _exit(127)
+          let reason = String(cString: strerror(errno))
+          printError("keras-inspect: cannot start its reading process (\(reason)); set KERAS_INSPECT_NO_CONTAINMENT=1 to read in-process")
+          _exit(2)
         }
         unsetenv(childMarker)
         if pid > 0 {
