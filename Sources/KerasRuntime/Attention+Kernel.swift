@@ -43,6 +43,7 @@ extension EinsumDense: RunnableLayer {
     let layer = self
     guard let kernel = weights.first else { throw RuntimeError("EinsumDense expects a kernel") }
     let bias = biasAxes != nil && weights.count > 1 ? weights[1] : nil
+    let prepared = try EinsumKernel(input: inputSpec, kernelSpec: kernelSpec, kernel: kernel, output: outputSpec)
     return Kernel { inputs, _ throws(RuntimeError) in
       guard let x = inputs.first else { throw RuntimeError("EinsumDense has no input") }
       // The ellipsis stands for the axes the equation does not name, one placeholder each.
@@ -52,7 +53,7 @@ extension EinsumDense: RunnableLayer {
       let (input, output) = layer.ellipsis == .left
         ? (extra + layer.inputSpec, extra + layer.outputSpec)
         : (layer.inputSpec + extra, layer.outputSpec + extra)
-      let plan = try EinsumPlan(input: input, inputShape: x.tensor.shape, kernelSpec: layer.kernelSpec, kernel: kernel, output: output)
+      let plan = try EinsumPlan(input: input, inputShape: x.tensor.shape, kernel: prepared, output: output)
       var y = plan.run(x.tensor)
       if let bias { y = try Elementwise.broadcast(y, bias, +) }
       return [Value(tensor: try Activations.apply(layer.activation, to: y, keras3: keras3), mask: x.mask)]

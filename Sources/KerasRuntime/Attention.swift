@@ -253,42 +253,62 @@ enum Attention {
 
 /// Einsum of an input with a kernel, as EinsumDense computes it: the input's axes that the
 /// output keeps (M), the kernel's (N) and the contracted ones (K) rearranged into one matrix
-/// product (M×K)·(K×N), then into the output's axis order.
+/// product (M×K)·(K×N), then into the output's axis order. The kernel is rearranged once, when
+/// the layer's kernel is built; each call plans the input's side (the ellipsis's axes vary).
+struct EinsumKernel {
+  let kernelSpec: [Character]
+  /// The contracted letters, then the kernel's own output letters: the rearranged kernel's order.
+  let kLetters: [Character], nLetters: [Character]
+  /// The kernel as a (K, N) matrix, and each kernel letter's size.
+  let matrix: [Float]
+  let size: [Character: Int]
+
+  /// `input` and `output` are the equation's letters without the ellipsis (its axes are kept
+  /// from input to output, so they never meet the kernel).
+  init(input: [Character], kernelSpec: [Character], kernel: Tensor, output: [Character]) throws(RuntimeError) {
+    guard kernelSpec.count == kernel.rank else { throw RuntimeError("EinsumDense kernel \(kernel.shape) does not fit its equation") }
+    kLetters = input.filter { !output.contains($0) }
+    nLetters = kernelSpec.filter { output.contains($0) && !input.contains($0) }
+    let mLetters = input.filter { output.contains($0) }
+    guard kLetters.allSatisfy({ kernelSpec.contains($0) }), kernelSpec.allSatisfy({ output.contains($0) || input.contains($0) }),
+      mLetters.allSatisfy({ !kernelSpec.contains($0) })
+    else {
+      throw RuntimeError("EinsumDense equation sums an axis of one operand or shares a batch axis with the kernel, which is not supported")
+    }
+    self.kernelSpec = kernelSpec
+    size = Dictionary(zip(kernelSpec, kernel.shape), uniquingKeysWith: { a, _ in a })
+    matrix = transposed(kernel.data, shape: kernel.shape, permutation: (kLetters + nLetters).map { kernelSpec.firstIndex(of: $0)! })
+  }
+}
+
+/// One call's product: the input's permutation into (M, K) and the product's into the output.
 struct EinsumPlan {
   let inputPermutation: [Int]
-  let kernel: [Float]
+  let kernel: EinsumKernel
   let m: Int, k: Int, n: Int
   /// The output's shape in (M..., N...) order, and the permutation to the output's order.
   let productShape: [Int]
   let outputPermutation: [Int]
 
-  /// `input`, `kernelSpec` and `output` letters with the ellipsis expanded (one distinct
-  /// character per elided axis); sizes of the input known.
-  init(input: [Character], inputShape: [Int], kernelSpec: [Character], kernel: Tensor, output: [Character]) throws(RuntimeError) {
-    guard input.count == inputShape.count, kernelSpec.count == kernel.rank else {
-      throw RuntimeError("EinsumDense input \(inputShape) or kernel \(kernel.shape) does not fit its equation")
+  /// `input` and `output` letters with the ellipsis expanded (one distinct character per elided
+  /// axis); sizes of the input known.
+  init(input: [Character], inputShape: [Int], kernel: EinsumKernel, output: [Character]) throws(RuntimeError) {
+    guard input.count == inputShape.count else {
+      throw RuntimeError("EinsumDense input \(inputShape) does not fit its equation")
     }
-    var size: [Character: Int] = [:]
-    for (ch, d) in zip(input, inputShape) { size[ch] = d }
-    for (ch, d) in zip(kernelSpec, kernel.shape) {
-      if let known = size[ch], known != d { throw RuntimeError("EinsumDense axis \(ch) is \(known) in the input and \(d) in the kernel") }
+    var size = kernel.size
+    for (ch, d) in zip(input, inputShape) {
+      if let known = size[ch], known != d { throw RuntimeError("EinsumDense axis \(ch) is \(d) in the input and \(known) in the kernel") }
       size[ch] = d
     }
     let mLetters = input.filter { output.contains($0) }
-    let kLetters = input.filter { !output.contains($0) }
-    let nLetters = kernelSpec.filter { output.contains($0) && !input.contains($0) }
-    guard kLetters.allSatisfy({ kernelSpec.contains($0) }), kernelSpec.allSatisfy({ output.contains($0) || input.contains($0) }),
-      mLetters.allSatisfy({ !kernelSpec.contains($0) }), output.allSatisfy({ size[$0] != nil })
-    else {
-      throw RuntimeError("EinsumDense equation sums an axis of one operand or shares a batch axis with the kernel, which is not supported")
-    }
-    inputPermutation = (mLetters + kLetters).map { input.firstIndex(of: $0)! }
-    let kernelPermutation = (kLetters + nLetters).map { kernelSpec.firstIndex(of: $0)! }
-    self.kernel = transposed(kernel.data, shape: kernel.shape, permutation: kernelPermutation)
+    guard output.allSatisfy({ size[$0] != nil }) else { throw RuntimeError("EinsumDense output names an axis neither operand has") }
+    self.kernel = kernel
+    inputPermutation = (mLetters + kernel.kLetters).map { input.firstIndex(of: $0)! }
     m = mLetters.reduce(1) { $0 * size[$1]! }
-    k = kLetters.reduce(1) { $0 * size[$1]! }
-    n = nLetters.reduce(1) { $0 * size[$1]! }
-    let product = mLetters + nLetters
+    k = kernel.kLetters.reduce(1) { $0 * size[$1]! }
+    n = kernel.nLetters.reduce(1) { $0 * size[$1]! }
+    let product = mLetters + kernel.nLetters
     productShape = product.map { size[$0]! }
     outputPermutation = output.map { product.firstIndex(of: $0)! }
   }
@@ -297,7 +317,7 @@ struct EinsumPlan {
     let a = transposed(x.data, shape: x.shape, permutation: inputPermutation)
     var c = [Float](repeating: 0, count: m * n)
     a.withUnsafeBufferPointer { ap in
-      kernel.withUnsafeBufferPointer { bp in
+      kernel.matrix.withUnsafeBufferPointer { bp in
         c.withUnsafeMutableBufferPointer { cp in Linear.matmul(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, k: k, n: n) }
       }
     }
