@@ -116,6 +116,18 @@ public struct TensorOperation: Sendable, Equatable {
     }
   }
 
+  /// The operands of a list argument (`tf.concat([a, b])`, `ops.stack([a, b])`); nil when it
+  /// is not a list or holds something else than tensors and numbers.
+  static func operands(_ value: CallValue?) -> [Operand]? {
+    guard case .list(let items) = value else { return nil }
+    var result: [Operand] = []
+    for item in items {
+      guard let o = operand(item) else { return nil }
+      result.append(o)
+    }
+    return result
+  }
+
   /// Subscript items from a call value (`x[0]` is one bare item, `x[:, 1]` a list).
   static func sliceItems(_ value: CallValue?) -> [SliceItem]? {
     guard let value else { return nil }
@@ -406,10 +418,9 @@ public struct TFOpLambda: TensorOperationLayer {
       return false
     }
     func list() throws(ModelError) -> [Operand] {
-      guard case .list(let items) = first else { return [try operand(first, "first argument")] }
-      var result: [Operand] = []
-      for item in items { result.append(try operand(item, "list element")) }
-      return result
+      guard case .list = first else { return [try operand(first, "first argument")] }
+      guard let operands = TensorOperation.operands(first) else { throw unreadable("a list element") }
+      return operands
     }
     if let u = Self.unary[function] {
       return TensorOperation(.unary(u), [try operand(first, "operand")])
@@ -559,12 +570,8 @@ public struct KerasOperation: TensorOperationLayer {
       for i in specs.indices { operands.append(try operand(i)) }
       return TensorOperation(.einsum(inputs: specs, output: Array(sides[1])), operands)
     } else if name == "Concatenate" || name == "Stack" {
-      guard case .list(let items) = call.args.first else { throw unreadable("operands") }
-      var operands: [Operand] = []
-      for item in items {
-        guard let o = TensorOperation.operand(item) else { throw unreadable("an operand") }
-        operands.append(o)
-      }
+      guard case .list = call.args.first else { throw unreadable("operands") }
+      guard let operands = TensorOperation.operands(call.args.first) else { throw unreadable("an operand") }
       let axis = try c.int("axis", default: 0)
       return TensorOperation(name == "Stack" ? .stack(axis: axis) : .concatenate(axis: axis), operands)
     } else {
