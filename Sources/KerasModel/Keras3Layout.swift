@@ -40,13 +40,14 @@ enum Keras3Layout {
     var ancestors: [UInt64: String] = [:]
     func walk(_ group: Group, _ node: Node, depth: Int) throws {
       guard depth < maxDepth else { throw ModelError(.badWeights, "\(group.path): weight groups nest too deep") }
-      if let address = group.address {
+      let address = group.address
+      if let address {
         if let ancestor = ancestors[address] {
           throw ModelError(.badWeights, "\(group.path) is \(ancestor) again: a hard-link cycle in the weights groups")
         }
         ancestors[address] = group.path
       }
-      defer { if let address = group.address { ancestors[address] = nil } }
+      defer { if let address { ancestors[address] = nil } }
       for member in try group.memberNames() where try group.kind(of: member) == .group {
         visited += 1
         guard visited <= maxGroups else { throw ModelError(.badWeights, "\(group.path): more weight groups than any model has") }
