@@ -58,6 +58,7 @@ let package = Package(
       dependencies: [
         "KerasInspect",
         "KerasModel",
+        "KerasRuntime",
         "CSandbox",
         "HDF5",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include "ckernels.h"
 
@@ -173,29 +174,43 @@ static int has_avx512(void) {
 
 #endif
 
-/// 0: choose by processor; 1: portable C only; 2: at most AVX2/FMA.
-static int force_level = 0;
-
-void ckernels_force_level(int level) { force_level = level; }
-
-int ckernels_has_avx2(void) {
+/// The kernels in use, chosen once per process: the best the processor has, or at most what
+/// `KERAS_INSPECT_KERNELS` names (portable, avx2, avx512; auto or unset: the best).
+/// 0: portable C; 1: AVX2/FMA; 2: AVX-512.
+static int processor_level(void) {
 #ifdef CKERNELS_X86
-  static int cached = -1;
-  if (force_level == 1) return 0;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return cached;
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return 0;
+  return has_avx512() ? 2 : 1;
 #else
   return 0;
 #endif
 }
 
+int ckernels_requested_level(void) {
+  const char *name = getenv("KERAS_INSPECT_KERNELS");
+  if (name == NULL || *name == 0 || strcmp(name, "auto") == 0) return 3;
+  if (strcmp(name, "portable") == 0) return 0;
+  if (strcmp(name, "avx2") == 0) return 1;
+  if (strcmp(name, "avx512") == 0) return 2;
+  return -1;
+}
+
+int ckernels_level(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    int best = processor_level(), requested = ckernels_requested_level();
+    cached = requested >= 0 && requested < best ? requested : best;
+  }
+  return cached;
+}
+
+int ckernels_has_avx2(void) { return ckernels_level() >= 1; }
+
 void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc) {
 #ifdef CKERNELS_X86
   if (ckernels_has_avx2()) {
-    if (force_level == 0 && has_avx512() && n >= 32) sgemm_avx512(a, b, c, m, k, n, lda, ldb, ldc);
+    if (ckernels_level() >= 2 && n >= 32) sgemm_avx512(a, b, c, m, k, n, lda, ldb, ldc);
     else sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc);
     return;
   }
@@ -205,7 +220,7 @@ void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, lo
 
 long ckernels_packed_floats(long k, long n) {
 #ifdef CKERNELS_X86
-  if (ckernels_has_avx2() && force_level == 0 && has_avx512()) return (n / 32) * 32 * k;
+  if (ckernels_level() >= 2) return (n / 32) * 32 * k;
 #endif
   return 0;
 }

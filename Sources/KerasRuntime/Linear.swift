@@ -145,13 +145,33 @@ enum ProcessInfoCores {
   }()
 }
 
-/// Which kernels the runtime uses: AVX-512 or AVX2/FMA when the processor has them, else portable C.
-public enum KernelSelection: Int32, Sendable, CaseIterable {
-  case automatic = 0, portable = 1, avx2 = 2
+/// Which kernels the runtime uses: AVX-512 or AVX2/FMA when the processor has them, else portable
+/// C. Chosen once per process; the environment variable `KERAS_INSPECT_KERNELS` (`portable`,
+/// `avx2`, `avx512`, `auto`) caps it, so every path can be checked, and compared, on one machine.
+public enum KernelSelection: Int32, Sendable, CaseIterable, CustomStringConvertible {
+  case portable = 0, avx2 = 1, avx512 = 2
+
+  /// The kernels in use in this process.
+  public static var active: KernelSelection { KernelSelection(rawValue: ckernels_level()) ?? .portable }
 
   /// Whether vectorised (AVX2 or better) kernels are in use.
-  public static var vectorized: Bool { ckernels_has_avx2() != 0 }
+  public static var vectorized: Bool { active != .portable }
 
-  /// Limits the kernels process-wide; meant for tests that check every path agrees.
-  public static func force(_ selection: KernelSelection) { ckernels_force_level(selection.rawValue) }
+  /// The value of `KERAS_INSPECT_KERNELS` when it names no kernels (it is then ignored), else nil.
+  public static var unknownRequest: String? {
+    guard ckernels_requested_level() < 0 else { return nil }
+    #if canImport(Glibc)
+      return getenv("KERAS_INSPECT_KERNELS").map { String(cString: $0) }
+    #else
+      return nil
+    #endif
+  }
+
+  public var description: String {
+    switch self {
+    case .portable: "portable C"
+    case .avx2: "AVX2/FMA"
+    case .avx512: "AVX-512"
+    }
+  }
 }

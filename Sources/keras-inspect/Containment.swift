@@ -1,5 +1,6 @@
 import ArgumentParser
 import HDF5
+import KerasRuntime
 import Foundation
 
 #if canImport(Glibc)
@@ -65,7 +66,13 @@ enum Containment {
     if environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] == "1" { ReadPolicy.followsOutsideFiles = true }
     let arguments = Array(CommandLine.arguments.dropFirst())
     let status = Sandbox.apply(arguments, environment: environment)
-    if arguments.contains("--verbose") { printError("keras-inspect: \(status)") }
+    if arguments.contains("--verbose") {
+      printError("keras-inspect: \(status)")
+      printError("keras-inspect: kernels: \(KernelSelection.active)")
+    }
+    if let unknown = KernelSelection.unknownRequest {
+      printError("keras-inspect: KERAS_INSPECT_KERNELS=\(unknown) names no kernels (portable, avx2, avx512 or auto); using \(KernelSelection.active)")
+    }
   }
 
   #if canImport(Glibc)

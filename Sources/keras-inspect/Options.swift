@@ -61,9 +61,9 @@ struct StandardError: TextOutputStream {
   }
 }
 
-/// `--verbose`: the sandbox line on stderr, printed by ``Containment`` before parsing.
+/// `--verbose`: the sandbox and kernel lines on stderr, printed by ``Containment`` before parsing.
 struct VerboseOption: ParsableArguments {
-  @Flag(help: "Say on stderr how the reading process is sandboxed.")
+  @Flag(help: "Say on stderr how the reading process is sandboxed and which kernels compute.")
   var verbose = false
 }
 

@@ -297,3 +297,45 @@ struct WildModelTests {
     }
   }
 }
+
+/// Each kernel path checked in its own process: the kernels are chosen once per process (from
+/// `KERAS_INSPECT_KERNELS`), so no test ever changes what another test's forward pass runs on.
+@Suite("Kernel paths")
+struct KernelPathTests {
+  /// The kernels a run reports with `--verbose` (its `kernels:` line on stderr).
+  static func kernels(_ result: Run) -> String? {
+    result.stderr.split(separator: "\n").first { $0.hasPrefix("keras-inspect: kernels: ") }.map { String($0.dropFirst(24)) }
+  }
+
+  static let best: String? = {
+    guard let result = try? run(["summary", fixture("keras2/lstm_worked_example.h5"), "--verbose"]) else { return nil }
+    return kernels(result)
+  }()
+
+  @Test("portable C, AVX2 and AVX-512 kernels each match Keras", arguments: [
+    "keras2/lstm_worked_example.h5", "keras3/masking_bidirectional.h5", "keras3/conv2d.keras", "keras2/gru_reset_before.h5",
+    "keras3/multi_io.keras", "keras2/depthwise_separable.h5",
+  ], ["portable", "avx2", "avx512"])
+  func agrees(_ model: String, _ request: String) throws {
+    let best = try #require(Self.best)
+    let bundle = fixture(String(model[..<model.lastIndex(of: ".")!]) + ".npz")
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_KERNELS"] = request
+    let result = try run(["verify", fixture(model), "--bundle", bundle, "--verbose"], environment: environment)
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    // Capped at what the processor has: portable < AVX2/FMA < AVX-512.
+    let order = ["portable C", "AVX2/FMA", "AVX-512"]
+    let asked = order[["portable", "avx2", "avx512"].firstIndex(of: request)!]
+    let expected = order[min(order.firstIndex(of: asked)!, try #require(order.firstIndex(of: best)))]
+    #expect(Self.kernels(result) == expected)
+  }
+
+  @Test("a KERAS_INSPECT_KERNELS naming no kernels is said once and ignored")
+  func unknown() throws {
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_KERNELS"] = "sse9"
+    let result = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    #expect(result.status == 0)
+    #expect(result.stderr == "keras-inspect: KERAS_INSPECT_KERNELS=sse9 names no kernels (portable, avx2, avx512 or auto); using \(try #require(Self.best))\n")
+  }
+}

@@ -77,20 +77,3 @@ struct ForwardTests {
   }
 }
 
-@Suite("Kernel paths", .serialized)
-struct PortableKernelTests {
-  @Test("portable C and AVX2 kernels match Keras too", arguments: ["keras2/lstm_worked_example", "keras3/masking_bidirectional", "keras3/conv2d", "keras2/gru_reset_before", "keras3/multi_io"], [KernelSelection.portable, .avx2])
-  func portableAgrees(_ name: String, _ selection: KernelSelection) throws {
-    let inspection = try Inspection(path: modelPath(name))
-    let (inputs, outputs) = try ForwardTests.reference(name)
-    let runtime = try inspection.runtime()
-    let tensors = try inspection.inputs(inputs, runtime: runtime)
-    KernelSelection.force(selection)
-    defer { KernelSelection.force(.automatic) }
-    let portable = try runtime.predict(tensors)
-    for (i, (got, expected)) in zip(portable, outputs).enumerated() {
-      #expect(OutputComparison(index: i, got: got, expected: expected, atol: 1e-5, rtol: 1e-4).passed)
-    }
-  }
-}
-

@@ -20,12 +20,16 @@ void ckernels_pack(const float *b, long k, long n, long ldb, float *packed);
 void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,
                            long col0, long cols, long lda, long ldb, long ldc);
 
-/// Whether the AVX2/FMA kernels are in use on this processor.
+/// Whether the AVX2/FMA (or better) kernels are in use.
 int ckernels_has_avx2(void);
 
-/// Limits the kernels for tests: 0 chooses by processor (AVX-512, AVX2/FMA or portable C),
-/// 1 forces portable C, 2 allows at most AVX2/FMA.
-void ckernels_force_level(int level);
+/// The kernels in use, chosen once per process: 0 portable C, 1 AVX2/FMA, 2 AVX-512. The best
+/// the processor has, capped by the environment variable KERAS_INSPECT_KERNELS when it is set.
+int ckernels_level(void);
+
+/// What KERAS_INSPECT_KERNELS asks for: 0 portable, 1 avx2, 2 avx512, 3 auto (or unset), -1 a
+/// value that names none of these.
+int ckernels_requested_level(void);
 
 /// The CRC-32 of a zip entry (IEEE polynomial, as zlib computes it; about 1.8 GB/s here).
 unsigned int ckernels_crc32(const void *bytes, size_t count);
