@@ -154,6 +154,9 @@ public enum KernelSelection: Int32, Sendable, CaseIterable, CustomStringConverti
   /// The kernels in use in this process.
   public static var active: KernelSelection { KernelSelection(rawValue: ckernels_level()) ?? .portable }
 
+  /// The cores the kernels may use.
+  public static var cores: Int { ProcessInfoCores.count }
+
   /// Whether vectorised (AVX2 or better) kernels are in use.
   public static var vectorized: Bool { active != .portable }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import KerasModel
 
 /// Runs a model's forward pass in float32, layer by layer, as Keras computes it at inference.
@@ -9,6 +10,9 @@ public final class Runtime {
   /// Each layer's kernel, built once with its bound weights, by layer path (`lstm`, or
   /// `encoder/lstm` inside a nested model).
   let kernels: [String: Kernel]
+  /// When each value of a model's schedule can be let go, by model path ("" for the model,
+  /// `encoder/` for a nested one).
+  let lifetimes: [String: Lifetimes]
 
   public var keras3: Bool { analysis.keras3 }
 
@@ -41,6 +45,7 @@ public final class Runtime {
       }
     }
     kernels = try Self.buildKernels(analysis, weights: bound)
+    lifetimes = Lifetimes.all(analysis)
   }
 
   /// A runtime over in-memory weights, by layer path (`lstm`, `encoder/lstm` in a nested model),
@@ -59,6 +64,7 @@ public final class Runtime {
     }
     self.analysis = analysis
     kernels = try Self.buildKernels(analysis, weights: weights)
+    lifetimes = Lifetimes.all(analysis)
   }
 
   /// Every layer's kernel from its definition and weights, recursing into nested models.
@@ -108,7 +114,8 @@ public final class Runtime {
   public var inputNames: [String] { analysis.config.inputs.map(\.layer) }
 
   /// Runs the model on one tensor per input (in the model's input order); returns one per output.
-  public func predict(_ inputs: [Tensor]) throws(RuntimeError) -> [Tensor] {
+  /// With `profile`, each layer call's time is added to it.
+  public func predict(_ inputs: [Tensor], profile: LayerProfile? = nil) throws(RuntimeError) -> [Tensor] {
     guard inputs.count == analysis.config.inputs.count else {
       throw RuntimeError("the model has \(analysis.config.inputs.count) input(s), \(inputs.count) given")
     }
@@ -121,7 +128,7 @@ public final class Runtime {
       }
     }
     try checkActivationSizes(batch: inputs.first?.shape.first ?? 1)
-    return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "").map(\.tensor)
+    return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "", profile: profile).map(\.tensor)
   }
 
   /// Largest tensor a layer may produce, in elements (1 GiB of float32).
@@ -145,12 +152,15 @@ public final class Runtime {
     }
   }
 
-  func run(_ model: ModelAnalysis, _ inputs: [Value], path: String) throws(RuntimeError) -> [Value] {
+  /// Runs a model's schedule. A value is let go after the last call that reads it (and a value
+  /// nothing reads is never kept), so a pass holds only the activations still ahead of it.
+  func run(_ model: ModelAnalysis, _ inputs: [Value], path: String, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
+    let lifetime = lifetimes[path]
     var values: [TensorRef: Value] = [:]
     for (ref, value) in zip(model.config.inputs, inputs) {
       values[TensorRef(layer: ref.layer, node: 0, tensor: 0)] = value
     }
-    for step in model.schedule {
+    for (index, step) in model.schedule.enumerated() {
       let layer = model.layers[step.layer]
       let call = layer.config.calls[step.call]
       var ins: [Value] = []
@@ -167,8 +177,15 @@ public final class Runtime {
         }
         ins[0].mask = mask.data.map { $0 != 0 }
       }
-      let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments)
-      for (i, v) in outs.enumerated() { values[TensorRef(layer: layer.name, node: step.node, tensor: i)] = v }
+      let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments, profile: profile)
+      ins.removeAll()
+      if let lifetime {
+        for ref in lifetime.released[index] { values[ref] = nil }
+      }
+      for (i, v) in outs.enumerated() {
+        let ref = TensorRef(layer: layer.name, node: step.node, tensor: i)
+        if lifetime?.read.contains(ref) ?? true { values[ref] = v }
+      }
     }
     var outputs: [Value] = []
     for ref in model.config.outputs {
@@ -178,13 +195,17 @@ public final class Runtime {
     return outputs
   }
 
-  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: CallArguments) throws(RuntimeError) -> [Value] {
+  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: CallArguments, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
     if let nested = layer.nested {
-      return try run(nested, inputs, path: path + "/")
+      return try run(nested, inputs, path: path + "/", profile: profile)
     }
     guard let kernel = kernels[path] else { throw RuntimeError("layer \(layer.name) (\(layer.className)): no kernel was built") }
     do {
-      return try kernel.run(inputs, arguments)
+      guard let profile else { return try kernel.run(inputs, arguments) }
+      let start = DispatchTime.now().uptimeNanoseconds
+      let outputs = try kernel.run(inputs, arguments)
+      profile.add(path, layer: layer, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      return outputs
     } catch {
       throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
     }
@@ -237,5 +258,67 @@ enum WeightBinder {
       chosen.append(available.remove(at: index))
     }
     return chosen
+  }
+}
+
+/// When the values of one model's schedule can be let go.
+struct Lifetimes {
+  /// After step i, the values no later step reads (model outputs are kept to the end).
+  let released: [[TensorRef]]
+  /// The values some step or the model's outputs read; any other is dropped as it is made.
+  let read: Set<TensorRef>
+
+  init(_ model: ModelAnalysis) {
+    var last: [TensorRef: Int] = [:]
+    for (index, step) in model.schedule.enumerated() {
+      for ref in model.layers[step.layer].config.calls[step.call].inputs { last[ref] = index }
+    }
+    for ref in model.config.outputs { last[ref] = Int.max }
+    var released = [[TensorRef]](repeating: [], count: model.schedule.count)
+    for (ref, index) in last where index < released.count { released[index].append(ref) }
+    self.released = released
+    read = Set(last.keys)
+  }
+
+  /// The lifetimes of a model and of every nested model in it, by model path.
+  static func all(_ model: ModelAnalysis, prefix: String = "") -> [String: Lifetimes] {
+    var result = [prefix: Lifetimes(model)]
+    for layer in model.layers {
+      if let nested = layer.nested { result.merge(all(nested, prefix: prefix + layer.name + "/")) { a, _ in a } }
+    }
+    return result
+  }
+}
+
+/// Time spent in each layer over forward passes (``Runtime/predict(_:profile:)``), by layer path.
+/// A shared layer's calls add up under its one path.
+public final class LayerProfile {
+  public struct Entry: Sendable {
+    /// `conv1`, or `encoder/conv1` inside a nested model.
+    public let path: String
+    public let layer: LayerInfo
+    /// The time of each pass, in seconds (the sum of the layer's calls in that pass).
+    public internal(set) var seconds: [Double]
+  }
+
+  /// In the order the layers first ran.
+  public private(set) var entries: [Entry] = []
+  var index: [String: Int] = [:]
+  var pass = 0
+
+  public init() {}
+
+  /// Starts the next pass: later times go to a new slot of each entry.
+  public func beginPass() { pass += 1 }
+
+  func add(_ path: String, layer: LayerInfo, seconds: Double) {
+    let slot = max(pass - 1, 0)
+    if let i = index[path] {
+      while entries[i].seconds.count <= slot { entries[i].seconds.append(0) }
+      entries[i].seconds[slot] += seconds
+    } else {
+      index[path] = entries.count
+      entries.append(Entry(path: path, layer: layer, seconds: Array(repeating: 0, count: slot) + [seconds]))
+    }
   }
 }

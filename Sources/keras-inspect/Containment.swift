@@ -48,7 +48,9 @@ enum Containment {
         }
         unsetenv(childMarker)
         if pid > 0 {
-          let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30
+          // `bench` runs as long as its passes take: no default limit.
+          let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName
+          let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : 30)
           exit(supervise(pid, timeout: timeout, recover: recover))
         }
         // fork failed: run unprotected rather than not at all.

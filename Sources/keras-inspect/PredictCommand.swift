@@ -25,17 +25,21 @@ func readArray(_ argument: String) throws -> NDArray {
 
 /// Builds the runtime and its inputs; a model that cannot run exits 2, bad inputs exit 64.
 func prepare(_ inspection: Inspection, _ arrays: [NDArray]) throws -> (Runtime, [Tensor]) {
-  let runtime: Runtime
-  do {
-    runtime = try inspection.runtime()
-  } catch {
-    printError("keras-inspect: \(inspection.file.path): \(error.message)")
-    throw ExitCode(2)
-  }
+  let runtime = try makeRuntime(inspection)
   do {
     return (runtime, try inspection.inputs(arrays, runtime: runtime))
   } catch {
     throw ValidationError(error.message)
+  }
+}
+
+/// The model's runtime with its weights bound; a model that cannot run exits 2.
+func makeRuntime(_ inspection: Inspection) throws -> Runtime {
+  do {
+    return try inspection.runtime()
+  } catch {
+    printError("keras-inspect: \(inspection.file.path): \(error.message)")
+    throw ExitCode(2)
   }
 }
 

@@ -339,3 +339,73 @@ struct KernelPathTests {
     #expect(result.stderr == "keras-inspect: KERAS_INSPECT_KERNELS=sse9 names no kernels (portable, avx2, avx512 or auto); using \(try #require(Self.best))\n")
   }
 }
+
+@Suite("bench")
+struct BenchTests {
+  @Test("JSON: the versioned contract, every layer once, FLOPs from the layer definitions")
+  func json() throws {
+    let result = try run(["bench", fixture("keras2/lstm_worked_example.h5"), "--runs", "4", "--warmup", "2", "--profile", "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(report["schema"] as? String == "keras-inspect/bench")
+    #expect(report["version"] as? Int == 1)
+    #expect(report["runs"] as? Int == 4)
+    #expect(report["warmup"] as? Int == 2)
+    #expect(report["batch"] as? Int == 1)
+    // LSTM(10) on (13, 5): 13 steps × 2 × (5 + 10) × 4·10 multiply-adds of the gates.
+    #expect(report["flops"] as? Int == 13 * 2 * (5 + 10) * 40)
+    let (median, low, high) = (try #require(report["median_s"] as? Double), try #require(report["min_s"] as? Double), try #require(report["max_s"] as? Double))
+    #expect(low > 0 && low <= median && median <= high)
+    let layers = try #require(report["layers"] as? [[String: Any]])
+    #expect(layers.map { $0["name"] as? String } == ["lstm"])
+    #expect(layers.first?["class_name"] as? String == "LSTM")
+    #expect(layers.first?["output_shape"] as? String == "(None, 10)")
+    #expect(layers.first?["flops"] as? Int == 15600)
+  }
+
+  @Test("a batch multiplies the work; a functional model's profile lists each of its layers, slowest first")
+  func profile() throws {
+    let result = try run(["bench", fixture("keras3/multi_io.keras"), "--batch", "3", "--runs", "3", "--profile", "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(report["batch"] as? Int == 3)
+    let layers = try #require(report["layers"] as? [[String: Any]])
+    let summary = try run(["summary", fixture("keras3/multi_io.keras"), "--format", "json"])
+    let model = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])
+    let rows = try #require(model["layers"] as? [[String: Any]])
+    let computing = Set(rows.filter { $0["class_name"] as? String != "InputLayer" }.compactMap { $0["name"] as? String })
+    #expect(Set(layers.compactMap { $0["name"] as? String }) == computing)
+    #expect(layers.count == computing.count)
+    let times = layers.compactMap { $0["median_s"] as? Double }
+    #expect(times == times.sorted(by: >))
+    let counted = layers.compactMap { $0["flops"] as? Int }
+    #expect(counted.reduce(0, +) == report["flops"] as? Int)
+  }
+
+  @Test("text: the times line, and the table with --profile")
+  func text() throws {
+    let plain = try run(["bench", fixture("keras3/conv2d.keras"), "--runs", "2"])
+    #expect(plain.status == 0)
+    let lines = plain.stdout.split(separator: "\n")
+    #expect(lines.count == 2)
+    #expect(lines.first?.hasSuffix(": batch 1, 2 timed pass(es) after 1 warm-up, \(try #require(KernelPathTests.best)) kernels on \(ProcessInfo.processInfo.activeProcessorCount) core(s)") == true)
+    #expect(lines.last?.hasPrefix("forward: median ") == true)
+    let profiled = try run(["bench", fixture("keras3/conv2d.keras"), "--runs", "2", "--profile"])
+    let table = profiled.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(table[3].split(separator: " ", omittingEmptySubsequences: true) == ["layer", "class", "output", "shape", "time", "share", "work", "GFLOP/s"])
+    #expect(table.contains { $0.hasPrefix("conv2d ") && $0.contains("Conv2D") && $0.contains("(None, 10, 8, 6)") })
+  }
+
+  @Test("bad counts are usage errors", arguments: [["--runs", "0"], ["--batch", "0"], ["--warmup=-1"], ["--batch", "2", "--input", "x.npy"]])
+  func refused(_ extra: [String]) throws {
+    let result = try run(["bench", fixture("keras2/lstm_worked_example.h5")] + extra)
+    #expect(result.status == 64, "\(result.stderr)")
+  }
+
+  @Test("a model it cannot run is exit 2, naming the layer")
+  func cannotRun() throws {
+    let result = try run(["bench", fixture("broken/unsupported_layer_keras3.h5")])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("stateful (LSTM)"))
+  }
+}
