@@ -5,7 +5,10 @@
 Writes, for each of LSTM, GRU and Conv1D at three sizes, `<layer>_<size>.h5` (Keras 3 legacy
 HDF5) and `<layer>_<size>.npz` (`input_0`: the input every benchmark feeds it, `output_0`: what
 Keras computed for it), plus `large.h5` and `large.keras`, a ~490 MB Dense stack for the load and inspect cases,
-and `manifest.json` listing the cases with their FLOPs per forward pass.
+and `manifest.json` listing the cases with their FLOPs per forward pass; and the convolution
+networks of the speed issue from keras.applications (`apps/<name>.h5`, random weights with
+BatchNormalization statistics randomised, at 224×224, 299×299 for InceptionV3, logits without the
+classifier's softmax, batch 1), with Keras's output for one input.
 
 Sizes, from the speed issue (batch × steps × features -> units):
   small   1 × 13 × 5     -> 10    (the LSTM worked example)
@@ -53,6 +56,40 @@ def build(layer, steps, features, units):
     return keras.Model(inputs, y, name=f"{layer}_bench")
 
 
+APPS = [("ResNet50", 224), ("DenseNet121", 224), ("MobileNetV2", 224), ("EfficientNetB0", 224), ("InceptionV3", 299)]
+
+
+def randomise_batch_norm(model, rng):
+    """Moving statistics drawn at random: fresh ones (0 and 1) would make BatchNormalization a no-op."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            ranges = {"gamma": (0.5, 1.5), "beta": (-0.2, 0.2), "moving_mean": (-0.2, 0.2), "moving_variance": (0.5, 1.5)}
+            for weight in layer.weights:
+                low, high = ranges[weight.name.split("/")[-1].split(":")[0]]
+                weight.assign(rng.uniform(low, high, weight.shape).astype("float32"))
+
+
+def applications(out):
+    folder = os.path.join(out, "apps")
+    os.makedirs(folder, exist_ok=True)
+    cases = []
+    for name, size in APPS:
+        if os.environ.get("ONLY") and name not in os.environ["ONLY"].split(","):
+            continue
+        keras.utils.set_random_seed(3)
+        model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3), classifier_activation=None)
+        rng = np.random.default_rng(5)
+        randomise_batch_norm(model, rng)
+        x = rng.uniform(-1, 1, (1, size, size, 3)).astype("float32")
+        y = np.asarray(model(x, training=False))
+        model.save(os.path.join(folder, name + ".h5"))
+        np.savez(os.path.join(folder, name + ".npz"), input_0=x, output_0=y)
+        cases.append({"name": name, "model": f"apps/{name}.h5", "input": f"apps/{name}.npz", "size": size,
+                      "layers": len(model.layers), "params": model.count_params()})
+        print(name, len(model.layers), "layers", model.count_params(), "params")
+    return cases
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else ".bench"
     os.makedirs(out, exist_ok=True)
@@ -77,8 +114,9 @@ def main():
     large.save(os.path.join(out, "large.keras"))
     params = large.count_params()
     print("large", params, "params", 4 * params, "bytes")
+    apps = applications(out)
     with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump({"cases": cases, "large": {"model": "large.h5", "archive": "large.keras", "params": params, "bytes": 4 * params}}, f, indent=1)
+        json.dump({"cases": cases, "apps": apps, "large": {"model": "large.h5", "archive": "large.keras", "params": params, "bytes": 4 * params}}, f, indent=1)
 
 
 if __name__ == "__main__":
