@@ -10,9 +10,15 @@ extension Convolution: RunnableLayer {
     try requireWeights(weights, 1, "a kernel")
     let (w, b) = (weights[0], optionalBias(weights, after: 1, useBias))
     let (window, groups, rank, format, activation) = (window, groups, rank, dataFormat, activation)
+    // An ungrouped 1-D or 2-D kernel is packed for the matrix product once, here.
+    let packed = rank < 3 && groups == 1 ? PackedMatrix(w.data, k: w.count / filters, n: filters) : nil
+    let size = rank == 1 ? (1, window.kernel[0]) : (window.kernel[0], window.kernel.count > 1 ? window.kernel[1] : 1)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       let y = try inChannelsLast(x, format) { input in
-        rank == 3
+        if let packed {
+          return ConvolutionKernels.conv(input, packed: packed, kernelSize: size, bias: b, geometry: ConvolutionKernels.planar(window))
+        }
+        return rank == 3
           ? VolumeKernels.conv(input, kernel: w, bias: b, window: window)
           : ConvolutionKernels.conv(input, kernel: w, bias: b, geometry: ConvolutionKernels.planar(window), groups: groups)
       }

@@ -35,84 +35,118 @@ enum ConvolutionKernels {
   }
 
   /// Convolution with kernel (kh, kw, C/groups, F) and optional bias.
-  ///
-  /// Ungrouped convolutions run as matrix products: each output position's window, (kh·kw·C)
-  /// values in the kernel's own order, times the kernel viewed as (kh·kw·C, F). A 1-D window with
-  /// dilation 1 is already contiguous in the (zero-padded) input, so its rows are read in place
-  /// (`lda` = stride·C, rows overlapping); other windows are gathered a block of rows at a time.
   static func conv(_ input: Tensor, kernel: Tensor, bias: Tensor?, geometry g: Geometry, groups: Int) -> Tensor {
     guard groups == 1 else { return groupedConv(input, kernel: kernel, bias: bias, geometry: g, groups: groups) }
     let oneD = input.rank == 3
+    let (kh, kw) = (oneD ? 1 : kernel.shape[0], oneD ? kernel.shape[0] : kernel.shape[1])
+    let weights = PackedMatrix(kernel.data, k: kernel.count / kernel.shape.last!, n: kernel.shape.last!)
+    return conv(input, packed: weights, kernelSize: (kh, kw), bias: bias, geometry: g)
+  }
+
+  /// An ungrouped convolution, its kernel (kh, kw, C, F) viewed as (kh·kw·C, F) and packed once
+  /// when the layer's kernel is built.
+  ///
+  /// It runs as matrix products: each output position's window, (kh·kw·C) values in the
+  /// kernel's own order, times the kernel. A 1×1 window with stride 1 is the input itself, and a
+  /// 1-D window with dilation 1 is already contiguous in the (zero-padded) input, so their rows
+  /// are read in place (`lda` = stride·C, rows overlapping); other windows are gathered a block of
+  /// rows at a time. The output positions of the whole batch split over the cores in contiguous
+  /// shares, each core gathering and multiplying its own: both cores work at batch 1.
+  static func conv(_ input: Tensor, packed weights: PackedMatrix, kernelSize: (Int, Int), bias: Tensor?, geometry g: Geometry) -> Tensor {
+    let oneD = input.rank == 3
     let x = as2D(input)
     let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let filters = kernel.shape.last!
-    let (kh, kw) = (oneD ? 1 : kernel.shape[0], oneD ? kernel.shape[0] : kernel.shape[1])
+    let filters = weights.n
+    let (kh, kw) = kernelSize
     let (oh, padTop) = oneD ? (1, 0) : g.axis(0, length: height)
     let (ow, padLeft) = g.axis(1, length: width)
     let depth = kh * kw * channels
-    var out = [Float](repeating: 0, count: batch * oh * ow * filters)
-    guard !out.isEmpty else { return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out) }
-    if let bias {
-      fillRows(&out, rows: batch * oh * ow, with: bias.data)
-    }
-    let weights = PackedMatrix(kernel.data, k: depth, n: filters)
+    let outShape = oneD ? [batch, ow, filters] : [batch, oh, ow, filters]
+    let total = batch * oh * ow
+    guard total * filters > 0 else { return Tensor(shape: outShape, data: []) }
+    var out = [Float](unsafeUninitializedCapacity: total * filters) { _, n in n = total * filters }
+    if let bias { fillRows(&out, rows: total, with: bias.data) } else { out.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+    let work = total * depth * filters
+    let cores = work >= Linear.parallelThreshold ? min(ProcessInfoCores.count, total) : 1
     x.data.withUnsafeBufferPointer { xp in
     out.withUnsafeMutableBufferPointer { op in
-      let (xs, os) = (xp.baseAddress!, op.baseAddress!)
+      let (sx, so) = (UInt(bitPattern: xp.baseAddress!), UInt(bitPattern: op.baseAddress!))
+      let pointwise = kh == 1 && kw == 1 && g.strides == [1, 1] && padTop == 0 && padLeft == 0 && oh == height && ow == width
+      if pointwise {
+        // 1×1, stride 1: the input's rows are the windows.
+        DispatchQueue.concurrentPerform(iterations: cores) { part in
+          let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
+          let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
+          guard r0 < r1 else { return }
+          Linear.matmul(xs + r0 * channels, packed: weights, os + r0 * filters, m: r1 - r0, accumulate: true, parallel: false)
+        }
+        return
+      }
       if oneD && g.dilation[1] == 1 {
         // The input of one sample, zero-padded to cover every window: (padded length, C).
         let step = g.strides[1]
         let padded = max(width + padLeft, (ow - 1) * step + kw)
-        // A batch splits over the cores by sample (each core keeps the whole packed kernel in
-        // its cache, one dispatch per call); a single sample splits its product by columns.
-        let cores = batch > 1 && ow * depth * filters * batch >= Linear.parallelThreshold ? min(ProcessInfoCores.count, batch) : 1
-        let (sx, so) = (UInt(bitPattern: xs), UInt(bitPattern: os))
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
-          let xs = UnsafePointer<Float>(bitPattern: sx)!, os = UnsafeMutablePointer<Float>(bitPattern: so)!
+        // A batch splits over the cores by sample; a single sample splits its product by columns.
+        let split = batch > 1 ? min(cores, batch) : 1
+        DispatchQueue.concurrentPerform(iterations: split) { part in
+          let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
           defer { buffer.deallocate() }
           buffer.initialize(repeating: 0, count: padded * channels)
-          for b in stride(from: part, to: batch, by: cores) {
+          for b in stride(from: part, to: batch, by: split) {
             (buffer + padLeft * channels).update(from: xs + b * width * channels, count: width * channels)
-            Linear.matmul(buffer, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: step * channels, parallel: cores == 1)
+            Linear.matmul(buffer, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: step * channels, parallel: split == 1)
           }
         }
         return
       }
-      // General case: gather windows for a block of output rows, then one product per block.
-      let rowsPerBlock = max(1, min(oh, (1 << 20) / max(1, ow * depth)))
-      var patches = [Float](repeating: 0, count: rowsPerBlock * ow * depth)
-      patches.withUnsafeMutableBufferPointer { pp in
-        let ps = pp.baseAddress!
-        for b in 0..<batch {
-          var i0 = 0
-          while i0 < oh {
-            let rows = min(rowsPerBlock, oh - i0)
-            for r in 0..<rows {
-              let i = i0 + r
-              for j in 0..<ow {
-                let patch = ps + (r * ow + j) * depth
-                for di in 0..<kh {
-                  let y = i * g.strides[0] - padTop + di * g.dilation[0]
-                  for dj in 0..<kw {
-                    let xx = j * g.strides[1] - padLeft + dj * g.dilation[1]
-                    let dst = patch + (di * kw + dj) * channels
-                    if y < 0 || y >= height || xx < 0 || xx >= width {
-                      dst.update(repeating: 0, count: channels)
-                    } else {
-                      dst.update(from: xs + ((b * height + y) * width + xx) * channels, count: channels)
-                    }
-                  }
+      // General case: each core gathers the windows of a block of its positions, then one product per block.
+      let rowsPerBlock = max(1, min(total, (1 << 18) / max(1, depth)))
+      DispatchQueue.concurrentPerform(iterations: cores) { part in
+        let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
+        let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
+        guard r0 < r1 else { return }
+        let patches = UnsafeMutablePointer<Float>.allocate(capacity: min(rowsPerBlock, r1 - r0) * depth)
+        defer { patches.deallocate() }
+        var p0 = r0
+        while p0 < r1 {
+          let rows = min(rowsPerBlock, r1 - p0)
+          for r in 0..<rows {
+            let p = p0 + r
+            let (b, i, j) = (p / (oh * ow), (p / ow) % oh, p % ow)
+            var dst = patches + r * depth
+            for di in 0..<kh {
+              let y = i * g.strides[0] - padTop + di * g.dilation[0]
+              if y < 0 || y >= height {
+                dst.update(repeating: 0, count: kw * channels)
+                dst += kw * channels
+                continue
+              }
+              let row = xs + (b * height + y) * width * channels
+              let x0 = j * g.strides[1] - padLeft
+              if g.dilation[1] == 1 && x0 >= 0 && x0 + kw <= width {
+                // The whole window row is contiguous in the input.
+                dst.update(from: row + x0 * channels, count: kw * channels)
+                dst += kw * channels
+                continue
+              }
+              for dj in 0..<kw {
+                let xx = x0 + dj * g.dilation[1]
+                if xx < 0 || xx >= width {
+                  dst.update(repeating: 0, count: channels)
+                } else {
+                  dst.update(from: row + xx * channels, count: channels)
                 }
+                dst += channels
               }
             }
-            Linear.matmul(ps, packed: weights, os + ((b * oh + i0) * ow) * filters, m: rows * ow, accumulate: true)
-            i0 += rows
           }
+          Linear.matmul(patches, packed: weights, os + p0 * filters, m: rows, accumulate: true, parallel: cores == 1)
+          p0 += rows
         }
       }
     }}
-    return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out)
+    return Tensor(shape: outShape, data: out)
   }
 
   /// Grouped convolution (`groups` > 1): each group's input channels meet only its own filters.
@@ -314,6 +348,7 @@ enum VolumeKernels {
     let v = volume(x)
     let w = window3(window)
     let (out, before) = geometry(v, w)
+    if v.depth == 1, multiplier == 1 { return planarDepthwise(x, v, kernel: kernel, bias: bias, window: w, out: out, before: before) }
     let width = v.channels * multiplier
     let positions = out.reduce(1, *)
     var result = [Float](repeating: 0, count: v.batch * positions * width)
@@ -358,6 +393,63 @@ enum VolumeKernels {
       }
     }
     return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: width), data: result)
+  }
+
+  /// The outputs j in 0..<count whose input column j·stride + offset lies in 0..<length.
+  @inline(__always)
+  static func validRange(count: Int, stride: Int, offset: Int, length: Int) -> Range<Int> {
+    // j·stride + offset ≥ 0  and  j·stride + offset ≤ length − 1.
+    let low = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+    let highValue = length - 1 - offset
+    let high = highValue < 0 ? -1 : min(count - 1, highValue / stride)
+    return low <= high ? low..<(high + 1) : 0..<0
+  }
+
+  /// A 1-D or 2-D depthwise convolution with multiplier 1, directly: per output row, each
+  /// kernel tap adds its channels' products to the row's valid positions (no per-element bounds
+  /// test, the channel loop vectorised). Output rows split over the cores in contiguous shares.
+  static func planarDepthwise(_ x: Tensor, _ v: Volume, kernel: Tensor, bias: Tensor?, window w: Window, out: [Int], before: [Int]) -> Tensor {
+    let (batch, height, width, c) = (v.batch, v.height, v.width, v.channels)
+    let (oh, ow) = (out[1], out[2])
+    let count = batch * oh * ow * c
+    let resultShape = shape(x.rank, batch: batch, out, channels: c)
+    guard count > 0 else { return Tensor(shape: resultShape, data: []) }
+    var result = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    if let bias { fillRows(&result, rows: batch * oh * ow, with: bias.data) } else { result.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+    let rows = batch * oh
+    let cores = count * w.kernel[1] * w.kernel[2] >= 1 << 17 ? min(ProcessInfoCores.count, rows) : 1
+    let (kh, kw) = (w.kernel[1], w.kernel[2])
+    let (sh, sw, dh, dw) = (w.strides[1], w.strides[2], w.dilation[1], w.dilation[2])
+    x.data.withUnsafeBufferPointer { xp in
+      kernel.data.withUnsafeBufferPointer { kp in
+        result.withUnsafeMutableBufferPointer { rp in
+          let (sx, sk, sr) = (UInt(bitPattern: xp.baseAddress), UInt(bitPattern: kp.baseAddress), UInt(bitPattern: rp.baseAddress))
+          DispatchQueue.concurrentPerform(iterations: cores) { part in
+            guard let xs = UnsafePointer<Float>(bitPattern: sx), let ks = UnsafePointer<Float>(bitPattern: sk),
+              let rs = UnsafeMutablePointer<Float>(bitPattern: sr) else { return }
+            for row in (rows * part / cores)..<(rows * (part + 1) / cores) {
+              let (b, i) = (row / oh, row % oh)
+              let o = rs + row * ow * c
+              for di in 0..<kh {
+                let y = i * sh - before[1] + di * dh
+                if y < 0 || y >= height { continue }
+                let line = xs + (b * height + y) * width * c
+                for dj in 0..<kw {
+                  let offset = dj * dw - before[2]
+                  let k = ks + (di * kw + dj) * c
+                  for j in validRange(count: ow, stride: sw, offset: offset, length: width) {
+                    let src = line + (j * sw + offset) * c
+                    let dst = o + j * c
+                    for ch in 0..<c { dst[ch] += src[ch] * k[ch] }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return Tensor(shape: resultShape, data: result)
   }
 
   /// A transposed convolution, kernel (k₁, …, F, C), to output sizes `outSizes` (per spatial
@@ -417,33 +509,38 @@ enum VolumeKernels {
     let (out, before) = geometry(v, w)
     let positions = out.reduce(1, *)
     let c = v.channels
-    var result = [Float](repeating: average ? 0 : -.infinity, count: v.batch * positions * c)
-    var counts = [Int](repeating: 0, count: positions)
-    for b in 0..<v.batch {
-      for p in 0..<positions {
-        let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
-        let o = (b * positions + p) * c
-        var n = 0
-        for kd in 0..<w.kernel[0] {
-          let z = od * w.strides[0] - before[0] + kd
-          if z < 0 || z >= v.depth { continue }
-          for kh in 0..<w.kernel[1] {
-            let y = oh * w.strides[1] - before[1] + kh
-            if y < 0 || y >= v.height { continue }
-            for kw in 0..<w.kernel[2] {
-              let xx = ow * w.strides[2] - before[2] + kw
-              if xx < 0 || xx >= v.width { continue }
-              let s = (((b * v.depth + z) * v.height + y) * v.width + xx) * c
-              n += 1
-              if average { for k in 0..<c { result[o + k] += x.data[s + k] } } else { for k in 0..<c { result[o + k] = max(result[o + k], x.data[s + k]) } }
+    let count = v.batch * positions * c
+    var result = [Float](repeating: average ? 0 : -.infinity, count: count)
+    x.data.withUnsafeBufferPointer { xp in
+      result.withUnsafeMutableBufferPointer { rp in
+        let (xs, rs) = (xp.baseAddress!, rp.baseAddress!)
+        for b in 0..<v.batch {
+          for p in 0..<positions {
+            let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
+            let o = rs + (b * positions + p) * c
+            var n = 0
+            for kd in 0..<w.kernel[0] {
+              let z = od * w.strides[0] - before[0] + kd
+              if z < 0 || z >= v.depth { continue }
+              for kh in 0..<w.kernel[1] {
+                let y = oh * w.strides[1] - before[1] + kh
+                if y < 0 || y >= v.height { continue }
+                for kw in 0..<w.kernel[2] {
+                  let xx = ow * w.strides[2] - before[2] + kw
+                  if xx < 0 || xx >= v.width { continue }
+                  let s = xs + (((b * v.depth + z) * v.height + y) * v.width + xx) * c
+                  n += 1
+                  if average { for k in 0..<c { o[k] += s[k] } } else { for k in 0..<c { o[k] = Swift.max(o[k], s[k]) } }
+                }
+              }
+            }
+            if average {
+              let inv = 1 / Float(Swift.max(n, 1))
+              for k in 0..<c { o[k] *= inv }
             }
           }
         }
-        counts[p] = n
       }
-    }
-    if average {
-      for b in 0..<v.batch { for p in 0..<positions { let inv = 1 / Float(max(counts[p], 1)); for k in 0..<c { result[(b * positions + p) * c + k] *= inv } } }
     }
     return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result)
   }
@@ -455,19 +552,23 @@ enum VolumeKernels {
     let out = (0..<3).map { v.spatial[$0] + sign * p[$0].total }
     let c = v.channels
     var result = [Float](repeating: 0, count: v.batch * max(0, out.reduce(1, *)) * c)
-    for b in 0..<v.batch {
-      for z in 0..<max(0, out[0]) {
-        let sz = z - sign * p[0].before
-        if sz < 0 || sz >= v.depth { continue }
-        for y in 0..<max(0, out[1]) {
-          let sy = y - sign * p[1].before
-          if sy < 0 || sy >= v.height { continue }
-          for xx in 0..<max(0, out[2]) {
-            let sx = xx - sign * p[2].before
-            if sx < 0 || sx >= v.width { continue }
-            let s = (((b * v.depth + sz) * v.height + sy) * v.width + sx) * c
-            let o = (((b * out[0] + z) * out[1] + y) * out[2] + xx) * c
-            for k in 0..<c { result[o + k] = x.data[s + k] }
+    // Each output row's columns that come from the input are one contiguous run of it.
+    let shift = sign * p[2].before
+    let columns = max(0, shift)..<max(max(0, shift), min(max(0, out[2]), v.width + shift))
+    guard !columns.isEmpty else { return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result) }
+    x.data.withUnsafeBufferPointer { xp in
+      result.withUnsafeMutableBufferPointer { rp in
+        for b in 0..<v.batch {
+          for z in 0..<max(0, out[0]) {
+            let sz = z - sign * p[0].before
+            if sz < 0 || sz >= v.depth { continue }
+            for y in 0..<max(0, out[1]) {
+              let sy = y - sign * p[1].before
+              if sy < 0 || sy >= v.height { continue }
+              let s = (((b * v.depth + sz) * v.height + sy) * v.width + columns.lowerBound - shift) * c
+              let o = (((b * out[0] + z) * out[1] + y) * out[2] + columns.lowerBound) * c
+              (rp.baseAddress! + o).update(from: xp.baseAddress! + s, count: columns.count * c)
+            }
           }
         }
       }

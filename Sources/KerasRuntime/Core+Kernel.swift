@@ -71,6 +71,11 @@ extension ReLULayer: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let maxValue = maxValue.map(Float.init) ?? .infinity
     let (slope, threshold) = (Float(negativeSlope), Float(threshold))
+    // The usual forms (relu, relu6) as plain clamps: loops the compiler vectorises.
+    if threshold == 0, slope == 0 {
+      if maxValue == .infinity { return .unary { x in x.map { Swift.max($0, 0) } } }
+      return .unary { x in x.map { Swift.min(Swift.max($0, 0), maxValue) } }
+    }
     return .unary { x in x.map { v in v >= threshold ? min(v, maxValue) : slope * (v - threshold) } }
   }
 }

@@ -39,9 +39,22 @@ enum Elementwise {
   /// normalization ends with.
   static func affine(_ x: Tensor, axes: [Int], scale: [Float], shift: [Float]) -> Tensor {
     if axes == [x.rank - 1] {
+      // Row by row over the channels: a loop the compiler vectorises.
       let d = x.last
-      var out = x.data
-      for i in out.indices { let c = i % d; out[i] = out[i] * scale[c] + shift[c] }
+      let count = x.count
+      let out = x.data.withUnsafeBufferPointer { xp in
+        scale.withUnsafeBufferPointer { sp in
+          shift.withUnsafeBufferPointer { tp in
+            [Float](unsafeUninitializedCapacity: count) { o, initialized in
+              let (xs, ss, ts, os) = (xp.baseAddress!, sp.baseAddress!, tp.baseAddress!, o.baseAddress!)
+              for row in stride(from: 0, to: count, by: max(d, 1)) {
+                for c in 0..<d { os[row + c] = xs[row + c] * ss[c] + ts[c] }
+              }
+              initialized = count
+            }
+          }
+        }
+      }
       return Tensor(shape: x.shape, data: out)
     }
     let index = parameterIndex(x.shape, axes: axes)
@@ -72,22 +85,23 @@ enum Elementwise {
   static func merge(_ inputs: [Tensor], _ op: ElementwiseMerge.Operation) throws(RuntimeError) -> Tensor {
     guard var acc = inputs.first else { throw RuntimeError("\(op) needs inputs") }
     for next in inputs.dropFirst() {
-      acc = try broadcast(acc, next) { a, b in
-        switch op {
-        case .subtract: a - b
-        case .multiply: a * b
-        case .maximum: max(a, b)
-        case .minimum: min(a, b)
-        case .add, .average: a + b
-        }
+      switch op {
+      case .subtract: acc = try broadcast(acc, next, -)
+      case .multiply: acc = try broadcast(acc, next, *)
+      case .maximum: acc = try broadcast(acc, next) { max($0, $1) }
+      case .minimum: acc = try broadcast(acc, next) { min($0, $1) }
+      case .add, .average: acc = try broadcast(acc, next, +)
       }
     }
     if op == .average { acc = acc.map { $0 / Float(inputs.count) } }
     return acc
   }
 
+  @inline(__always)
   static func broadcast(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) throws(RuntimeError) -> Tensor {
-    if a.shape == b.shape { return Tensor(shape: a.shape, data: zip(a.data, b.data).map(f)) }
+    if a.shape == b.shape { return a.zipMap(b, f) }
+    // (…, C) with a tensor of C values over its last axis (a squeeze-and-excitation scale, a bias).
+    if let rowWise = rowBroadcast(a, b, f) { return rowWise }
     if b.count == 1, b.rank <= a.rank { let v = b.data[0]; return a.map { f($0, v) } }
     if a.count == 1, a.rank <= b.rank { let v = a.data[0]; return b.map { f(v, $0) } }
     let rank = max(a.rank, b.rank)
@@ -115,6 +129,46 @@ enum Elementwise {
       advance(&index, in: shape)
     }
     return Tensor(shape: shape, data: out)
+  }
+
+  /// `f(a, b)` when one side is the other's last-axis row repeated over the rest, per sample
+  /// (`(B, H, W, C)` with `(B, 1, 1, C)` or `(C,)`): the other's row read in place. Else nil.
+  @inline(__always)
+  static func rowBroadcast(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor? {
+    func isRow(_ small: Tensor, of big: Tensor) -> Bool {
+      guard small.rank <= big.rank, big.rank >= 2, small.last == big.last else { return false }
+      let lead = Array(repeating: 1, count: big.rank - small.rank) + small.shape
+      // Every axis 1 but the last, and maybe the batch.
+      return lead.dropLast().dropFirst().allSatisfy { $0 == 1 } && (lead[0] == 1 || (lead[0] == big.shape[0] && small.rank == big.rank))
+    }
+    let (big, small, smallFirst): (Tensor, Tensor, Bool)
+    if isRow(b, of: a), b.count < a.count { (big, small, smallFirst) = (a, b, false) }
+    else if isRow(a, of: b), a.count < b.count { (big, small, smallFirst) = (b, a, true) }
+    else { return nil }
+    let c = big.last
+    let perSample = small.count > c
+    let samples = big.shape[0]
+    let inner = big.count / max(samples, 1)
+    let count = big.count
+    let out = big.data.withUnsafeBufferPointer { bp in
+      small.data.withUnsafeBufferPointer { sp in
+        [Float](unsafeUninitializedCapacity: count) { o, initialized in
+          let (xs, rs, os) = (bp.baseAddress!, sp.baseAddress!, o.baseAddress!)
+          for n in 0..<samples {
+            let row = rs + (perSample ? n * c : 0)
+            for start in stride(from: n * inner, to: (n + 1) * inner, by: max(c, 1)) {
+              if smallFirst {
+                for j in 0..<c { os[start + j] = f(row[j], xs[start + j]) }
+              } else {
+                for j in 0..<c { os[start + j] = f(xs[start + j], row[j]) }
+              }
+            }
+          }
+          initialized = count
+        }
+      }
+    }
+    return Tensor(shape: big.shape, data: out)
   }
 
   /// Concatenate along `axis`.

@@ -24,9 +24,36 @@ public struct Tensor: Sendable, Equatable {
     Tensor(shape: newShape, data: data)
   }
 
-  /// Applies `f` to every element.
+  /// Applies `f` to every element (a loop over raw storage, which the compiler vectorises when
+  /// `f` is simple: `Array.map` through a closure does not).
+  @inline(__always)
   func map(_ f: (Float) -> Float) -> Tensor {
-    Tensor(shape: shape, data: data.map(f))
+    let count = data.count
+    let out = data.withUnsafeBufferPointer { x in
+      [Float](unsafeUninitializedCapacity: count) { o, initialized in
+        let (xs, os) = (x.baseAddress!, o.baseAddress!)
+        for i in 0..<count { os[i] = f(xs[i]) }
+        initialized = count
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// `f` of the elements of two tensors of one shape, element by element.
+  @inline(__always)
+  func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    let count = data.count
+    precondition(other.count == count)
+    let out = data.withUnsafeBufferPointer { a in
+      other.data.withUnsafeBufferPointer { b in
+        [Float](unsafeUninitializedCapacity: count) { o, initialized in
+          let (xs, ys, os) = (a.baseAddress!, b.baseAddress!, o.baseAddress!)
+          for i in 0..<count { os[i] = f(xs[i], ys[i]) }
+          initialized = count
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
   }
 }
 

@@ -53,6 +53,13 @@ struct ProductTests {
           ([1, 9, 8, 3], [3, 3, 3, 36], [1, 1], [1, 1], "same"),
           ([2, 10, 9, 2], [2, 3, 2, 64], [2, 1], [1, 1], "valid"),
           ([1, 11, 11, 2], [3, 3, 2, 32], [1, 1], [2, 2], "valid"),
+          // Large enough to split over the cores at batch 1: 1×1 in place, 3×3 gathered, strided.
+          ([1, 56, 56, 64], [1, 1, 64, 72], [1, 1], [1, 1], "valid"),
+          ([1, 56, 56, 64], [1, 1, 64, 72], [1, 1], [1, 1], "same"),
+          ([1, 20, 20, 8], [1, 1, 8, 64], [2, 2], [1, 1], "valid"),
+          ([1, 30, 30, 32], [3, 3, 32, 64], [2, 2], [1, 1], "same"),
+          ([3, 28, 27, 16], [3, 3, 16, 48], [1, 1], [1, 1], "same"),
+          ([1, 33, 31, 8], [5, 3, 8, 40], [1, 2], [2, 1], "valid"),
         ] as [([Int], [Int], [Int], [Int], String)])
   func convolution(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) throws {
     let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 3))
@@ -72,5 +79,52 @@ struct ProductTests {
     #expect(fast.shape == direct.shape)
     let worst = zip(fast.data, direct.data).map { abs($0 - $1) }.max() ?? 0
     #expect(worst < 1e-4, "worst difference \(worst)")
+  }
+
+  @Test("a depthwise convolution equals the direct sum over its window, split over the cores or not",
+        arguments: [
+          ([1, 57, 57, 32], [3, 3], [2, 2], [1, 1], "same"),
+          ([1, 56, 56, 96], [3, 3], [1, 1], [1, 1], "same"),
+          ([2, 19, 17, 24], [3, 3], [1, 1], [2, 2], "same"),
+          ([2, 9, 7, 5], [5, 3], [1, 2], [1, 1], "valid"),
+          ([1, 14, 14, 40], [5, 5], [2, 2], [1, 1], "same"),
+          ([2, 30, 6], [5], [1], [1], "same"),
+          ([2, 30, 6], [3], [2], [1], "valid"),
+        ] as [([Int], [Int], [Int], [Int], String)])
+  func depthwise(_ input: [Int], _ size: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) throws {
+    let c = input.last!
+    let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 6))
+    let w = Tensor(shape: size + [c, 1], data: values(size.reduce(1, *) * c, seed: 7))
+    let bias = Tensor(shape: [c], data: values(c, seed: 8))
+    let window = Window(kernel: size, strides: strides, dilation: dilation, padding: try #require(Padding(rawValue: padding)))
+    let fast = VolumeKernels.depthwise(x, kernel: w, bias: bias, window: window, multiplier: 1)
+    // The direct sum, in double precision, over a 2-D view (a 1-D input has height 1).
+    let g = ConvolutionKernels.planar(window)
+    let (batch, height, width) = (input[0], input.count == 3 ? 1 : input[1], input[input.count - 2])
+    let (kh, kw) = (size.count == 1 ? 1 : size[0], size.last!)
+    let (oh, top) = input.count == 3 ? (1, 0) : g.axis(0, length: height)
+    let (ow, left) = g.axis(1, length: width)
+    #expect(fast.shape == (input.count == 3 ? [batch, ow, c] : [batch, oh, ow, c]))
+    var worst: Float = 0
+    for b in 0..<batch {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          for ch in 0..<c {
+            var sum = Double(bias.data[ch])
+            for di in 0..<kh {
+              let y = i * g.strides[0] - top + di * g.dilation[0]
+              guard y >= 0, y < height else { continue }
+              for dj in 0..<kw {
+                let xx = j * g.strides[1] - left + dj * g.dilation[1]
+                guard xx >= 0, xx < width else { continue }
+                sum += Double(x.data[((b * height + y) * width + xx) * c + ch]) * Double(w.data[(di * kw + dj) * c + ch])
+              }
+            }
+            worst = max(worst, abs(Float(sum) - fast.data[((b * oh + i) * ow + j) * c + ch]))
+          }
+        }
+      }
+    }
+    #expect(worst < 1e-5, "worst difference \(worst)")
   }
 }
