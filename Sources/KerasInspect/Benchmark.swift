@@ -21,6 +21,8 @@ public struct Benchmark: Sendable {
     /// Floating-point operations of its calls in one pass (a multiply-add counts two), where the
     /// layer's family counts them.
     public let flops: Int?
+    /// The layer a BatchNormalization was folded into (it then only passes its input on).
+    public let foldedInto: String?
   }
 
   public let file: String
@@ -70,7 +72,8 @@ extension Inspection {
         name: entry.path, className: entry.layer.displayClassName,
         outputShape: entry.layer.outputs.first.flatMap { $0?.first }.map(pythonTuple) ?? "?",
         medianSeconds: Benchmark.median(entry.seconds + Array(repeating: 0, count: max(0, runs - entry.seconds.count))),
-        flops: entry.layer.flops.map { saturatingProduct([$0, batch, calls[entry.path] ?? 1]) })
+        flops: entry.layer.flops.map { saturatingProduct([$0, batch, calls[entry.path] ?? 1]) },
+        foldedInto: runtime.folded[entry.path])
     }.sorted { ($0.medianSeconds, $1.name) > ($1.medianSeconds, $0.name) }
     return Benchmark(
       file: file.path, batch: batch, runs: runs, warmup: warmup, kernels: KernelSelection.active.description,
@@ -105,8 +108,9 @@ extension Inspection {
 extension Benchmark {
   /// `bench --format json`: `{"schema", "version", "keras_inspect_version", "file", "batch",
   /// "runs", "warmup", "kernels", "cores", "median_s", "min_s", "max_s", "flops", "layers"}`;
-  /// `layers` (with `--profile`) as `[{"name", "class_name", "output_shape", "median_s", "flops"}]`,
-  /// slowest first, `flops` null where the layer's family does not count them.
+  /// `layers` (with `--profile`) as `[{"name", "class_name", "output_shape", "median_s", "flops", "folded_into"}]`,
+  /// slowest first, `flops` null where the layer's family does not count them; `folded_into`
+  /// names the layer a BatchNormalization was folded into (null for the others).
   public var json: OrderedJSON {
     var pairs: [(String, OrderedJSON)] = [
       ("schema", .string(Self.schema)),
@@ -131,6 +135,7 @@ extension Benchmark {
           ("output_shape", .string(layer.outputShape)),
           ("median_s", .double(layer.medianSeconds)),
           ("flops", layer.flops.map(OrderedJSON.int) ?? .null),
+          ("folded_into", layer.foldedInto.map(OrderedJSON.string) ?? .null),
         ])
       })))
     }
@@ -149,7 +154,7 @@ extension Benchmark {
     let header = ["layer", "class", "output shape", "time", "share", "work", "GFLOP/s"]
     let rows = layers.map { layer in
       [
-        layer.name, layer.className, layer.outputShape, Self.time(layer.medianSeconds),
+        layer.name, layer.className + (layer.foldedInto.map { " (folded into \($0))" } ?? ""), layer.outputShape, Self.time(layer.medianSeconds),
         String(format: "%.1f%%", total > 0 ? 100 * layer.medianSeconds / total : 0),
         layer.flops.map { Self.count($0) + "FLOP" } ?? "-",
         layer.flops.map { Self.gflops($0, layer.medianSeconds) } ?? "-",

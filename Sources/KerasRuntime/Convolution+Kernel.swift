@@ -8,7 +8,10 @@ extension Convolution: RunnableLayer {
 
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 1, "a kernel")
-    let (w, b) = (weights[0], optionalBias(weights, after: 1, useBias))
+    return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3)
+  }
+
+  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel {
     let (window, groups, rank, format, activation) = (window, groups, rank, dataFormat, activation)
     // An ungrouped 1-D or 2-D kernel is packed for the matrix product once, here.
     let packed = rank < 3 && groups == 1 ? PackedMatrix(w.data, k: w.count / filters, n: filters) : nil
@@ -32,7 +35,10 @@ extension DepthwiseConvolution: RunnableLayer {
 
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 1, "a depthwise kernel")
-    let (w, b) = (weights[0], optionalBias(weights, after: 1, useBias))
+    return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3)
+  }
+
+  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel {
     let (window, m, format, activation) = (window, depthMultiplier, dataFormat, activation)
     return .unary(keepMask: false) { x throws(RuntimeError) in
       let y = try inChannelsLast(x, format) { VolumeKernels.depthwise($0, kernel: w, bias: b, window: window, multiplier: m) }

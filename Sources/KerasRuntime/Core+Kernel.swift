@@ -9,7 +9,11 @@ extension Dense: RunnableLayer {
   func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 1, "a kernel")
-    let (w, b, activation) = (weights[0], optionalBias(weights, after: 1, useBias), activation)
+    return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3)
+  }
+
+  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel {
+    let activation = activation
     return .unary { x throws(RuntimeError) in
       guard w.shape.first == x.last else { throw RuntimeError("kernel \(w.shape) does not fit input \(x.shape)") }
       return try Activations.apply(activation, to: Linear.dense(x, kernel: w, bias: b), keras3: keras3)

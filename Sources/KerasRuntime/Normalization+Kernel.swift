@@ -20,19 +20,28 @@ func resolve(_ axes: [Int], _ rank: Int) -> [Int] { axes.map { $0 < 0 ? $0 + ran
 extension BatchNormalization: RunnableLayer {
   /// At inference: (x − moving_mean) / √(moving_variance + ε) · γ + β, folded into one scale and shift.
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let affine = try inferenceAffine(weights)
+    let axis = axis
+    return .unary { x in Elementwise.affine(x, axes: resolve(axis, x.rank), scale: affine.scale, shift: affine.shift) }
+  }
+
+  /// The layer at inference as one scale and shift per channel.
+  func inferenceAffine(_ weights: [Tensor]) throws(RuntimeError) -> ChannelAffine {
     var w = weights
     guard w.count == (scale ? 1 : 0) + (center ? 1 : 0) + 2 else { throw RuntimeError("BatchNormalization weights do not match its config") }
     let gamma = scale ? w.removeFirst().data : nil
     let beta = center ? w.removeFirst().data : nil
     let (mean, variance) = (w[0].data, w[1].data)
+    guard variance.count == mean.count, gamma.map({ $0.count == mean.count }) ?? true, beta.map({ $0.count == mean.count }) ?? true else {
+      throw RuntimeError("BatchNormalization weights do not match its config")
+    }
     var factor = [Float](repeating: 1, count: mean.count)
     var shift = [Float](repeating: 0, count: mean.count)
     for c in mean.indices {
       factor[c] = 1 / (variance[c] + Float(epsilon)).squareRoot() * (gamma?[c] ?? 1)
       shift[c] = (beta?[c] ?? 0) - mean[c] * factor[c]
     }
-    let axis = axis
-    return .unary { x in Elementwise.affine(x, axes: resolve(axis, x.rank), scale: factor, shift: shift) }
+    return ChannelAffine(scale: factor, shift: shift)
   }
 }
 

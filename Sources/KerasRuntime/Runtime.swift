@@ -13,6 +13,9 @@ public final class Runtime {
   /// When each value of a model's schedule can be let go, by model path ("" for the model,
   /// `encoder/` for a nested one).
   let lifetimes: [String: Lifetimes]
+  /// The BatchNormalization layers folded into the layer before them (``Fusion``), by layer
+  /// path, each with that layer's path.
+  public let folded: [String: String]
 
   public var keras3: Bool { analysis.keras3 }
 
@@ -44,7 +47,7 @@ public final class Runtime {
         bound[path] = tensors
       }
     }
-    kernels = try Self.buildKernels(analysis, weights: bound)
+    (kernels, folded) = try Self.buildKernels(analysis, weights: bound)
     lifetimes = Lifetimes.all(analysis)
   }
 
@@ -63,17 +66,36 @@ public final class Runtime {
       }
     }
     self.analysis = analysis
-    kernels = try Self.buildKernels(analysis, weights: weights)
+    (kernels, folded) = try Self.buildKernels(analysis, weights: weights)
     lifetimes = Lifetimes.all(analysis)
   }
 
   /// Every layer's kernel from its definition and weights, recursing into nested models.
-  static func buildKernels(_ analysis: ModelAnalysis, weights: [String: [Tensor]], prefix: String = "") throws(RuntimeError) -> [String: Kernel] {
+  static func buildKernels(
+    _ analysis: ModelAnalysis, weights: [String: [Tensor]], prefix: String = ""
+  ) throws(RuntimeError) -> (kernels: [String: Kernel], folded: [String: String]) {
     var kernels: [String: Kernel] = [:]
+    var folded: [String: String] = [:]
+    // BatchNormalization folded into the layer before it (``Fusion``): that layer's kernel
+    // carries it, and the normalization passes its input on.
+    for (p, n) in Fusion.batchNormalizationFolds(analysis) {
+      let (producer, norm) = (analysis.layers[p], analysis.layers[n])
+      guard let definition = producer.definition as? any ChannelFoldable, let normalization = norm.definition as? BatchNormalization,
+        let foldedKernel = Fusion.foldedKernel(
+          definition, weights: weights[prefix + producer.name] ?? [], normalization, normalizationWeights: weights[prefix + norm.name] ?? [],
+          keras3: analysis.keras3)
+      else { continue }
+      kernels[prefix + producer.name] = foldedKernel
+      kernels[prefix + norm.name] = Kernel { inputs, _ in Array(inputs.prefix(1)) }
+      folded[prefix + norm.name] = prefix + producer.name
+    }
     for layer in analysis.layers {
       let path = prefix + layer.name
+      if kernels[path] != nil { continue }
       if let nested = layer.nested {
-        kernels.merge(try buildKernels(nested, weights: weights, prefix: path + "/")) { a, _ in a }
+        let inner = try buildKernels(nested, weights: weights, prefix: path + "/")
+        kernels.merge(inner.kernels) { a, _ in a }
+        folded.merge(inner.folded) { a, _ in a }
         continue
       }
       guard let runnable = layer.definition as? any RunnableLayer else { throw RuntimeError("layer \(path) (\(layer.className)): no native kernel") }
@@ -83,7 +105,7 @@ public final class Runtime {
         throw RuntimeError("layer \(path) (\(layer.className)): \(error.message)")
       }
     }
-    return kernels
+    return (kernels, folded)
   }
 
   /// The layers (as `name (Class): reason`) this runtime cannot run, recursing into nested models.

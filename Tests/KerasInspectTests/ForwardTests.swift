@@ -77,3 +77,32 @@ struct ForwardTests {
   }
 }
 
+@Suite("Inference rewrites")
+struct FusionTests {
+  @Test("a BatchNormalization right after a convolution or Dense is folded into it, and the outputs still match Keras",
+        arguments: ["keras2/app_mobilenet", "keras3/app_mobilenet", "keras2/frozen_and_batchnorm", "keras3/frozen_and_batchnorm"])
+  func folded(_ name: String) throws {
+    let inspection = try Inspection(path: modelPath(name))
+    let runtime = try inspection.runtime()
+    // Which normalizations qualify, read from the config: the only reader of a linear,
+    // channels-last Dense or convolution's output.
+    let layers = inspection.analysis.layers
+    var readers: [String: Int] = [:]
+    for layer in layers { for call in layer.config.calls { for ref in call.inputs { readers[ref.layer, default: 0] += 1 } } }
+    let expected = layers.filter { layer in
+      guard layer.className == "BatchNormalization", let source = layer.config.calls.first?.inputs.first?.layer,
+        let producer = layers.first(where: { $0.name == source }),
+        ["Conv2D", "DepthwiseConv2D", "Dense"].contains(producer.className), readers[source] == 1 else { return false }
+      let activation = producer.config.config["activation"]?.string
+      return activation == nil || activation == "linear"
+    }.map(\.name)
+    #expect(Set(runtime.folded.keys) == Set(expected))
+    #expect(!expected.isEmpty || name.contains("frozen"))
+    let (inputs, outputs) = try ForwardTests.reference(name)
+    let got = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
+    for (i, (g, e)) in zip(got, outputs).enumerated() {
+      let comparison = OutputComparison(index: i, got: g, expected: e, atol: 1e-5, rtol: 1e-4)
+      #expect(comparison.passed, "\(comparison.description)")
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import KerasModel
+
+/// A scale and a shift per channel: BatchNormalization at inference.
+struct ChannelAffine {
+  let scale: [Float]
+  let shift: [Float]
+}
+
+/// A layer whose output channels can absorb a per-channel affine step that follows it: its
+/// kernel's output channels scaled and its bias shifted (Dense, convolutions, depthwise
+/// convolutions, all with a linear activation and channels last).
+protocol ChannelFoldable: RunnableLayer {
+  /// Whether this configuration can absorb one (no activation between the two, channels last).
+  var foldable: Bool { get }
+  var useBias: Bool { get }
+  /// The kernel built from its (already folded) weights and a bias, whatever `use_bias` says.
+  func kernel(_ w: Tensor, bias: Tensor?, keras3: Bool) -> Kernel
+}
+
+extension Dense: ChannelFoldable {
+  var foldable: Bool { activation.name == "linear" }
+}
+
+extension Convolution: ChannelFoldable {
+  var foldable: Bool { activation.name == "linear" && dataFormat == .channelsLast }
+}
+
+extension DepthwiseConvolution: ChannelFoldable {
+  var foldable: Bool { activation.name == "linear" && dataFormat == .channelsLast }
+}
+
+/// Inference-time rewrites that leave what the model computes unchanged up to float32 rounding.
+///
+/// A BatchNormalization whose input is the only use of a Dense or convolution's output (the
+/// `Conv2D → BatchNormalization` of ResNet, MobileNet and EfficientNet) is folded into that
+/// layer when the kernels are built: each output channel c of the kernel is multiplied by the
+/// normalization's scale s[c], the bias becomes b[c]·s[c] + t[c], and the normalization itself
+/// passes its input on. One pass over the activation is saved, and the product writes the
+/// normalized values directly.
+enum Fusion {
+  /// For each folded pair, the producing layer's index and the normalization's, in one model.
+  static func batchNormalizationFolds(_ model: ModelAnalysis) -> [(producer: Int, normalization: Int)] {
+    var readers: [TensorRef: Int] = [:]
+    for layer in model.layers {
+      for call in layer.config.calls { for ref in call.inputs { readers[ref, default: 0] += 1 } }
+    }
+    for ref in model.config.outputs { readers[ref, default: 0] += 1 }
+    let index = Dictionary(model.layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+    var folds: [(Int, Int)] = []
+    for (n, layer) in model.layers.enumerated() {
+      guard let norm = layer.definition as? BatchNormalization, layer.config.calls.count == 1,
+        let call = layer.config.calls.first, call.inputs.count == 1, call.maskInput == nil,
+        let source = call.inputs.first, source.tensor == 0, readers[source] == 1,
+        let p = index[source.layer], model.layers[p].nested == nil, model.layers[p].config.calls.count == 1,
+        let producer = model.layers[p].definition as? any ChannelFoldable, producer.foldable,
+        let shape = model.layers[p].outputs.first??.first, shape.count >= 2,
+        norm.axis.count == 1, norm.axis[0] == -1 || norm.axis[0] == shape.count - 1
+      else { continue }
+      folds.append((p, n))
+    }
+    return folds
+  }
+
+  /// The producer's kernel with the normalization folded in, or nil when the weights do not
+  /// line up (the layers are then built apart, as without folding).
+  static func foldedKernel(
+    _ producer: any ChannelFoldable, weights: [Tensor],
+    _ normalization: BatchNormalization, normalizationWeights: [Tensor], keras3: Bool
+  ) -> Kernel? {
+    guard let kernel = weights.first, let affine = try? normalization.inferenceAffine(normalizationWeights) else { return nil }
+    let channels = affine.scale.count
+    guard channels > 0, kernel.count % channels == 0 else { return nil }
+    let bias = producer.useBias && weights.count > 1 ? weights[1] : nil
+    guard bias.map({ $0.count == channels }) ?? true else { return nil }
+    // Kernel element i feeds output channel i mod C: the output channels are its trailing axes
+    // ((…, F) for a convolution or Dense, (…, C, M) flattened for a depthwise one).
+    var folded = kernel.data
+    folded.withUnsafeMutableBufferPointer { k in
+      affine.scale.withUnsafeBufferPointer { s in
+        for row in stride(from: 0, to: k.count, by: channels) {
+          for c in 0..<channels { k[row + c] *= s[c] }
+        }
+      }
+    }
+    let shifted = (0..<channels).map { c in (bias?.data[c] ?? 0) * affine.scale[c] + affine.shift[c] }
+    return producer.kernel(Tensor(shape: kernel.shape, data: folded), bias: Tensor(shape: [channels], data: shifted), keras3: keras3)
+  }
+}
