@@ -89,6 +89,17 @@ enum Activations {
       case "sigmoid": ckernels_sigmoid(p, count)
       case "tanh": ckernels_tanh(p, count)
       case "relu": for i in 0..<count { p[i] = Swift.max(p[i], 0) }  // vectorises; NaN stays NaN, as in TensorFlow
+      case "swish", "silu":
+        // x · sigmoid(x), the sigmoid by the vectorised kernel, a block at a time.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4096) { buffer in
+          let s = buffer.baseAddress!
+          for start in stride(from: 0, to: count, by: 4096) {
+            let n = Swift.min(4096, count - start)
+            s.update(from: p + start, count: n)
+            ckernels_sigmoid(s, n)
+            for i in 0..<n { p[start + i] *= s[i] }
+          }
+        }
       default: for i in 0..<count { p[i] = scalar(p[i]) }
       }
     }

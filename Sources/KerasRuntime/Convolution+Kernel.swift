@@ -85,13 +85,9 @@ extension TransposedConvolution: RunnableLayer {
 
 extension Pooling: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
-    let (window, average, format, rank) = (window, average, dataFormat, rank)
+    let (window, average, format) = (window, average, dataFormat)
     return .unary(keepMask: false) { x throws(RuntimeError) in
-      try inChannelsLast(x, format) { input in
-        rank == 3
-          ? VolumeKernels.pool(input, window: window, average: average)
-          : ConvolutionKernels.pool(input, geometry: ConvolutionKernels.planar(window), average: average)
-      }
+      try inChannelsLast(x, format) { VolumeKernels.pool($0, window: window, average: average) }
     }
   }
 }

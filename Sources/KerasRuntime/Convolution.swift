@@ -197,39 +197,6 @@ enum ConvolutionKernels {
     return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out)
   }
 
-  /// Max or average pooling; padding positions are ignored (TensorFlow's rule for "same").
-  static func pool(_ input: Tensor, geometry g: Geometry, average: Bool) -> Tensor {
-    let oneD = input.rank == 3
-    let x = as2D(input)
-    let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let (oh, padTop) = oneD ? (1, 0) : g.axis(0, length: height)
-    let (ow, padLeft) = g.axis(1, length: width)
-    var out = [Float](repeating: 0, count: batch * oh * ow * channels)
-    for b in 0..<batch {
-      for i in 0..<oh {
-        for j in 0..<ow {
-          for c in 0..<channels {
-            var acc: Float = average ? 0 : -.infinity
-            var n = 0
-            for di in 0..<g.kernel[0] {
-              let y = i * g.strides[0] - padTop + di
-              if y < 0 || y >= height { continue }
-              for dj in 0..<g.kernel[1] {
-                let xx = j * g.strides[1] - padLeft + dj
-                if xx < 0 || xx >= width { continue }
-                let v = x.data[((b * height + y) * width + xx) * channels + c]
-                acc = average ? acc + v : max(acc, v)
-                n += 1
-              }
-            }
-            out[((b * oh + i) * ow + j) * channels + c] = average ? acc / Float(max(n, 1)) : acc
-          }
-        }
-      }
-    }
-    return Tensor(shape: oneD ? [batch, ow, channels] : [batch, oh, ow, channels], data: out)
-  }
-
   /// Global max or average over all spatial positions; a mask (1-D) excludes masked steps from the average.
   static func globalPool(_ x: Tensor, average: Bool, keepdims: Bool, mask: [Bool]?) -> Tensor {
     let batch = x.shape[0], channels = x.last
@@ -503,6 +470,7 @@ enum VolumeKernels {
   }
 
   /// Max or average pooling over 1-3 axes; padding positions are left out (TensorFlow's rule).
+  /// Output positions split over the cores in contiguous shares; the channel loop vectorised.
   static func pool(_ x: Tensor, window: Window, average: Bool) -> Tensor {
     let v = volume(x)
     let w = window3(window)
@@ -511,13 +479,17 @@ enum VolumeKernels {
     let c = v.channels
     let count = v.batch * positions * c
     var result = [Float](repeating: average ? 0 : -.infinity, count: count)
+    let total = v.batch * positions
+    let cores = count * w.kernel.reduce(1, *) >= 1 << 17 ? min(ProcessInfoCores.count, total) : 1
     x.data.withUnsafeBufferPointer { xp in
       result.withUnsafeMutableBufferPointer { rp in
-        let (xs, rs) = (xp.baseAddress!, rp.baseAddress!)
-        for b in 0..<v.batch {
-          for p in 0..<positions {
+        let (sx, sr) = (UInt(bitPattern: xp.baseAddress!), UInt(bitPattern: rp.baseAddress!))
+        DispatchQueue.concurrentPerform(iterations: cores) { part in
+          let (xs, rs) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: sr)!)
+          for row in (total * part / cores)..<(total * (part + 1) / cores) {
+            let (b, p) = (row / positions, row % positions)
             let (od, oh, ow) = (p / (out[1] * out[2]), (p / out[2]) % out[1], p % out[2])
-            let o = rs + (b * positions + p) * c
+            let o = rs + row * c
             var n = 0
             for kd in 0..<w.kernel[0] {
               let z = od * w.strides[0] - before[0] + kd
