@@ -24,6 +24,15 @@ struct KernelTests {
     #expect(abs(f(x) - y) < 1e-6)
   }
 
+  @Test("bulk activations (vectorised paths, over several blocks) equal the scalar definitions", arguments: ["swish", "silu", "sigmoid", "tanh", "relu", "gelu"])
+  func bulk(_ name: String) throws {
+    let values = (0..<10_001).map { Float($0 - 5000) / 500 }
+    let y = try Activations.apply(Activation(name: name), to: Tensor(shape: [1, values.count], data: values), keras3: true)
+    let f = try #require(Activations.scalar(name, keras3: true))
+    let worst = zip(y.data, values.map(f)).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+    #expect(worst < 2e-6, "worst relative difference \(worst)")
+  }
+
   @Test("glu halves the last axis: a · sigmoid(b); an odd width is an error")
   func glu() throws {
     let x = Tensor(shape: [2, 4], data: [1, 2, 0, 3, -1, 0.5, 2, -4])
