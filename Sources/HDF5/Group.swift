@@ -54,10 +54,10 @@ public final class Group: Object {
     var prefix = ""
     for component in name.split(separator: "/", omittingEmptySubsequences: true) {
       prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
-      let exists = H5Lexists(handle.id, prefix, lapl)
-      if exists < 0 { _ = H5.drainErrorStack(); return false }
-      if exists == 0 { return false }
+      // One link lookup per component: its type, or failure when there is no such link (the
+      // components before it were checked already).
       let type = chdf5_link_type(handle.id, prefix, lapl)
+      if type < 0 { _ = H5.drainErrorStack(); return false }
       if type == chdf5_link_external(), !ReadPolicy.followsOutsideFiles {
         var file = [CChar](repeating: 0, count: 1024), object = [CChar](repeating: 0, count: 1024)
         let target = chdf5_external_link_target(handle.id, prefix, lapl, &file, file.count, &object, object.count) >= 0
@@ -113,6 +113,26 @@ public final class Group: Object {
     let p = childPath(name)
     _ = try followLinks(name)
     let id = try H5.check(H5Dopen2(handle.id, name, H5.datasetAccess), "open dataset", p)
+    return try Dataset(Handle(id, .dataset), path: p)
+  }
+
+  /// Opens the member dataset `name` when there is one: nil when nothing, or something other
+  /// than a dataset, is there. One walk of the path instead of ``kind(of:)`` then ``dataset(_:)``.
+  public func datasetIfPresent(_ name: String) throws(HDF5Error) -> Dataset? {
+    H5.enter()
+    defer { H5.lock.unlock() }
+    let p = childPath(name)
+    guard try followLinks(name), !name.split(separator: "/").isEmpty else { return nil }
+    let id = H5Dopen2(handle.id, name, H5.datasetAccess)
+    if id < 0 {
+      // Not a dataset (nil), or a dataset libhdf5 cannot open (its error).
+      let message = H5.drainErrorStack()
+      guard chdf5_object_type(handle.id, name, H5.linkAccess) == chdf5_type_dataset() else {
+        _ = H5.drainErrorStack()
+        return nil
+      }
+      throw HDF5Error(operation: "open dataset", path: p, message: message)
+    }
     return try Dataset(Handle(id, .dataset), path: p)
   }
 

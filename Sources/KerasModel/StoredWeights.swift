@@ -88,10 +88,10 @@ enum WeightListing {
       let names = try list(group, "weight_names") ?? []
       var weights: [StoredWeight] = []
       for weightName in names {
-        guard try group.kind(of: weightName) == .dataset else {
+        guard let dataset = try group.datasetIfPresent(weightName) else {
           throw ModelError(.badWeights, "layer \(name) lists weight \(weightName), but \(group.path) has no dataset \(weightName)")
         }
-        weights.append(try StoredWeight(dataset: try group.dataset(weightName), name: weightName))
+        weights.append(try StoredWeight(dataset: dataset, name: weightName))
       }
       return weights
     } catch let error as ModelError {
