@@ -12,6 +12,12 @@ Benchmarks/models.py. It runs keras-inspect-bench --json, then times the Python 
                     against keras-inspect-bench's load (also a fresh process); peak RSS of each
   forward           TensorFlow's eager `model(x)` on the model loaded by Keras (the issue's yardstick),
                     and the same model as a compiled tf.function (graph mode), against the native pass
+  applications      ResNet50, DenseNet121, MobileNetV2, EfficientNetB0, InceptionV3 at batch 1:
+                    `keras-inspect bench` (in-process forward, weights bound first) against both
+                    TensorFlow modes; its peak RSS against the stored weights plus the two largest
+                    activations plus 50 MB; `--profile` for the GFLOP/s of ResNet50's 3×3
+                    convolutions against the cores' FMA peak; whole-process `summary` of each, and
+                    `verify --bundle` of ResNet50 against a Python process that loads and predicts
 
 Each row prints both medians and the ratio (how many times faster keras-inspect is; above 1 is
 faster), then the issue's target and whether it is met.
@@ -116,6 +122,53 @@ def tensorflow_forward(model_path, npz_path, budget):
     return timed(lambda: model(x), budget), timed(lambda: graph(tx).numpy(), budget)
 
 
+PREDICT_SNIPPET = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+model = keras.models.load_model(sys.argv[1], compile=False)
+model.predict(np.load(sys.argv[2])["input_0"], verbose=0)
+"""
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def fma_peak_gflops(kernels, cores):
+    """Two FMA units per core (16 floats each with AVX-512, 8 with AVX2), 2 FLOPs per lane, at the
+    clock /proc/cpuinfo reports (a VM's nominal clock; turbo is not counted)."""
+    mhz = max(float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz"))
+    lanes = 16 if kernels == "AVX-512" else 8 if kernels == "AVX2/FMA" else 1
+    return cores * 2 * lanes * 2 * mhz / 1e3, mhz
+
+
+def largest_activations(binary, model, count=2):
+    """Bytes of the `count` largest layer outputs at batch 1 (float32), from the summary JSON."""
+    out = subprocess.run([binary, "summary", model, "--format", "json"], check=True, capture_output=True, text=True).stdout
+    sizes = []
+    for layer in json.loads(out)["layers"]:
+        shapes = layer.get("output_shape") or []
+        for shape in (shapes if shapes and isinstance(shapes[0], list) else [shapes]):
+            n = 4
+            for d in shape[1:]:
+                n *= d if isinstance(d, int) else 1
+            sizes.append(n)
+    return sum(sorted(sizes)[-count:])
+
+
+def bench_json(binary, model, npz, runs, profile=False):
+    argv = [binary, "bench", model, "--input", npz + ":input_0", "--runs", str(runs), "--format", "json"] + (["--profile"] if profile else [])
+    # The peak the process reports itself: a child forked from this Python process would count
+    # Python's own pages until it execs.
+    _, _, out = run_child(argv, capture=True)
+    report = json.loads(out)
+    return report, report["peak_rss_bytes"]
+
+
 def fmt(seconds):
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
@@ -128,24 +181,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=".bench")
     parser.add_argument("--bench", default=".build/release/keras-inspect-bench")
+    parser.add_argument("--binary", default=".build/release/keras-inspect")
+    parser.add_argument("--only-apps", action="store_true", help="only the applications cases")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     args = parser.parse_args()
     runs = 3 if args.quick else 5
     budget = 0.5 if args.quick else 2.0
-
-    bench = subprocess.run([args.bench, "--json", "--models", args.models] + (["--quick"] if args.quick else []),
-                           check=True, capture_output=True, text=True)
-    ours = {(r["group"], r["name"], r["detail"]): r for r in json.loads(bench.stdout)["results"]}
-    manifest = json.load(open(os.path.join(args.models, "manifest.json")))
-    large = os.path.join(args.models, manifest["large"]["model"])
-    weight_bytes = manifest["large"]["bytes"]
-
-    def find(group, name, detail=None):
-        for (g, n, d), r in ours.items():
-            if g == group and n == name and (detail is None or d == detail):
-                return r
-        sys.exit(f"keras-inspect-bench printed no {group}/{name}/{detail}")
 
     rows = []  # (case, ours, theirs, who, ratio, target, met)
 
@@ -153,66 +195,122 @@ def main():
         rows.append({"case": case, "keras_inspect_s": ours_s, "other_s": theirs_s, "other": who,
                      "ratio": theirs_s / ours_s, "target": target or "", "met": met, "note": note})
 
-    py = [sys.executable, "-c", SUMMARY_SNIPPET]
-    t_sum, _ = timed_processes(py + [WORKED_EXAMPLE], runs, WORKED_EXAMPLE)
-    r = find("inspect", "summary worked example")
-    ratio = t_sum / r["median_seconds"]
-    add("summary, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()",
-        "≥300× and <10 ms", ratio >= 300 and r["median_seconds"] < 0.010)
-    r = find("inspect", "check worked example", "all checks, warm cache")
-    add("all checks, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()")
-    t_large, _ = timed_processes(py + [large], max(3, runs // 2), large)
-    r = find("inspect", "summary large")
-    add("summary, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
-    r = find("inspect", "check large", "all checks, warm cache")
-    add("all checks + forward, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
+    manifest = json.load(open(os.path.join(args.models, "manifest.json")))
+    ours = {}
+    if not args.only_apps:
+        bench = subprocess.run([args.bench, "--json", "--models", args.models] + (["--quick"] if args.quick else []),
+                               check=True, capture_output=True, text=True)
+        ours = {(r["group"], r["name"], r["detail"]): r for r in json.loads(bench.stdout)["results"]}
+        manifest = json.load(open(os.path.join(args.models, "manifest.json")))
+        large = os.path.join(args.models, manifest["large"]["model"])
+        weight_bytes = manifest["large"]["bytes"]
 
-    h5 = [sys.executable, "-c", H5PY_SNIPPET, large]
-    loads = []
-    for cold in (False, True):
-        times, peaks = [], []
-        warm(large)
-        for _ in range(runs):
-            if cold:
-                evict(large)
-            _, peak, out = run_child(h5, capture=True)
-            elapsed, nbytes = out.split()
-            assert int(nbytes) == weight_bytes, f"h5py read {nbytes} bytes, expected {weight_bytes}"
-            times.append(float(elapsed))
-            peaks.append(peak)
-        loads.append((statistics.median(times), max(peaks)))
-    for (t_h5, peak_h5), label in zip(loads, ("warm", "cold")):
-        r = find("load", f"large ({label} cache)")
-        gbs = weight_bytes / r["median_seconds"] / 1e9
-        limit = 1.1 * weight_bytes + 30e6
-        ok = r["median_seconds"] <= t_h5 and r["peak_bytes"] <= limit and (label == "cold" or gbs >= 2)
-        target = "≥2 GB/s, ≥ h5py, peak ≤1.1×+30 MB" if label == "warm" else "≥ h5py, peak ≤1.1×+30 MB"
-        add(f"load 486 MB of weights, {label} cache", r["median_seconds"], t_h5, "h5py into NumPy", target, ok,
-            f"{gbs:.2f} vs {weight_bytes / t_h5 / 1e9:.2f} GB/s; peak {r['peak_bytes'] / 1e6:.0f} vs {peak_h5 / 1e6:.0f} MB")
+        def find(group, name, detail=None):
+            for (g, n, d), r in ours.items():
+                if g == group and n == name and (detail is None or d == detail):
+                    return r
+            sys.exit(f"keras-inspect-bench printed no {group}/{name}/{detail}")
 
-    targets = {"small": 100, "medium": 20, "large": 1}
-    for case in manifest["cases"]:
-        t_eager, t_graph = tensorflow_forward(os.path.join(args.models, case["model"]),
-                                              os.path.join(args.models, case["input"]), budget)
-        r = find("forward", case["name"])
-        need = targets[case["size"]]
-        ours_s = r["median_seconds"]
-        gflops = case["flops"] / ours_s / 1e9
-        add(f"forward {case['name']}", ours_s, t_eager, "TensorFlow eager model(x)", f"≥{need}×",
-            t_eager / ours_s >= need,
-            f"{gflops:.1f} vs {case['flops'] / t_eager / 1e9:.1f} GFLOP/s")
-        add(f"forward {case['name']}", ours_s, t_graph, "TensorFlow tf.function(model)", None, None,
-            f"{gflops:.1f} vs {case['flops'] / t_graph / 1e9:.1f} GFLOP/s")
+        py = [sys.executable, "-c", SUMMARY_SNIPPET]
+        t_sum, _ = timed_processes(py + [WORKED_EXAMPLE], runs, WORKED_EXAMPLE)
+        r = find("inspect", "summary worked example")
+        ratio = t_sum / r["median_seconds"]
+        add("summary, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()",
+            "≥300× and <10 ms", ratio >= 300 and r["median_seconds"] < 0.010)
+        r = find("inspect", "check worked example", "all checks, warm cache")
+        add("all checks, worked example (process)", r["median_seconds"], t_sum, "python: import keras, load, summary()")
+        t_large, _ = timed_processes(py + [large], max(3, runs // 2), large)
+        r = find("inspect", "summary large")
+        add("summary, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
+        r = find("inspect", "check large", "all checks, warm cache")
+        add("all checks + forward, 486 MB model (process)", r["median_seconds"], t_large, "python: import keras, load, summary()")
+
+        h5 = [sys.executable, "-c", H5PY_SNIPPET, large]
+        loads = []
+        for cold in (False, True):
+            times, peaks = [], []
+            warm(large)
+            for _ in range(runs):
+                if cold:
+                    evict(large)
+                _, peak, out = run_child(h5, capture=True)
+                elapsed, nbytes = out.split()
+                assert int(nbytes) == weight_bytes, f"h5py read {nbytes} bytes, expected {weight_bytes}"
+                times.append(float(elapsed))
+                peaks.append(peak)
+            loads.append((statistics.median(times), max(peaks)))
+        for (t_h5, peak_h5), label in zip(loads, ("warm", "cold")):
+            r = find("load", f"large ({label} cache)")
+            gbs = weight_bytes / r["median_seconds"] / 1e9
+            limit = 1.1 * weight_bytes + 30e6
+            ok = r["median_seconds"] <= t_h5 and r["peak_bytes"] <= limit and (label == "cold" or gbs >= 2)
+            target = "≥2 GB/s, ≥ h5py, peak ≤1.1×+30 MB" if label == "warm" else "≥ h5py, peak ≤1.1×+30 MB"
+            add(f"load 486 MB of weights, {label} cache", r["median_seconds"], t_h5, "h5py into NumPy", target, ok,
+                f"{gbs:.2f} vs {weight_bytes / t_h5 / 1e9:.2f} GB/s; peak {r['peak_bytes'] / 1e6:.0f} vs {peak_h5 / 1e6:.0f} MB")
+
+        targets = {"small": 100, "medium": 20, "large": 1}
+        for case in manifest["cases"]:
+            t_eager, t_graph = tensorflow_forward(os.path.join(args.models, case["model"]),
+                                                  os.path.join(args.models, case["input"]), budget)
+            r = find("forward", case["name"])
+            need = targets[case["size"]]
+            ours_s = r["median_seconds"]
+            gflops = case["flops"] / ours_s / 1e9
+            add(f"forward {case['name']}", ours_s, t_eager, "TensorFlow eager model(x)", f"≥{need}×",
+                t_eager / ours_s >= need,
+                f"{gflops:.1f} vs {case['flops'] / t_eager / 1e9:.1f} GFLOP/s")
+            add(f"forward {case['name']}", ours_s, t_graph, "TensorFlow tf.function(model)", None, None,
+                f"{gflops:.1f} vs {case['flops'] / t_graph / 1e9:.1f} GFLOP/s")
+
+    binary = args.binary
+    for app in manifest.get("apps", []):
+        model, npz = os.path.join(args.models, app["model"]), os.path.join(args.models, app["input"])
+        t_eager, t_graph = tensorflow_forward(model, npz, budget)
+        report, peak = bench_json(binary, model, npz, 10 if args.quick else 20)
+        ours_s = report["median_s"]
+        gflops = report["flops"] / ours_s / 1e9
+        weights = 4 * app["params"]
+        limit = weights + largest_activations(binary, model) + 50e6
+        eager_need = 3 if app["name"] == "ResNet50" else None
+        add(f"forward {app['name']} {app['size']}×{app['size']} b1", ours_s, t_eager, "TensorFlow eager model(x)",
+            f"≥{eager_need}×" if eager_need else None, t_eager / ours_s >= eager_need if eager_need else None,
+            f"{gflops:.1f} GFLOP/s")
+        add(f"forward {app['name']} {app['size']}×{app['size']} b1", ours_s, t_graph, "TensorFlow tf.function(model)",
+            "≥1×", t_graph / ours_s >= 1, f"{gflops:.1f} vs {report['flops'] / t_graph / 1e9:.1f} GFLOP/s")
+        rows.append({"case": f"peak RSS, {app['name']} bench", "keras_inspect_s": None, "other_s": None, "other": "",
+                     "ratio": None, "target": "≤ weights + 2 largest activations + 50 MB", "met": peak <= limit,
+                     "note": f"{peak / 1e6:.0f} MB vs limit {limit / 1e6:.0f} MB (weights {weights / 1e6:.0f} MB)"})
+        t_summary, _ = timed_processes([binary, "summary", model], runs * 2, model)
+        rows.append({"case": f"summary {app['name']} ({app['layers']} layers, process)", "keras_inspect_s": t_summary,
+                     "other_s": None, "other": "", "ratio": None,
+                     "target": "≤15 ms" if app["name"] == "DenseNet121" else "≤20 ms",
+                     "met": t_summary <= (0.015 if app["name"] == "DenseNet121" else 0.020), "note": ""})
+        if app["name"] == "ResNet50":
+            profile, _ = bench_json(binary, model, npz, 10, profile=True)
+            threes = [l for l in profile["layers"] if l["class_name"] == "Conv2D" and l["name"].endswith("_2_conv")]
+            rate = sum(l["flops"] for l in threes) / sum(l["median_s"] for l in threes) / 1e9
+            peak_rate, mhz = fma_peak_gflops(profile["kernels"], profile["cores"])
+            rows.append({"case": "Conv2D 3×3 of ResNet50 (16 layers)", "keras_inspect_s": None, "other_s": None, "other": "",
+                         "ratio": None, "target": "≥60% of FMA peak", "met": rate >= 0.6 * peak_rate,
+                         "note": f"{rate:.0f} GFLOP/s = {100 * rate / peak_rate:.0f}% of {peak_rate:.0f} "
+                                 f"({profile['cores']} cores × 2 FMA × {profile['kernels']} × {mhz / 1e3:.2f} GHz)"})
+            t_verify, _ = timed_processes([binary, "verify", model, "--bundle", npz, "--atol", "1e-4", "--rtol", "1e-3"], runs, model)
+            t_python, _ = timed_processes([sys.executable, "-c", PREDICT_SNIPPET, model, npz], max(3, runs // 2), model)
+            add("verify --bundle ResNet50 (process)", t_verify, t_python, "python: import keras, load, predict",
+                "≤0.5 s and ≥10×", t_verify <= 0.5 and t_python / t_verify >= 10)
 
     import tensorflow as tf
+    print(f"{cpu_name()}\n")
     print(f"keras-inspect vs Keras {__import__('keras').__version__} / TensorFlow {tf.__version__} / "
           f"h5py {__import__('h5py').__version__}, {os.cpu_count()} cores, medians\n")
     print("| case | keras-inspect | other | other side | × faster | target | met | rates |")
     print("|---|---:|---:|---|---:|---|---|---|")
     for row in rows:
         met = "" if row["met"] is None else ("yes" if row["met"] else "**no**")
-        print(f"| {row['case']} | {fmt(row['keras_inspect_s'])} | {fmt(row['other_s'])} | {row['other']} | "
-              f"{row['ratio']:.1f} | {row['target']} | {met} | {row['note']} |")
+        mine = fmt(row["keras_inspect_s"]) if row["keras_inspect_s"] is not None else ""
+        theirs = fmt(row["other_s"]) if row["other_s"] is not None else ""
+        ratio = f"{row['ratio']:.1f}" if row["ratio"] is not None else ""
+        print(f"| {row['case']} | {mine} | {theirs} | {row['other']} | {ratio} | {row['target']} | {met} | {row['note']} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "keras_inspect": list(ours.values())}, f, indent=1)

@@ -116,6 +116,21 @@ public final class Group: Object {
     return try Dataset(Handle(id, .dataset), path: p)
   }
 
+  /// Opens the member group `name` when there is one: nil when nothing, or something other than
+  /// a group, is there (one walk of the path).
+  public func groupIfPresent(_ name: String) throws(HDF5Error) -> Group? {
+    H5.enter()
+    defer { H5.lock.unlock() }
+    let p = childPath(name)
+    guard try followLinks(name) else { return nil }
+    guard chdf5_object_type(handle.id, name, H5.linkAccess) == chdf5_type_group() else {
+      _ = H5.drainErrorStack()
+      return nil
+    }
+    let id = try H5.check(H5Gopen2(handle.id, name, H5.linkAccess), "open group", p)
+    return Group(Handle(id, .group), path: p, file: file)
+  }
+
   /// Opens the member dataset `name` when there is one: nil when nothing, or something other
   /// than a dataset, is there. One walk of the path instead of ``kind(of:)`` then ``dataset(_:)``.
   public func datasetIfPresent(_ name: String) throws(HDF5Error) -> Dataset? {

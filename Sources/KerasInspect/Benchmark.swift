@@ -1,5 +1,8 @@
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import KerasModel
 import KerasRuntime
 
@@ -38,6 +41,9 @@ public struct Benchmark: Sendable {
   public let flops: Int
   /// The layers slowest first; empty without `profile`.
   public let layers: [Layer]
+  /// The process's peak resident memory after the passes, in bytes (weights, activations and
+  /// the program itself); nil where the system does not say.
+  public let peakResidentBytes: Int?
 
   public var medianSeconds: Double { Self.median(seconds) }
   public var minSeconds: Double { seconds.min() ?? 0 }
@@ -78,7 +84,18 @@ extension Inspection {
     return Benchmark(
       file: file.path, batch: batch, runs: runs, warmup: warmup, kernels: KernelSelection.active.description,
       cores: KernelSelection.cores, seconds: seconds,
-      flops: saturatingProduct([Self.flops(analysis), batch]), layers: layers)
+      flops: saturatingProduct([Self.flops(analysis), batch]), layers: layers, peakResidentBytes: Self.peakResidentBytes())
+  }
+
+  /// The peak resident set of this process (getrusage), in bytes.
+  static func peakResidentBytes() -> Int? {
+    #if canImport(Glibc)
+      var usage = rusage()
+      guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+      return usage.ru_maxrss * 1024
+    #else
+      return nil
+    #endif
   }
 
   /// How many times a pass calls each layer, by layer path (a shared layer more than once).
@@ -107,7 +124,8 @@ extension Inspection {
 
 extension Benchmark {
   /// `bench --format json`: `{"schema", "version", "keras_inspect_version", "file", "batch",
-  /// "runs", "warmup", "kernels", "cores", "median_s", "min_s", "max_s", "flops", "layers"}`;
+  /// "runs", "warmup", "kernels", "cores", "median_s", "min_s", "max_s", "flops", "peak_rss_bytes",
+  /// "layers"}`;
   /// `layers` (with `--profile`) as `[{"name", "class_name", "output_shape", "median_s", "flops", "folded_into"}]`,
   /// slowest first, `flops` null where the layer's family does not count them; `folded_into`
   /// names the layer a BatchNormalization was folded into (null for the others).
@@ -126,6 +144,7 @@ extension Benchmark {
       ("min_s", .double(minSeconds)),
       ("max_s", .double(maxSeconds)),
       ("flops", .int(flops)),
+      ("peak_rss_bytes", peakResidentBytes.map(OrderedJSON.int) ?? .null),
     ]
     if !layers.isEmpty {
       pairs.append(("layers", .array(layers.map { layer in
@@ -147,7 +166,8 @@ extension Benchmark {
     var lines = [
       "\(file): batch \(batch), \(runs) timed pass(es) after \(warmup) warm-up, \(kernels) kernels on \(cores) core(s)",
       "forward: median \(Self.time(medianSeconds)), min \(Self.time(minSeconds)), max \(Self.time(maxSeconds))"
-        + (flops > 0 ? "; \(Self.count(flops))FLOP, \(Self.rate(flops, medianSeconds))" : ""),
+        + (flops > 0 ? "; \(Self.count(flops))FLOP, \(Self.rate(flops, medianSeconds))" : "")
+        + (peakResidentBytes.map { String(format: "; peak memory %.1f MB", Double($0) / 1e6) } ?? ""),
     ]
     guard !layers.isEmpty else { return lines.joined(separator: "\n") + "\n" }
     let total = layers.reduce(0) { $0 + $1.medianSeconds }

@@ -81,10 +81,9 @@ enum WeightListing {
   /// The weights listed for the layer group `name` under `weightsGroup`, in Keras's order.
   static func layerWeights(_ weightsGroup: Group, layer name: String) throws(ModelError) -> [StoredWeight] {
     do {
-      guard try weightsGroup.kind(of: name) == .group else {
+      guard let group = try weightsGroup.groupIfPresent(name) else {
         throw ModelError(.badWeights, "layer_names lists \(name), but \(weightsGroup.path) has no group \(name)")
       }
-      let group = try weightsGroup.group(name)
       let names = try list(group, "weight_names") ?? []
       var weights: [StoredWeight] = []
       for weightName in names {

@@ -354,6 +354,7 @@ struct BenchTests {
     #expect(report["batch"] as? Int == 1)
     // LSTM(10) on (13, 5): 13 steps × 2 × (5 + 10) × 4·10 multiply-adds of the gates.
     #expect(report["flops"] as? Int == 13 * 2 * (5 + 10) * 40)
+    #expect((report["peak_rss_bytes"] as? Int ?? 0) > 1 << 20)
     let (median, low, high) = (try #require(report["median_s"] as? Double), try #require(report["min_s"] as? Double), try #require(report["max_s"] as? Double))
     #expect(low > 0 && low <= median && median <= high)
     let layers = try #require(report["layers"] as? [[String: Any]])
