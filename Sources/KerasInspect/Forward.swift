@@ -5,8 +5,12 @@ import NumPy
 
 extension Inspection {
   /// A runtime for this model with its weights bound, or the reason it cannot run.
+  /// Built once: the smoke pass and the reference pass of `verify` share it.
   public func runtime() throws(RuntimeError) -> Runtime {
-    try Runtime(file: file, analysis: analysis) { weight throws(ModelError) in try self.values(of: weight) }
+    if let builtRuntime { return builtRuntime }
+    let runtime = try Runtime(file: file, analysis: analysis) { weight throws(ModelError) in try self.values(of: weight) }
+    builtRuntime = runtime
+    return runtime
   }
 
   /// Converts arrays given by the user to the model's inputs, checking each against the model.

@@ -19,6 +19,8 @@ public final class Inspection {
   /// pass share one read of each tensor instead of reading the file two or three times.
   private var readValues: [String: [Float]] = [:]
   private lazy var retainsValues = Runtime.unsupportedLayers(analysis).isEmpty
+  /// The runtime, once ``runtime()`` has built it.
+  var builtRuntime: Runtime?
 
   /// Opens and analyses `path`. `configPath` gives the architecture of a weights-only file.
   /// Throws ``InspectionError`` naming the file and the problem.

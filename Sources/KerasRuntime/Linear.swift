@@ -102,22 +102,25 @@ final class PackedMatrix: @unchecked Sendable {
   let k: Int
   let n: Int
   let values: [Float]
-  /// 64-byte aligned; nil when the kernel in use packs nothing.
+  /// 64-byte aligned; nil when the kernel in use packs nothing. When its panels cover every
+  /// column, `values` is not kept (the products read only the panels).
   let packed: UnsafeMutablePointer<Float>?
 
   init(_ values: [Float], k: Int, n: Int) {
     precondition(values.count == k * n, "a \(k)×\(n) matrix needs \(k * n) values, not \(values.count)")
     self.k = k
     self.n = n
-    self.values = values
     let floats = ckernels_packed_floats(k, n)
     if floats > 0 {
       let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
       let packed = raw.bindMemory(to: Float.self, capacity: floats)
       values.withUnsafeBufferPointer { ckernels_pack($0.baseAddress!, k, n, n, packed) }
       self.packed = packed
+      // Whole panels cover every column: the plain values would never be read again.
+      self.values = floats == k * n ? [0] : values
     } else {
       packed = nil
+      self.values = values
     }
   }
 
