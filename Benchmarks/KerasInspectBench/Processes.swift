@@ -24,7 +24,7 @@ func spawn(_ arguments: [String], expect: Int32 = 0, capture: Bool = false) thro
   let argv = arguments.map { strdup($0) } + [nil]
   defer { argv.forEach { free($0) } }
   var pid: pid_t = 0
-  let start = DispatchTime.now().uptimeNanoseconds
+  let start = ContinuousClock.now
   let rc = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
   guard rc == 0 else { throw BenchError("cannot run \(arguments[0]): \(String(cString: strerror(rc)))") }
   var output = Data()
@@ -35,7 +35,7 @@ func spawn(_ arguments: [String], expect: Int32 = 0, capture: Bool = false) thro
   var status: Int32 = 0
   var usage = rusage()
   _ = wait4(pid, &status, 0, &usage)
-  let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  let elapsed = seconds(since: start)
   let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
   guard code == expect else { throw BenchError("\(arguments.joined(separator: " ")) exited with \(code), expected \(expect)") }
   return (elapsed, usage.ru_maxrss * 1024, String(decoding: output, as: UTF8.self))

@@ -1,4 +1,5 @@
 import Foundation
+import KerasRuntime
 
 struct BenchError: Error, CustomStringConvertible {
   let description: String
@@ -91,9 +92,9 @@ struct Manifest: Decodable {
 
 /// Wall-clock seconds of `body`.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
-  let start = DispatchTime.now().uptimeNanoseconds
+  let start = ContinuousClock.now
   try body()
-  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  return KerasRuntime.seconds(since: start)
 }
 
 func median(_ values: [Double]) -> Double {

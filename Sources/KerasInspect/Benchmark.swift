@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 #if canImport(Glibc)
   import Glibc
@@ -67,9 +66,9 @@ extension Inspection {
     seconds.reserveCapacity(runs)
     for _ in 0..<runs {
       recorder?.beginPass()
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = ContinuousClock.now
       _ = try runtime.predict(inputs, profile: recorder)
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      seconds.append(KerasRuntime.seconds(since: start))
     }
     let batch = inputs.first?.shape.first ?? 1
     let calls = Self.callCounts(analysis)

@@ -1,4 +1,3 @@
-import Dispatch
 import KerasModel
 
 /// Runs a model's forward pass in float32, layer by layer, as Keras computes it at inference.
@@ -224,9 +223,9 @@ public final class Runtime {
     guard let kernel = kernels[path] else { throw RuntimeError("layer \(layer.name) (\(layer.className)): no kernel was built") }
     do {
       guard let profile else { return try kernel.run(inputs, arguments) }
-      let start = DispatchTime.now().uptimeNanoseconds
+      let start = ContinuousClock.now
       let outputs = try kernel.run(inputs, arguments)
-      profile.add(path, layer: layer, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      profile.add(path, layer: layer, seconds: seconds(since: start))
       return outputs
     } catch {
       throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
@@ -343,4 +342,11 @@ public final class LayerProfile {
       entries.append(Entry(path: path, layer: layer, seconds: Array(repeating: 0, count: slot) + [seconds]))
     }
   }
+}
+
+/// Seconds since `start`, never negative (signed arithmetic: a clock read on another core that
+/// came out a little earlier cannot trap, as an unsigned difference would).
+public func seconds(since start: ContinuousClock.Instant) -> Double {
+  let elapsed = (ContinuousClock.now - start).components
+  return max(0, Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
 }
