@@ -87,7 +87,7 @@ public enum Verifier {
       init(_ n: Int) { reports = Array(repeating: nil, count: n) }
     }
     let results = Results(paths.count)
-    DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+    Parallel.perform(iterations: paths.count) { i in
       let report = verify(paths[i], options: options)
       results.lock.lock()
       results.reports[i] = report

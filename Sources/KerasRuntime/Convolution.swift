@@ -74,7 +74,7 @@ enum ConvolutionKernels {
       let pointwise = kh == 1 && kw == 1 && g.strides == [1, 1] && padTop == 0 && padLeft == 0 && oh == height && ow == width
       if pointwise {
         // 1×1, stride 1: the input's rows are the windows.
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
+        Parallel.perform(iterations: cores) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
           guard r0 < r1 else { return }
@@ -88,7 +88,7 @@ enum ConvolutionKernels {
         let padded = max(width + padLeft, (ow - 1) * step + kw)
         // A batch splits over the cores by sample; a single sample splits its product by columns.
         let split = batch > 1 ? min(cores, batch) : 1
-        DispatchQueue.concurrentPerform(iterations: split) { part in
+        Parallel.perform(iterations: split) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
           defer { buffer.deallocate() }
@@ -102,7 +102,7 @@ enum ConvolutionKernels {
       }
       // General case: each core gathers the windows of a block of its positions, then one product per block.
       let rowsPerBlock = max(1, min(total, (1 << 18) / max(1, depth)))
-      DispatchQueue.concurrentPerform(iterations: cores) { part in
+      Parallel.perform(iterations: cores) { part in
         let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
         let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
         guard r0 < r1 else { return }
@@ -328,7 +328,7 @@ enum VolumeKernels {
           // Output rows split over the cores, whatever the batch.
           let total = batch * positions
           let cores = total * width * w.kernel.reduce(1, *) >= 1 << 16 ? min(ProcessInfoCores.count, total) : 1
-          DispatchQueue.concurrentPerform(iterations: cores) { part in
+          Parallel.perform(iterations: cores) { part in
             guard let xs = UnsafePointer<Float>(bitPattern: sx), let ks = UnsafePointer<Float>(bitPattern: sk),
               let rs = UnsafeMutablePointer<Float>(bitPattern: sr) else { return }
             for row in stride(from: part, to: total, by: cores) {
@@ -391,7 +391,7 @@ enum VolumeKernels {
       kernel.data.withUnsafeBufferPointer { kp in
         result.withUnsafeMutableBufferPointer { rp in
           let (sx, sk, sr) = (UInt(bitPattern: xp.baseAddress), UInt(bitPattern: kp.baseAddress), UInt(bitPattern: rp.baseAddress))
-          DispatchQueue.concurrentPerform(iterations: cores) { part in
+          Parallel.perform(iterations: cores) { part in
             guard let xs = UnsafePointer<Float>(bitPattern: sx), let ks = UnsafePointer<Float>(bitPattern: sk),
               let rs = UnsafeMutablePointer<Float>(bitPattern: sr) else { return }
             for row in (rows * part / cores)..<(rows * (part + 1) / cores) {
@@ -484,7 +484,7 @@ enum VolumeKernels {
     x.data.withUnsafeBufferPointer { xp in
       result.withUnsafeMutableBufferPointer { rp in
         let (sx, sr) = (UInt(bitPattern: xp.baseAddress!), UInt(bitPattern: rp.baseAddress!))
-        DispatchQueue.concurrentPerform(iterations: cores) { part in
+        Parallel.perform(iterations: cores) { part in
           let (xs, rs) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: sr)!)
           for row in (total * part / cores)..<(total * (part + 1) / cores) {
             let (b, p) = (row / positions, row % positions)

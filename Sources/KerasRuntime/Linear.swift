@@ -34,7 +34,7 @@ enum Linear {
     let parts = min(cores, n / 16)
     let width = ((n / parts + 15) / 16) * 16
     let (sa, sb, sc) = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    Parallel.perform(iterations: parts) { part in
       let start = part * width
       let end = min(n, start + width)
       guard start < end else { return }
@@ -63,7 +63,7 @@ enum Linear {
       let parts = min(cores, n / 32)
       let width = ((n / parts + 31) / 32) * 32
       let (sa, sb, sc, sp) = (UInt(bitPattern: a), UInt(bitPattern: bp), UInt(bitPattern: c), UInt(bitPattern: b.packed))
-      DispatchQueue.concurrentPerform(iterations: parts) { part in
+      Parallel.perform(iterations: parts) { part in
         let start = part * width
         let end = min(n, start + width)
         guard start < end else { return }

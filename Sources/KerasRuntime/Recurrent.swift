@@ -119,7 +119,7 @@ struct RecurrentLayer: Sendable {
         .map { UInt(bitPattern: $0) }
       let uAddress = UInt(bitPattern: U.baseAddress)
       let mask = input.mask
-      DispatchQueue.concurrentPerform(iterations: cores) { part in
+      Parallel.perform(iterations: cores) { part in
         let rows = (part * share)..<min(batch, (part + 1) * share)
         guard !rows.isEmpty else { return }
         let pointer = { (i: Int) in UnsafeMutablePointer<Float>(bitPattern: addresses[i])! }

@@ -8,6 +8,8 @@ import Foundation
 /// the rest still applies and `--verbose` says so. `KERAS_INSPECT_NO_SANDBOX=1` turns it off.
 enum Sandbox {
   /// Paths any run reads that hold nothing of the user's: the processor count glibc reads.
+  /// (/proc stays out: the runtime's parallel loops use their own threads, not libdispatch's,
+  /// whose pool monitor reads /proc/<tid>/stat and traps when it cannot.)
   static let systemReads = ["/sys/devices/system/cpu"]
 
   struct Plan: Equatable {

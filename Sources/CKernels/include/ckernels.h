@@ -31,6 +31,14 @@ int ckernels_level(void);
 /// value that names none of these.
 int ckernels_requested_level(void);
 
+/// One iteration of a parallel loop: `context` is the caller's, `index` in [0, iterations).
+typedef void (*ckernels_task)(void *context, long index);
+
+/// Runs task(context, i) for every i in [0, iterations) on a fixed pool of threads (one per core,
+/// the caller's among them), returning when all are done. Nested calls, and calls while another
+/// thread's loop runs, run their iterations on the calling thread.
+void ckernels_parallel_for(long iterations, ckernels_task task, void *context);
+
 /// The CRC-32 of a zip entry (IEEE polynomial, as zlib computes it; about 1.8 GB/s here).
 unsigned int ckernels_crc32(const void *bytes, size_t count);
 
