@@ -5,6 +5,10 @@ import NumPy
 
 extension Inspection {
   /// A runtime for this model with its weights bound, or the reason it cannot run.
+  /// Forgets the weight values read so far: for a caller that only runs the model from here on
+  /// (`predict`, `bench`), the runtime holds what it computes with and a second copy is waste.
+  public func releaseReadValues() { releaseValues() }
+
   /// Built once: the smoke pass and the reference pass of `verify` share it.
   public func runtime() throws(RuntimeError) -> Runtime {
     if let builtRuntime { return builtRuntime }

@@ -16,11 +16,14 @@ extension Convolution: RunnableLayer {
     // An ungrouped 1-D or 2-D kernel is packed for the matrix product once, here.
     let packed = rank < 3 && groups == 1 ? PackedMatrix(w.data, k: w.count / filters, n: filters) : nil
     let size = rank == 1 ? (1, window.kernel[0]) : (window.kernel[0], window.kernel.count > 1 ? window.kernel[1] : 1)
+    // The kernel keeps only the copy it computes with: the packed one, or else the plain weights.
+    let plain = packed == nil ? w : Tensor(shape: [0], data: [])
     return .unary(keepMask: false) { x throws(RuntimeError) in
       let y = try inChannelsLast(x, format) { input in
         if let packed {
           return ConvolutionKernels.conv(input, packed: packed, kernelSize: size, bias: b, geometry: ConvolutionKernels.planar(window))
         }
+        let w = plain
         return rank == 3
           ? VolumeKernels.conv(input, kernel: w, bias: b, window: window)
           : ConvolutionKernels.conv(input, kernel: w, bias: b, geometry: ConvolutionKernels.planar(window), groups: groups)
