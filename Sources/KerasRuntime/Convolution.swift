@@ -1,4 +1,3 @@
-import Dispatch
 import KerasModel
 
 /// Convolutions and pooling over channels-last inputs. A 1-D layer runs as 2-D with height 1.

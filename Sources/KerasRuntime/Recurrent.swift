@@ -1,4 +1,3 @@
-import Dispatch
 import KerasModel
 
 /// LSTM, GRU and SimpleRNN over a (batch, time, features) input.
