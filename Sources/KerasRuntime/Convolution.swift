@@ -478,6 +478,7 @@ enum VolumeKernels {
     let c = v.channels
     let count = v.batch * positions * c
     var result = [Float](repeating: average ? 0 : -.infinity, count: count)
+    guard count > 0, x.count > 0 else { return Tensor(shape: shape(x.rank, batch: v.batch, out, channels: c), data: result) }
     let total = v.batch * positions
     let cores = count * w.kernel.reduce(1, *) >= 1 << 17 ? min(ProcessInfoCores.count, total) : 1
     x.data.withUnsafeBufferPointer { xp in

@@ -42,6 +42,7 @@ enum Elementwise {
       // Row by row over the channels: a loop the compiler vectorises.
       let d = x.last
       let count = x.count
+      guard count > 0 else { return x }
       let out = x.data.withUnsafeBufferPointer { xp in
         scale.withUnsafeBufferPointer { sp in
           shift.withUnsafeBufferPointer { tp in
@@ -146,6 +147,7 @@ enum Elementwise {
     else if isRow(a, of: b), a.count < b.count { (big, small, smallFirst) = (b, a, true) }
     else { return nil }
     let c = big.last
+    guard big.count > 0, small.count > 0 else { return nil }
     let perSample = small.count > c
     let samples = big.shape[0]
     let inner = big.count / max(samples, 1)

@@ -70,7 +70,7 @@ enum Fusion {
     guard let kernel = weights.first, let affine = try? normalization.inferenceAffine(normalizationWeights) else { return nil }
     let channels = affine.scale.count
     guard channels > 0, kernel.count % channels == 0 else { return nil }
-    let bias = producer.useBias && weights.count > 1 ? weights[1] : nil
+    let bias = optionalBias(weights, after: 1, producer.useBias)
     guard bias.map({ $0.count == channels }) ?? true else { return nil }
     // Kernel element i feeds output channel i mod C: the output channels are its trailing axes
     // ((…, F) for a convolution or Dense, (…, C, M) flattened for a depthwise one).

@@ -29,6 +29,7 @@ public struct Tensor: Sendable, Equatable {
   @inline(__always)
   func map(_ f: (Float) -> Float) -> Tensor {
     let count = data.count
+    guard count > 0 else { return self }
     let out = data.withUnsafeBufferPointer { x in
       [Float](unsafeUninitializedCapacity: count) { o, initialized in
         let (xs, os) = (x.baseAddress!, o.baseAddress!)
@@ -44,6 +45,7 @@ public struct Tensor: Sendable, Equatable {
   func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     let count = data.count
     precondition(other.count == count)
+    guard count > 0 else { return self }
     let out = data.withUnsafeBufferPointer { a in
       other.data.withUnsafeBufferPointer { b in
         [Float](unsafeUninitializedCapacity: count) { o, initialized in
