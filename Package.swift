@@ -1,15 +1,44 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds of the CLI may link libhdf5 statically: `make build` sets these two variables
-// from pkg-config (the folders of hdf5.h and libhdf5.a). Start-up then skips loading the ~35
-// shared libraries Debian's libhdf5 depends on (curl, TLS, Kerberos, LDAP...), none of which
-// reading a local file needs. Without them, libhdf5 is found through pkg-config and linked dynamically.
-let staticHDF5 = Context.environment["KERAS_INSPECT_HDF5_STATIC_LIBDIR"].flatMap { libdir in
-  libdir.isEmpty ? nil : libdir
-}.flatMap { libdir in
-  Context.environment["KERAS_INSPECT_HDF5_INCLUDEDIR"].flatMap { $0.isEmpty ? nil : (libdir: libdir, includedir: $0) }
-}
+import Foundation
+
+// libhdf5 is linked statically wherever Debian's or Ubuntu's libhdf5-dev is installed: its static
+// library sits in the linker's default folder, so a safe `-l:libhdf5_serial.a` finds it and no
+// unsafe flag is needed (dependents that pin a version still build). Start-up then skips loading
+// the ~35 shared libraries Debian's shared libhdf5 depends on (curl, TLS, Kerberos, LDAP...), none
+// of which reading a local file needs, for every build a user makes (`swift build`, `make build`).
+// The headers are found by the shim in Sources/CHDF5. Elsewhere libhdf5 comes from pkg-config and
+// is linked dynamically. KERAS_INSPECT_HDF5=dynamic chooses the dynamic library on Debian too.
+let debianStaticHDF5: Bool = {
+  #if os(Linux)
+  if Context.environment["KERAS_INSPECT_HDF5"] == "dynamic" { return false }
+  let multiarch = ["x86_64-linux-gnu", "aarch64-linux-gnu", "arm-linux-gnueabihf", "powerpc64le-linux-gnu", "s390x-linux-gnu", "riscv64-linux-gnu"]
+  return multiarch.contains { FileManager.default.fileExists(atPath: "/usr/lib/\($0)/libhdf5_serial.a") }
+  #else
+  return false
+  #endif
+}()
+
+// A release binary of the CLI carries the Swift runtime and Foundation, as `--static-swift-stdlib`
+// does, so plain `swift build -c release` makes the same fast-starting binary as `make build`:
+// loading and relocating them as shared libraries costs each process ~7 ms, twice per run (the
+// reading process is a second one). Linking the static Foundation from objects compiled against
+// the shared one needs its own archives named (lld resolves them in any order); their names are
+// the toolchain's own, so the list is used only on the toolchain it was checked with, and other
+// toolchains link the runtime dynamically. Only the executable has these flags: the library
+// products stay free of unsafe flags.
+#if compiler(>=6.3) && compiler(<6.4)
+let staticSwiftRuntime: [LinkerSetting] = [
+  .unsafeFlags(
+    ["-static-stdlib", "-use-ld=lld"]
+      + ["_FoundationICU", "_FoundationCollections", "_FoundationCShims", "CoreFoundation", "swiftSynchronization", "stdc++"]
+      .flatMap { ["-Xlinker", "-l\($0)"] },
+    .when(platforms: [.linux], configuration: .release))
+]
+#else
+let staticSwiftRuntime: [LinkerSetting] = []
+#endif
 
 let package = Package(
   name: "keras-inspect",
@@ -26,20 +55,19 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
   ],
   targets: [
-    // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5`).
+    // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5` when linked dynamically).
     .systemLibrary(
       name: "CHDF5",
-      pkgConfig: staticHDF5 == nil ? "hdf5" : nil,
+      pkgConfig: debianStaticHDF5 ? nil : "hdf5",
       providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
     ),
     // Safe Swift over libhdf5; the only module that imports CHDF5.
     .target(
       name: "HDF5",
       dependencies: ["CHDF5"],
-      swiftSettings: staticHDF5.map { [.unsafeFlags(["-Xcc", "-I\($0.includedir)"])] } ?? [],
-      linkerSettings: staticHDF5.map {
-        [.unsafeFlags(["-L\($0.libdir)"]), .linkedLibrary(":libhdf5.a"), .linkedLibrary("sz"), .linkedLibrary("z"), .linkedLibrary("m"), .linkedLibrary("dl")]
-      } ?? []
+      linkerSettings: debianStaticHDF5
+        ? [.linkedLibrary(":libhdf5_serial.a"), .linkedLibrary("sz"), .linkedLibrary("z"), .linkedLibrary("m"), .linkedLibrary("dl")]
+        : []
     ),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
     .target(name: "KerasModel", dependencies: ["HDF5", "CKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
@@ -62,7 +90,8 @@ let package = Package(
         "CSandbox",
         "HDF5",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      linkerSettings: staticSwiftRuntime
     ),
     // `make fuzz`: the libFuzzer target (built with -sanitize=fuzzer,address -DFUZZING; not in CI).
     .executableTarget(name: "keras-inspect-fuzz", dependencies: ["KerasInspect", "CSandbox"], path: "Fuzz/KerasInspectFuzz"),

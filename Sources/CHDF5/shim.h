@@ -1,7 +1,13 @@
 #ifndef KERAS_INSPECT_CHDF5_SHIM_H
 #define KERAS_INSPECT_CHDF5_SHIM_H
 
+// Debian and Ubuntu keep the headers in hdf5/serial/ (reached without a -I flag, so the package
+// needs no pkg-config when it links the static library); elsewhere pkg-config gives the folder.
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 
