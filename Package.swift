@@ -26,8 +26,7 @@ let debianStaticHDF5: Bool = {
 // reading process is a second one). Linking the static Foundation from objects compiled against
 // the shared one needs its own archives named (lld resolves them in any order); their names are
 // the toolchain's own, so the list is used only on the toolchain it was checked with, and other
-// toolchains link the runtime dynamically. Only the executable has these flags: the library
-// products stay free of unsafe flags.
+// toolchains link the runtime dynamically. Only the executable's link has these flags.
 #if compiler(>=6.3) && compiler(<6.4)
 let staticSwiftRuntime: [LinkerSetting] = [
   .unsafeFlags(
