@@ -6,6 +6,10 @@ public final class Group: Object {
   public let path: String
   /// The file this group belongs to.
   public let file: File
+  /// Relative paths whose every link was already checked by ``followLinks(_:)`` (the file is
+  /// read-only, so the answer stands): a layer's weights share their folders, and each check is
+  /// a lookup from this group. Read and written under libhdf5's lock.
+  private var checkedPrefixes: Set<String> = []
 
   init(_ handle: Handle, path: String, file: File) {
     H5.enter()
@@ -54,6 +58,7 @@ public final class Group: Object {
     var prefix = ""
     for component in name.split(separator: "/", omittingEmptySubsequences: true) {
       prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
+      if checkedPrefixes.contains(prefix) { continue }
       // One link lookup per component: its type, or failure when there is no such link (the
       // components before it were checked already).
       let type = chdf5_link_type(handle.id, prefix, lapl)
@@ -75,6 +80,7 @@ public final class Group: Object {
         _ = H5.drainErrorStack()
         throw HDF5Error(operation: "open", path: childPath(prefix), message: "is a link of a kind keras-inspect does not follow (type \(type))")
       }
+      checkedPrefixes.insert(prefix)
     }
     return true
   }
@@ -100,6 +106,7 @@ public final class Group: Object {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
+    if let id = openDirectly(name, dataset: false) { return Group(Handle(id, .group), path: p, file: file) }
     _ = try followLinks(name)
     let id = try H5.check(H5Gopen2(handle.id, name, H5.linkAccess), "open group", p)
     return Group(Handle(id, .group), path: p, file: file)
@@ -111,17 +118,19 @@ public final class Group: Object {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
+    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p) }
     _ = try followLinks(name)
     let id = try H5.check(H5Dopen2(handle.id, name, H5.datasetAccess), "open dataset", p)
     return try Dataset(Handle(id, .dataset), path: p)
   }
 
   /// Opens the member group `name` when there is one: nil when nothing, or something other than
-  /// a group, is there (one walk of the path).
+  /// a group, is there.
   public func groupIfPresent(_ name: String) throws(HDF5Error) -> Group? {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
+    if let id = openDirectly(name, dataset: false) { return Group(Handle(id, .group), path: p, file: file) }
     guard try followLinks(name) else { return nil }
     guard chdf5_object_type(handle.id, name, H5.linkAccess) == chdf5_type_group() else {
       _ = H5.drainErrorStack()
@@ -137,7 +146,9 @@ public final class Group: Object {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
-    guard try followLinks(name), !name.split(separator: "/").isEmpty else { return nil }
+    guard !name.split(separator: "/").isEmpty else { return nil }
+    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p) }
+    guard try followLinks(name) else { return nil }
     let id = H5Dopen2(handle.id, name, H5.datasetAccess)
     if id < 0 {
       // Not a dataset (nil), or a dataset libhdf5 cannot open (its error).
@@ -149,6 +160,19 @@ public final class Group: Object {
       throw HDF5Error(operation: "open dataset", path: p, message: message)
     }
     return try Dataset(Handle(id, .dataset), path: p)
+  }
+
+  /// Opens `name` in one lookup when every link on the way is one keras-inspect follows, or
+  /// returns nil (its error drained) for ``followLinks(_:)`` to say why not. The access
+  /// properties refuse external links in libhdf5 itself, and a soft link resolves within the
+  /// file or fails, so an open that succeeds went through hard links and resolving soft links
+  /// only: what the link-by-link walk accepts. A layer's weights are opened this way, one path
+  /// lookup each instead of one per component.
+  private func openDirectly(_ name: String, dataset: Bool) -> hid_t? {
+    let id = dataset ? H5Dopen2(handle.id, name, H5.datasetAccess) : H5Gopen2(handle.id, name, H5.linkAccess)
+    if id >= 0 { return id }
+    _ = H5.drainErrorStack()
+    return nil
   }
 
   public func attributeNames() throws(HDF5Error) -> [String] {

@@ -76,6 +76,7 @@ struct SummaryCommand: ParsableCommand {
         unreadable += 1
         continue
       }
+      Containment.kept = file
       guard let inspection = Inspection(file: file) else {
         // A weights-only file without --config: its weight groups, tensors and params.
         let summary = WeightsOnlySummary(file: file)
@@ -103,6 +104,7 @@ struct SummaryCommand: ParsableCommand {
       case .json:
         objects.append(SummaryJSON(inspection: inspection).value())
       }
+      Containment.kept = inspection
     }
     if format == .json {
       // One file: its summary object; several: a list of them.
