@@ -1,4 +1,7 @@
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <unistd.h>
 #include "ckernels.h"
@@ -97,4 +100,13 @@ void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
   while (job_active > 0) pthread_cond_wait(&done, &lock);
   pthread_mutex_unlock(&lock);
   atomic_store(&busy, 0);
+}
+
+void ckernels_reuse_freed_buffers(void) {
+#if defined(__GLIBC__)
+  // 32 MiB is glibc's ceiling for the mmap threshold on 64-bit systems; the heap gives back
+  // free memory at its top only beyond 128 MiB.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
 }

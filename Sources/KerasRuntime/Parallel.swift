@@ -19,4 +19,11 @@ public enum Parallel {
       }
     }
   }
+
+  /// Has the process keep freed buffers of up to 32 MiB for reuse instead of unmapping them
+  /// (glibc), so that a forward pass does not fault in, and have the kernel zero, every
+  /// activation again. Process-wide: the CLI calls it at start; a library user may too.
+  public static func reuseFreedBuffers() {
+    ckernels_reuse_freed_buffers()
+  }
 }
