@@ -22,10 +22,30 @@ static void sgemm_generic(const float *a, const float *b, float *c, long m, long
 #ifdef CKERNELS_X86
 /// 6×16 register block: 12 accumulators, per step of k two loads of b and six broadcasts of a.
 /// The k×16 panel of b is reused by every block of six rows, so it stays in L1.
-/// Copies the k×16 panel of b starting at column j into contiguous memory, so the kernel reads
-/// it sequentially instead of one cache line (and page) per row.
-static void pack_panel(const float *b, float *panel, long k, long ldb, long j) {
-  for (long p = 0; p < k; p++) memcpy(panel + 16 * p, b + p * ldb + j, 16 * sizeof(float));
+/// Copies columns j..<j+cols (cols ≤ 16) of b's k rows into a contiguous k×16 panel, zero past
+/// `cols`, so the kernel reads it sequentially instead of one cache line (and page) per row.
+static void pack_panel(const float *b, float *panel, long k, long ldb, long j, long cols) {
+  for (long p = 0; p < k; p++) {
+    memcpy(panel + 16 * p, b + p * ldb + j, (size_t)cols * sizeof(float));
+    if (cols < 16) memset(panel + 16 * p + cols, 0, (size_t)(16 - cols) * sizeof(float));
+  }
+}
+
+/// Loads and stores of 8 floats of c, the lanes past `n` (0...8) left alone when n < 8 (a
+/// narrow layer's last panel); whole vectors otherwise, as masked moves are slow on some cores.
+__attribute__((target("avx2,fma")))
+static inline __m256i lanes_avx2(long n) {
+  const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), index);
+}
+__attribute__((target("avx2,fma")))
+static inline __m256 load8_avx2(const float *c, long n) {
+  return n >= 8 ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, lanes_avx2(n));
+}
+__attribute__((target("avx2,fma")))
+static inline void store8_avx2(float *c, long n, __m256 x) {
+  if (n >= 8) _mm256_storeu_ps(c, x);
+  else _mm256_maskstore_ps(c, lanes_avx2(n), x);
 }
 
 __attribute__((target("avx2,fma")))
@@ -42,16 +62,19 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
   float panel[16 * max_k] __attribute__((aligned(32)));
   const float *b = panel;
   const long ldb = 16;
-  long j = 0;
-  for (; j + 16 <= n; j += 16) {
-    pack_panel(bFull, panel, k, ldbFull, j);
+  for (long j = 0; j < n; j += 16) {
+    // The last panel of a layer whose width is not a multiple of 16 is zero-padded, and its
+    // columns of c are read and written under a mask.
+    const long cols = n - j < 16 ? n - j : 16;
+    const long n0 = cols, n1 = cols - 8;
+    pack_panel(bFull, panel, k, ldbFull, j, cols);
     long i = 0;
     for (; i + 6 <= m; i += 6) {
       float *c0 = c + i * ldc + j;
       __m256 acc[6][2];
       for (int r = 0; r < 6; r++) {
-        acc[r][0] = _mm256_loadu_ps(c0 + r * ldc);
-        acc[r][1] = _mm256_loadu_ps(c0 + r * ldc + 8);
+        acc[r][0] = load8_avx2(c0 + r * ldc, n0);
+        acc[r][1] = n1 > 0 ? load8_avx2(c0 + r * ldc + 8, n1) : _mm256_setzero_ps();
       }
       const float *a0 = a + i * lda;
       for (long p = 0; p < k; p++) {
@@ -64,37 +87,39 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
         }
       }
       for (int r = 0; r < 6; r++) {
-        _mm256_storeu_ps(c0 + r * ldc, acc[r][0]);
-        _mm256_storeu_ps(c0 + r * ldc + 8, acc[r][1]);
+        store8_avx2(c0 + r * ldc, n0, acc[r][0]);
+        if (n1 > 0) store8_avx2(c0 + r * ldc + 8, n1, acc[r][1]);
       }
     }
     for (; i < m; i++) {
       float *c0 = c + i * ldc + j;
-      __m256 x0 = _mm256_loadu_ps(c0), x1 = _mm256_loadu_ps(c0 + 8);
+      __m256 x0 = load8_avx2(c0, n0), x1 = n1 > 0 ? load8_avx2(c0 + 8, n1) : _mm256_setzero_ps();
       for (long p = 0; p < k; p++) {
         const __m256 s = _mm256_broadcast_ss(a + i * lda + p);
         x0 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb), x0);
         x1 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb + 8), x1);
       }
-      _mm256_storeu_ps(c0, x0);
-      _mm256_storeu_ps(c0 + 8, x1);
+      store8_avx2(c0, n0, x0);
+      if (n1 > 0) store8_avx2(c0 + 8, n1, x1);
     }
   }
-  if (j < n) sgemm_generic(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
 }
 
 /// AVX-512 micro-kernel over one k×32 panel of b (rows 32 floats apart, 64-byte aligned):
-/// c[m×32] += a[m×k] · panel. 8×32 register block, 16 accumulators; per step of k two loads of
-/// the panel and eight broadcasts of a.
+/// c[m×cols] += a[m×k] · panel, for the first `cols` (1...32) columns of the panel; the lanes
+/// past `cols` are masked off in c (a narrow layer's last panel is zero-padded). 8×32 register
+/// block, 16 accumulators; per step of k two loads of the panel and eight broadcasts of a.
 __attribute__((target("avx512f,fma")))
-static void panel_avx512(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k) {
+static void panel_avx512(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k, long cols) {
+  const __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols <= 16 ? (__mmask16)0 : (__mmask16)((1u << (cols - 16)) - 1);
   long i = 0;
   for (; i + 8 <= m; i += 8) {
     float *c0 = c + i * ldc;
     __m512 acc[8][2];
     for (int r = 0; r < 8; r++) {
-      acc[r][0] = _mm512_loadu_ps(c0 + r * ldc);
-      acc[r][1] = _mm512_loadu_ps(c0 + r * ldc + 16);
+      acc[r][0] = _mm512_maskz_loadu_ps(m0, c0 + r * ldc);
+      acc[r][1] = _mm512_maskz_loadu_ps(m1, c0 + r * ldc + 16);
     }
     const float *a0 = a + i * lda;
     for (long p = 0; p < k; p++) {
@@ -107,15 +132,15 @@ static void panel_avx512(const float *a, long lda, const float *panel, float *c,
       }
     }
     for (int r = 0; r < 8; r++) {
-      _mm512_storeu_ps(c0 + r * ldc, acc[r][0]);
-      _mm512_storeu_ps(c0 + r * ldc + 16, acc[r][1]);
+      _mm512_mask_storeu_ps(c0 + r * ldc, m0, acc[r][0]);
+      _mm512_mask_storeu_ps(c0 + r * ldc + 16, m1, acc[r][1]);
     }
   }
   for (; i < m; i++) {
     // One row: four independent accumulator pairs over k, so the FMAs do not wait on each other.
     float *c0 = c + i * ldc;
     const float *ai = a + i * lda;
-    __m512 x0 = _mm512_loadu_ps(c0), x1 = _mm512_loadu_ps(c0 + 16);
+    __m512 x0 = _mm512_maskz_loadu_ps(m0, c0), x1 = _mm512_maskz_loadu_ps(m1, c0 + 16);
     __m512 y0 = _mm512_setzero_ps(), y1 = _mm512_setzero_ps();
     __m512 z0 = _mm512_setzero_ps(), z1 = _mm512_setzero_ps();
     __m512 w0 = _mm512_setzero_ps(), w1 = _mm512_setzero_ps();
@@ -137,8 +162,16 @@ static void panel_avx512(const float *a, long lda, const float *panel, float *c,
     }
     x0 = _mm512_add_ps(_mm512_add_ps(x0, y0), _mm512_add_ps(z0, w0));
     x1 = _mm512_add_ps(_mm512_add_ps(x1, y1), _mm512_add_ps(z1, w1));
-    _mm512_storeu_ps(c0, x0);
-    _mm512_storeu_ps(c0 + 16, x1);
+    _mm512_mask_storeu_ps(c0, m0, x0);
+    _mm512_mask_storeu_ps(c0 + 16, m1, x1);
+  }
+}
+
+/// Copies columns j..<j+cols (cols ≤ 32) of b's k rows into a k×32 panel, zero past `cols`.
+static void pack_panel32(const float *b, long ldb, long k, long j, long cols, float *panel) {
+  for (long p = 0; p < k; p++) {
+    memcpy(panel + 32 * p, b + p * ldb + j, (size_t)cols * sizeof(float));
+    if (cols < 32) memset(panel + 32 * p + cols, 0, (size_t)(32 - cols) * sizeof(float));
   }
 }
 
@@ -155,12 +188,11 @@ static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, l
     return;
   }
   float panel[32 * max_k] __attribute__((aligned(64)));
-  long j = 0;
-  for (; j + 32 <= n; j += 32) {
-    for (long p = 0; p < k; p++) memcpy(panel + 32 * p, bFull + p * ldbFull + j, 32 * sizeof(float));
-    panel_avx512(a, lda, panel, c + j, ldc, m, k);
+  for (long j = 0; j < n; j += 32) {
+    long cols = n - j < 32 ? n - j : 32;
+    pack_panel32(bFull, ldbFull, k, j, cols, panel);
+    panel_avx512(a, lda, panel, c + j, ldc, m, k, cols);
   }
-  if (j < n) sgemm_avx2(a, bFull + j, c + j, m, k, n - j, lda, ldbFull, ldc);
 }
 
 static int has_avx512(void) {
@@ -210,9 +242,10 @@ int ckernels_has_avx2(void) { return ckernels_level() >= 1; }
 void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc) {
 #ifdef CKERNELS_X86
   if (ckernels_has_avx2()) {
-    if (ckernels_level() >= 2 && n >= 32) sgemm_avx512(a, b, c, m, k, n, lda, ldb, ldc);
-    else sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc);
-    return;
+    // Narrow products waste most of a zero-padded panel: 8 columns and more take AVX-512's
+    // 32-wide panels, 4 and more AVX2's 16-wide ones, fewer the portable loop.
+    if (ckernels_level() >= 2 && n >= 8) { sgemm_avx512(a, b, c, m, k, n, lda, ldb, ldc); return; }
+    if (n >= 4) { sgemm_avx2(a, b, c, m, k, n, lda, ldb, ldc); return; }
   }
 #endif
   sgemm_generic(a, b, c, m, k, n, lda, ldb, ldc);
@@ -220,7 +253,8 @@ void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, lo
 
 long ckernels_packed_floats(long k, long n) {
 #ifdef CKERNELS_X86
-  if (ckernels_level() >= 2) return (n / 32) * 32 * k;
+  // Fewer than 8 columns would waste most of a padded panel: those run unpacked.
+  if (ckernels_level() >= 2 && n >= 8) return ((n + 31) / 32) * 32 * k;
 #endif
   return 0;
 }
@@ -228,8 +262,8 @@ long ckernels_packed_floats(long k, long n) {
 void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
   long panels = ckernels_packed_floats(k, n) / (32 * (k > 0 ? k : 1));
   for (long jp = 0; jp < panels; jp++) {
-    float *panel = packed + jp * 32 * k;
-    for (long p = 0; p < k; p++) memcpy(panel + 32 * p, b + p * ldb + 32 * jp, 32 * sizeof(float));
+    long cols = n - 32 * jp < 32 ? n - 32 * jp : 32;
+    pack_panel32(b, ldb, k, 32 * jp, cols, packed + jp * 32 * k);
   }
 }
 
@@ -239,16 +273,17 @@ void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, 
   if (ckernels_packed_floats(k, n) > 0 && col0 % 32 == 0) {
     // Chunks of k keep the rows of a being broadcast within L1 across a panel.
     enum { chunk = 256 };
-    long full = (n / 32) * 32;
-    long end = col0 + cols < full ? col0 + cols : full;
+    // The last panel is zero-padded past column n: every column is read from the panels.
+    long end = col0 + cols < n ? col0 + cols : n;
     for (long j = col0; j < end; j += 32) {
       const float *panel = packed + (j / 32) * 32 * k;
+      long width = end - j < 32 ? end - j : 32;
       for (long p0 = 0; p0 < k; p0 += chunk) {
         long kk = k - p0 < chunk ? k - p0 : chunk;
-        panel_avx512(a + p0, lda, panel + 32 * p0, c + j, ldc, m, kk);
+        panel_avx512(a + p0, lda, panel + 32 * p0, c + j, ldc, m, kk, width);
       }
     }
-    if (end < col0 + cols) ckernels_sgemm(a, b + end, c + end, m, k, col0 + cols - end, lda, ldb, ldc);
+    (void)b;
     return;
   }
 #endif

@@ -73,6 +73,21 @@ enum Linear {
     }
   }
 
+  /// `x[..., k] · w + bias[n]` over the last axis of `x`, with `w` packed beforehand.
+  static func dense(_ x: Tensor, packed w: PackedMatrix, bias: Tensor?) -> Tensor {
+    let (k, n) = (w.k, w.n)
+    let m = x.count / max(k, 1)
+    var out = [Float](repeating: 0, count: m * n)
+    guard m > 0, k > 0 else { return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out) }
+    if let bias { fillRows(&out, rows: m, with: bias.data) }
+    x.data.withUnsafeBufferPointer { xp in
+      out.withUnsafeMutableBufferPointer { op in
+        matmul(xp.baseAddress!, packed: w, op.baseAddress!, m: m, accumulate: bias != nil)
+      }
+    }
+    return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out)
+  }
+
   /// `x[..., k] · w[k, n] + bias[n]` over the last axis of `x`.
   static func dense(_ x: Tensor, kernel: Tensor, bias: Tensor?) -> Tensor {
     let k = kernel.shape[0], n = kernel.shape[1]
@@ -95,14 +110,15 @@ enum Linear {
 }
 
 /// A k×n weight matrix with its panels packed for the matrix-product kernel (when the kernel
-/// in use has a packed layout); the values are kept for the columns outside full panels.
+/// in use has a packed layout, whose panels cover every column); the plain values are kept only
+/// when nothing is packed.
 /// Immutable after init (the packed copy is only read), so it is shared across cores as is.
 final class PackedMatrix: @unchecked Sendable {
   let k: Int
   let n: Int
   let values: [Float]
-  /// 64-byte aligned; nil when the kernel in use packs nothing. When its panels cover every
-  /// column, `values` is not kept (the products read only the panels).
+  /// 64-byte aligned; nil when the kernel in use packs nothing. Then `values` is not kept (the
+  /// products read only the panels).
   let packed: UnsafeMutablePointer<Float>?
 
   init(_ values: [Float], k: Int, n: Int) {
@@ -115,8 +131,8 @@ final class PackedMatrix: @unchecked Sendable {
       let packed = raw.bindMemory(to: Float.self, capacity: floats)
       values.withUnsafeBufferPointer { ckernels_pack($0.baseAddress!, k, n, n, packed) }
       self.packed = packed
-      // Whole panels cover every column: the plain values would never be read again.
-      self.values = floats == k * n ? [0] : values
+      // The panels cover every column: the plain values would never be read again.
+      self.values = floats >= k * n ? [0] : values
     } else {
       packed = nil
       self.values = values

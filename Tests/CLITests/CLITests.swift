@@ -419,7 +419,7 @@ struct SandboxedForwardTests {
   @Test("seconds of parallel passes inside the sandbox end normally")
   func longParallelRun() throws {
     let start = Date()
-    let result = try run(["bench", fixture("keras2/conv2d.h5"), "--batch", "2048", "--runs", "12", "--verbose"])
+    let result = try run(["bench", fixture("keras2/conv2d.h5"), "--batch", "2048", "--runs", "40", "--verbose"])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stderr.contains("sandbox: Landlock") || result.stderr.contains("sandbox:"))
     #expect(Date().timeIntervalSince(start) > 1, "too short to cross the monitor's one-second period")
