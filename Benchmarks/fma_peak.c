@@ -15,47 +15,21 @@ static const long iterations = 2000L * 1000 * 1000 / chains;
 static int wide;
 float sink[64];  /* read at the end, so the chains are not optimised away */
 
-__attribute__((target("avx512f"))) static void run512(void) {
-  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-  // Twelve independent chains, written out so that they stay in registers.
-  __m512 x0 = _mm512_set1_ps(0.0f); __m512 x1 = _mm512_set1_ps(1.0f); __m512 x2 = _mm512_set1_ps(2.0f); __m512 x3 = _mm512_set1_ps(3.0f); __m512 x4 = _mm512_set1_ps(4.0f); __m512 x5 = _mm512_set1_ps(5.0f); __m512 x6 = _mm512_set1_ps(6.0f); __m512 x7 = _mm512_set1_ps(7.0f); __m512 x8 = _mm512_set1_ps(8.0f); __m512 x9 = _mm512_set1_ps(9.0f); __m512 x10 = _mm512_set1_ps(10.0f); __m512 x11 = _mm512_set1_ps(11.0f);
-  for (long i = 0; i < iterations; i++) {
-    x0 = _mm512_fmadd_ps(x0, a, b); x1 = _mm512_fmadd_ps(x1, a, b); x2 = _mm512_fmadd_ps(x2, a, b); x3 = _mm512_fmadd_ps(x3, a, b); x4 = _mm512_fmadd_ps(x4, a, b); x5 = _mm512_fmadd_ps(x5, a, b); x6 = _mm512_fmadd_ps(x6, a, b); x7 = _mm512_fmadd_ps(x7, a, b); x8 = _mm512_fmadd_ps(x8, a, b); x9 = _mm512_fmadd_ps(x9, a, b); x10 = _mm512_fmadd_ps(x10, a, b); x11 = _mm512_fmadd_ps(x11, a, b);
+// Twelve independent chains, written out so that they stay in registers; one body for both
+// vector widths.
+#define CHAINS(NAME, TARGET, T, SET1, FMA, ADD, STORE)                                         \
+  __attribute__((target(TARGET))) static void NAME(void) {                                    \
+    const T a = SET1(0.999999f), b = SET1(1e-7f);                                            \
+    T x0 = SET1(0.0f); T x1 = SET1(1.0f); T x2 = SET1(2.0f); T x3 = SET1(3.0f); T x4 = SET1(4.0f); T x5 = SET1(5.0f); T x6 = SET1(6.0f); T x7 = SET1(7.0f); T x8 = SET1(8.0f); T x9 = SET1(9.0f); T x10 = SET1(10.0f); T x11 = SET1(11.0f); \
+    for (long i = 0; i < iterations; i++) {                                                   \
+      x0 = FMA(x0, a, b); x1 = FMA(x1, a, b); x2 = FMA(x2, a, b); x3 = FMA(x3, a, b); x4 = FMA(x4, a, b); x5 = FMA(x5, a, b); x6 = FMA(x6, a, b); x7 = FMA(x7, a, b); x8 = FMA(x8, a, b); x9 = FMA(x9, a, b); x10 = FMA(x10, a, b); x11 = FMA(x11, a, b); \
+    }                                                                                        \
+    x0 = ADD(x0, x1); x0 = ADD(x0, x2); x0 = ADD(x0, x3); x0 = ADD(x0, x4); x0 = ADD(x0, x5); x0 = ADD(x0, x6); x0 = ADD(x0, x7); x0 = ADD(x0, x8); x0 = ADD(x0, x9); x0 = ADD(x0, x10); x0 = ADD(x0, x11); \
+    STORE(sink, x0);                                                                         \
   }
-  x0 = _mm512_add_ps(x0, x1);
-  x0 = _mm512_add_ps(x0, x2);
-  x0 = _mm512_add_ps(x0, x3);
-  x0 = _mm512_add_ps(x0, x4);
-  x0 = _mm512_add_ps(x0, x5);
-  x0 = _mm512_add_ps(x0, x6);
-  x0 = _mm512_add_ps(x0, x7);
-  x0 = _mm512_add_ps(x0, x8);
-  x0 = _mm512_add_ps(x0, x9);
-  x0 = _mm512_add_ps(x0, x10);
-  x0 = _mm512_add_ps(x0, x11);
-  _mm512_storeu_ps(sink, x0);
-}
 
-__attribute__((target("avx2,fma"))) static void run256(void) {
-  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  // Twelve independent chains, written out so that they stay in registers.
-  __m256 x0 = _mm256_set1_ps(0.0f); __m256 x1 = _mm256_set1_ps(1.0f); __m256 x2 = _mm256_set1_ps(2.0f); __m256 x3 = _mm256_set1_ps(3.0f); __m256 x4 = _mm256_set1_ps(4.0f); __m256 x5 = _mm256_set1_ps(5.0f); __m256 x6 = _mm256_set1_ps(6.0f); __m256 x7 = _mm256_set1_ps(7.0f); __m256 x8 = _mm256_set1_ps(8.0f); __m256 x9 = _mm256_set1_ps(9.0f); __m256 x10 = _mm256_set1_ps(10.0f); __m256 x11 = _mm256_set1_ps(11.0f);
-  for (long i = 0; i < iterations; i++) {
-    x0 = _mm256_fmadd_ps(x0, a, b); x1 = _mm256_fmadd_ps(x1, a, b); x2 = _mm256_fmadd_ps(x2, a, b); x3 = _mm256_fmadd_ps(x3, a, b); x4 = _mm256_fmadd_ps(x4, a, b); x5 = _mm256_fmadd_ps(x5, a, b); x6 = _mm256_fmadd_ps(x6, a, b); x7 = _mm256_fmadd_ps(x7, a, b); x8 = _mm256_fmadd_ps(x8, a, b); x9 = _mm256_fmadd_ps(x9, a, b); x10 = _mm256_fmadd_ps(x10, a, b); x11 = _mm256_fmadd_ps(x11, a, b);
-  }
-  x0 = _mm256_add_ps(x0, x1);
-  x0 = _mm256_add_ps(x0, x2);
-  x0 = _mm256_add_ps(x0, x3);
-  x0 = _mm256_add_ps(x0, x4);
-  x0 = _mm256_add_ps(x0, x5);
-  x0 = _mm256_add_ps(x0, x6);
-  x0 = _mm256_add_ps(x0, x7);
-  x0 = _mm256_add_ps(x0, x8);
-  x0 = _mm256_add_ps(x0, x9);
-  x0 = _mm256_add_ps(x0, x10);
-  x0 = _mm256_add_ps(x0, x11);
-  _mm256_storeu_ps(sink, x0);
-}
+CHAINS(run512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps)
+CHAINS(run256, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_storeu_ps)
 
 static void *worker(void *unused) {
   (void)unused;

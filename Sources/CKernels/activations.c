@@ -23,32 +23,19 @@ static inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
+/// x = sigmoid(x), or x · sigmoid(x) (swish) when `times_x`, in one pass; NaN stays NaN (the
+/// clamp inside exp8 would hide it).
 __attribute__((target("avx2,fma")))
-static void sigmoid_avx2(float *x, long n) {
+static void logistic_avx2(float *x, long n, int times_x) {
   long i = 0;
   const __m256 one = _mm256_set1_ps(1.0f);
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(x + i);
     __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-    __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, e));
-    // NaN stays NaN (the clamp inside exp8 would hide it).
+    __m256 r = _mm256_div_ps(times_x ? v : one, _mm256_add_ps(one, e));
     _mm256_storeu_ps(x + i, _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
   }
-  for (; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-/// x · sigmoid(x) in one pass (the sigmoid as above; NaN stays NaN).
-__attribute__((target("avx2,fma")))
-static void swish_avx2(float *x, long n) {
-  long i = 0;
-  const __m256 one = _mm256_set1_ps(1.0f);
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-    __m256 r = _mm256_div_ps(v, _mm256_add_ps(one, e));
-    _mm256_storeu_ps(x + i, _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-  }
-  for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+  for (; i < n; i++) x[i] = (times_x ? x[i] : 1.0f) / (1.0f + expf(-x[i]));
 }
 
 __attribute__((target("avx2,fma")))
@@ -80,19 +67,17 @@ static void tanh_avx2(float *x, long n) {
 #define CKERNELS_X86 1
 #endif
 
-void ckernels_sigmoid(float *x, long n) {
+/// Both: x = (times_x ? x : 1) / (1 + exp(-x)), vectorised when AVX2 is there.
+static void logistic(float *x, long n, int times_x) {
 #ifdef CKERNELS_X86
-  if (ckernels_has_avx2()) { sigmoid_avx2(x, n); return; }
+  if (ckernels_has_avx2()) { logistic_avx2(x, n, times_x); return; }
 #endif
-  for (long i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+  for (long i = 0; i < n; i++) x[i] = (times_x ? x[i] : 1.0f) / (1.0f + expf(-x[i]));
 }
 
-void ckernels_swish(float *x, long n) {
-#ifdef CKERNELS_X86
-  if (ckernels_has_avx2()) { swish_avx2(x, n); return; }
-#endif
-  for (long i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
-}
+void ckernels_sigmoid(float *x, long n) { logistic(x, n, 0); }
+
+void ckernels_swish(float *x, long n) { logistic(x, n, 1); }
 
 void ckernels_tanh(float *x, long n) {
 #ifdef CKERNELS_X86

@@ -22,12 +22,12 @@ static void sgemm_generic(const float *a, const float *b, float *c, long m, long
 #ifdef CKERNELS_X86
 /// 6×16 register block: 12 accumulators, per step of k two loads of b and six broadcasts of a.
 /// The k×16 panel of b is reused by every block of six rows, so it stays in L1.
-/// Copies columns j..<j+cols (cols ≤ 16) of b's k rows into a contiguous k×16 panel, zero past
-/// `cols`, so the kernel reads it sequentially instead of one cache line (and page) per row.
-static void pack_panel(const float *b, float *panel, long k, long ldb, long j, long cols) {
+/// Copies columns j..<j+cols (cols ≤ width) of b's k rows into a contiguous k×width panel, zero
+/// past `cols`, so the kernel reads it sequentially instead of one cache line (and page) per row.
+static void pack_panel(const float *b, long ldb, long k, long j, long cols, long width, float *panel) {
   for (long p = 0; p < k; p++) {
-    memcpy(panel + 16 * p, b + p * ldb + j, (size_t)cols * sizeof(float));
-    if (cols < 16) memset(panel + 16 * p + cols, 0, (size_t)(16 - cols) * sizeof(float));
+    memcpy(panel + width * p, b + p * ldb + j, (size_t)cols * sizeof(float));
+    if (cols < width) memset(panel + width * p + cols, 0, (size_t)(width - cols) * sizeof(float));
   }
 }
 
@@ -67,7 +67,7 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
     // columns of c are read and written under a mask.
     const long cols = n - j < 16 ? n - j : 16;
     const long n0 = cols, n1 = cols - 8;
-    pack_panel(bFull, panel, k, ldbFull, j, cols);
+    pack_panel(bFull, ldbFull, k, j, cols, 16, panel);
     long i = 0;
     for (; i + 6 <= m; i += 6) {
       float *c0 = c + i * ldc + j;
@@ -167,14 +167,6 @@ static void panel_avx512(const float *a, long lda, const float *panel, float *c,
   }
 }
 
-/// Copies columns j..<j+cols (cols ≤ 32) of b's k rows into a k×32 panel, zero past `cols`.
-static void pack_panel32(const float *b, long ldb, long k, long j, long cols, float *panel) {
-  for (long p = 0; p < k; p++) {
-    memcpy(panel + 32 * p, b + p * ldb + j, (size_t)cols * sizeof(float));
-    if (cols < 32) memset(panel + 32 * p + cols, 0, (size_t)(32 - cols) * sizeof(float));
-  }
-}
-
 /// AVX-512: each k×32 panel of b is packed into a stack buffer (k ≤ 512 per chunk), then run
 /// through the micro-kernel for every row of a.
 __attribute__((target("avx512f,fma")))
@@ -190,7 +182,7 @@ static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, l
   float panel[32 * max_k] __attribute__((aligned(64)));
   for (long j = 0; j < n; j += 32) {
     long cols = n - j < 32 ? n - j : 32;
-    pack_panel32(bFull, ldbFull, k, j, cols, panel);
+    pack_panel(bFull, ldbFull, k, j, cols, 32, panel);
     panel_avx512(a, lda, panel, c + j, ldc, m, k, cols);
   }
 }
@@ -263,7 +255,7 @@ void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
   long panels = ckernels_packed_floats(k, n) / (32 * (k > 0 ? k : 1));
   for (long jp = 0; jp < panels; jp++) {
     long cols = n - 32 * jp < 32 ? n - 32 * jp : 32;
-    pack_panel32(b, ldb, k, 32 * jp, cols, packed + jp * 32 * k);
+    pack_panel(b, ldb, k, 32 * jp, cols, 32, packed + jp * 32 * k);
   }
 }
 

@@ -15,14 +15,13 @@ extension Dense: RunnableLayer {
   func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel {
     let activation = activation
     let shape = w.shape
+    guard w.rank == 2 else { return .unary { _ throws(RuntimeError) in throw RuntimeError("kernel \(shape) is not a matrix") } }
     // The kernel is packed once, here: at batch 1 a product reads each weight once, and
     // packing it on every call doubled the time of a classifier's last layer.
-    let packed = w.rank == 2 ? PackedMatrix(w.data, k: w.shape[0], n: w.shape[1]) : nil
-    let plain = packed == nil ? w : nil
+    let packed = PackedMatrix(w.data, k: shape[0], n: shape[1])
     return .unary { x throws(RuntimeError) in
-      guard shape.first == x.last else { throw RuntimeError("kernel \(shape) does not fit input \(x.shape)") }
-      let y = packed.map { Linear.dense(x, packed: $0, bias: b) } ?? Linear.dense(x, kernel: plain!, bias: b)
-      return try Activations.apply(activation, to: y, keras3: keras3)
+      guard shape[0] == x.last else { throw RuntimeError("kernel \(shape) does not fit input \(x.shape)") }
+      return try Activations.apply(activation, to: Linear.dense(x, packed: packed, bias: b), keras3: keras3)
     }
   }
 }

@@ -75,35 +75,28 @@ enum Linear {
 
   /// `x[..., k] · w + bias[n]` over the last axis of `x`, with `w` packed beforehand.
   static func dense(_ x: Tensor, packed w: PackedMatrix, bias: Tensor?) -> Tensor {
-    let (k, n) = (w.k, w.n)
-    let m = x.count / max(k, 1)
-    var out = [Float](repeating: 0, count: m * n)
-    guard m > 0, k > 0 else { return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out) }
-    if let bias { fillRows(&out, rows: m, with: bias.data) }
-    x.data.withUnsafeBufferPointer { xp in
-      out.withUnsafeMutableBufferPointer { op in
-        matmul(xp.baseAddress!, packed: w, op.baseAddress!, m: m, accumulate: bias != nil)
-      }
-    }
-    return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out)
+    affine(x, k: w.k, n: w.n, bias: bias) { a, c, m in matmul(a, packed: w, c, m: m, accumulate: bias != nil) }
   }
 
   /// `x[..., k] · w[k, n] + bias[n]` over the last axis of `x`.
   static func dense(_ x: Tensor, kernel: Tensor, bias: Tensor?) -> Tensor {
     let k = kernel.shape[0], n = kernel.shape[1]
-    let m = x.count / k
+    return kernel.data.withUnsafeBufferPointer { wp in
+      affine(x, k: k, n: n, bias: bias) { a, c, m in matmul(a, wp.baseAddress!, c, m: m, k: k, n: n, accumulate: bias != nil) }
+    }
+  }
+
+  /// The output of `x[..., k]` times a k×n matrix plus `bias`: the bias is laid under each row,
+  /// then `product(a, c, m)` adds the m×n product into it (an empty input gives an empty output).
+  private static func affine(
+    _ x: Tensor, k: Int, n: Int, bias: Tensor?, _ product: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+  ) -> Tensor {
+    let m = x.count / max(k, 1)
     var out = [Float](repeating: 0, count: m * n)
+    guard m > 0, k > 0, n > 0 else { return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out) }
+    if let bias { fillRows(&out, rows: m, with: bias.data) }
     x.data.withUnsafeBufferPointer { xp in
-      kernel.data.withUnsafeBufferPointer { wp in
-        out.withUnsafeMutableBufferPointer { op in
-          if let bias {
-            bias.data.withUnsafeBufferPointer { b in
-              for i in 0..<m { (op.baseAddress! + i * n).update(from: b.baseAddress!, count: n) }
-            }
-          }
-          matmul(xp.baseAddress!, wp.baseAddress!, op.baseAddress!, m: m, k: k, n: n, accumulate: bias != nil)
-        }
-      }
+      out.withUnsafeMutableBufferPointer { op in product(xp.baseAddress!, op.baseAddress!, m) }
     }
     return Tensor(shape: Array(x.shape.dropLast()) + [n], data: out)
   }
@@ -117,8 +110,8 @@ final class PackedMatrix: @unchecked Sendable {
   let k: Int
   let n: Int
   let values: [Float]
-  /// 64-byte aligned; nil when the kernel in use packs nothing. Then `values` is not kept (the
-  /// products read only the panels).
+  /// 64-byte aligned; nil when the kernel in use packs nothing. When it is set, `values` is not
+  /// kept (the products read only the panels).
   let packed: UnsafeMutablePointer<Float>?
 
   init(_ values: [Float], k: Int, n: Int) {
