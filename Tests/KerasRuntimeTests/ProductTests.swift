@@ -45,6 +45,25 @@ struct ProductTests {
     }
   }
 
+  @Test("a plain product is right for every width, whole panels, zero-padded last panels and the narrowest",
+        arguments: [1, 3, 4, 5, 8, 15, 16, 17, 24, 31, 32, 33, 40, 47, 63, 100])
+  func plainProduct(_ n: Int) {
+    for (m, k) in [(1, 7), (13, 64), (50, 300)] {
+      let a = values(m * k, seed: 3), b = values(k * n, seed: 4)
+      var c = [Float](repeating: 0.25, count: m * n)
+      a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+          c.withUnsafeMutableBufferPointer { cp in
+            Linear.matmul(ap.baseAddress!, bp.baseAddress!, cp.baseAddress!, m: m, k: k, n: n, accumulate: true)
+          }
+        }
+      }
+      let want = reference(a, b, m: m, k: k, n: n, lda: k)
+      let worst = zip(c, want).map { abs($0 - 0.25 - $1) }.max() ?? 0
+      #expect(worst < 1e-4 * Float(k), "m \(m) k \(k) n \(n): worst error \(worst)")
+    }
+  }
+
   @Test("convolution as matrix products equals the direct window loop",
         arguments: [
           ([1, 40, 6], [3, 6, 70], [1], [1], "valid"),
