@@ -102,11 +102,13 @@ void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
   atomic_store(&busy, 0);
 }
 
-void ckernels_reuse_freed_buffers(void) {
+void ckernels_keep_freed_buffers(int keep) {
 #if defined(__GLIBC__)
   // 32 MiB is glibc's ceiling for the mmap threshold on 64-bit systems; the heap gives back
-  // free memory at its top only beyond 128 MiB.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  // free memory at its top only beyond 128 MiB. 128 KiB is glibc's initial threshold, fixed.
+  mallopt(M_MMAP_THRESHOLD, keep ? 32 << 20 : 128 << 10);
+  mallopt(M_TRIM_THRESHOLD, keep ? 128 << 20 : 128 << 10);
+#else
+  (void)keep;
 #endif
 }

@@ -4,9 +4,10 @@ import KerasRuntime
 import NumPy
 
 extension Inspection {
-  /// A runtime for this model with its weights bound, or the reason it cannot run.
-  /// Forgets the weight values read so far: for a caller that only runs the model from here on
-  /// (`predict`, `bench`), the runtime holds what it computes with and a second copy is waste.
+  /// Forgets the weight values read so far and keeps none read from here on: for a caller that
+  /// only runs the model (`predict`, `bench`), the runtime holds what it computes with, and a
+  /// second copy of the stored weights is waste (call it before ``runtime()``, so each layer's
+  /// are let go as soon as its kernel is built).
   public func releaseReadValues() { releaseValues() }
 
   /// Built once: the smoke pass and the reference pass of `verify` share it.

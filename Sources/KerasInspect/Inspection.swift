@@ -19,7 +19,10 @@ public final class Inspection {
   /// pass share one read of each tensor instead of reading the file two or three times.
   private var readValues: [String: [Float]] = [:]
   private lazy var retainsValues = Runtime.unsupportedLayers(analysis).isEmpty
-  func releaseValues() { readValues = [:] }
+  func releaseValues() {
+    readValues = [:]
+    retainsValues = false
+  }
 
   /// The runtime, once ``runtime()`` has built it.
   var builtRuntime: Runtime?

@@ -20,10 +20,13 @@ public enum Parallel {
     }
   }
 
-  /// Has the process keep freed buffers of up to 32 MiB for reuse instead of unmapping them
-  /// (glibc), so that a forward pass does not fault in, and have the kernel zero, every
-  /// activation again. Process-wide: the CLI calls it at start; a library user may too.
-  public static func reuseFreedBuffers() {
-    ckernels_reuse_freed_buffers()
+  /// With `keep`, has the process keep freed buffers of up to 32 MiB for reuse instead of
+  /// unmapping them (glibc), so that repeated forward passes do not fault in, and have the
+  /// kernel zero, every activation again. Without, each large buffer is mapped on its own and
+  /// handed back when freed: what loading weights wants, where a layer's stored tensors are freed
+  /// as its packed kernel is made and reused holes would not fit the next layer's. Process-wide:
+  /// the CLI sets it; a library user may too.
+  public static func keepFreedBuffers(_ keep: Bool) {
+    ckernels_keep_freed_buffers(keep ? 1 : 0)
   }
 }

@@ -29,24 +29,29 @@ public final class Runtime {
       throw RuntimeError("cannot run this model: " + unsupported.joined(separator: "; "))
     }
     self.analysis = analysis
-    var bound: [String: [Tensor]] = [:]
+    var stored: [String: (owner: String, weights: [StoredWeight])] = [:]
     for layer in analysis.layers {
-      let assignments = try WeightBinder.bind(layer)
-      for (path, stored) in assignments {
-        var tensors: [Tensor] = []
-        for weight in stored {
-          do throws(ModelError) {
-            let data: [Float]
-            if let values { data = try values(weight) } else { data = try file.values(of: weight, maxBytes: maxTensorBytes) }
-            tensors.append(Tensor(shape: weight.shape, data: data))
-          } catch {
-            throw RuntimeError("layer \(layer.name): \(error.message)")
-          }
-        }
-        bound[path] = tensors
-      }
+      for (path, weights) in try WeightBinder.bind(layer) { stored[path] = (layer.name, weights) }
     }
-    (kernels, folded) = try Self.buildKernels(analysis, weights: bound)
+    // Each layer's weights are read as its kernel is built and let go once it is built: the
+    // kernels' own (packed, folded) copies are then the only ones, and loading never holds the
+    // stored weights of the whole model next to them.
+    let read = { (path: String) throws(RuntimeError) -> [Tensor] in
+      guard let (owner, weights) = stored[path] else { return [] }
+      var tensors: [Tensor] = []
+      tensors.reserveCapacity(weights.count)
+      for weight in weights {
+        do throws(ModelError) {
+          let data: [Float]
+          if let values { data = try values(weight) } else { data = try file.values(of: weight, maxBytes: maxTensorBytes) }
+          tensors.append(Tensor(shape: weight.shape, data: data))
+        } catch {
+          throw RuntimeError("layer \(owner): \(error.message)")
+        }
+      }
+      return tensors
+    }
+    (kernels, folded) = try Self.buildKernels(analysis, weights: read)
     lifetimes = Lifetimes.all(analysis)
   }
 
@@ -65,13 +70,14 @@ public final class Runtime {
       }
     }
     self.analysis = analysis
-    (kernels, folded) = try Self.buildKernels(analysis, weights: weights)
+    (kernels, folded) = try Self.buildKernels(analysis) { path throws(RuntimeError) in weights[path] ?? [] }
     lifetimes = Lifetimes.all(analysis)
   }
 
-  /// Every layer's kernel from its definition and weights, recursing into nested models.
+  /// Every layer's kernel from its definition and weights (`weights` gives a layer's by path,
+  /// asked once per layer as it is built), recursing into nested models.
   static func buildKernels(
-    _ analysis: ModelAnalysis, weights: [String: [Tensor]], prefix: String = ""
+    _ analysis: ModelAnalysis, prefix: String = "", weights: (String) throws(RuntimeError) -> [Tensor]
   ) throws(RuntimeError) -> (kernels: [String: Kernel], folded: [String: String]) {
     var kernels: [String: Kernel] = [:]
     var folded: [String: String] = [:]
@@ -81,7 +87,7 @@ public final class Runtime {
       let (producer, norm) = (analysis.layers[p], analysis.layers[n])
       guard let definition = producer.definition as? any ChannelFoldable, let normalization = norm.definition as? BatchNormalization,
         let foldedKernel = Fusion.foldedKernel(
-          definition, weights: weights[prefix + producer.name] ?? [], normalization, normalizationWeights: weights[prefix + norm.name] ?? [],
+          definition, weights: try weights(prefix + producer.name), normalization, normalizationWeights: try weights(prefix + norm.name),
           keras3: analysis.keras3)
       else { continue }
       kernels[prefix + producer.name] = foldedKernel
@@ -92,14 +98,15 @@ public final class Runtime {
       let path = prefix + layer.name
       if kernels[path] != nil { continue }
       if let nested = layer.nested {
-        let inner = try buildKernels(nested, weights: weights, prefix: path + "/")
+        let inner = try buildKernels(nested, prefix: path + "/", weights: weights)
         kernels.merge(inner.kernels) { a, _ in a }
         folded.merge(inner.folded) { a, _ in a }
         continue
       }
       guard let runnable = layer.definition as? any RunnableLayer else { throw RuntimeError("layer \(path) (\(layer.className)): no native kernel") }
+      let layerWeights = try weights(path)
       do {
-        kernels[path] = try runnable.kernel(weights: weights[path] ?? [], keras3: analysis.keras3)
+        kernels[path] = try runnable.kernel(weights: layerWeights, keras3: analysis.keras3)
       } catch {
         throw RuntimeError("layer \(path) (\(layer.className)): \(error.message)")
       }

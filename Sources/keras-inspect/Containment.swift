@@ -67,7 +67,7 @@ enum Containment {
   /// AMD EPYC (Zen 5), 2 cores: MobileNetV2 b1 15.1 -> 10.3 ms, EfficientNetB0 27.1 -> 23.5 ms,
   /// for up to 17 MB more peak memory.
   static func keepFreedMemory() {
-    Parallel.reuseFreedBuffers()
+    Parallel.keepFreedBuffers(true)
   }
 
   /// What the command keeps to the end instead of tearing it down: the last model it read. A
@@ -85,7 +85,7 @@ enum Containment {
   /// The reading process gives up what reading does not need (``Sandbox``), before it parses
   /// anything; `--verbose` prints what it kept.
   static func sandbox(_ environment: [String: String]) {
-    keepFreedMemory()
+    Parallel.keepFreedBuffers(false)
     // Tests only: the file's own refusals off, to show the sandbox stands alone.
     if environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] == "1" { ReadPolicy.followsOutsideFiles = true }
     let arguments = Array(CommandLine.arguments.dropFirst())

@@ -36,9 +36,10 @@ func prepare(_ inspection: Inspection, _ arrays: [NDArray]) throws -> (Runtime, 
 /// The model's runtime with its weights bound; a model that cannot run exits 2.
 func makeRuntime(_ inspection: Inspection) throws -> Runtime {
   do {
-    let runtime = try inspection.runtime()
     // predict and bench only run the model from here: its kernels hold the weights they use.
     inspection.releaseReadValues()
+    let runtime = try inspection.runtime()
+    Containment.keepFreedMemory()
     return runtime
   } catch {
     printError("keras-inspect: \(inspection.file.path): \(error.message)")

@@ -40,9 +40,12 @@ typedef void (*ckernels_task)(void *context, long index);
 /// thread's loop runs, run their iterations on the calling thread.
 void ckernels_parallel_for(long iterations, ckernels_task task, void *context);
 
-/// Keeps freed buffers of up to 32 MiB in the process's heap for reuse (glibc: mallopt), instead
-/// of mapping each one afresh and unmapping it on free. Process-wide; a no-op elsewhere.
-void ckernels_reuse_freed_buffers(void);
+/// With `keep`, freed buffers of up to 32 MiB stay in the process's heap for reuse (glibc:
+/// mallopt), instead of each being mapped afresh and unmapped on free. Without, every buffer
+/// over 128 KiB gets a mapping of its own, handed back when freed (and glibc's threshold no
+/// longer rises as buffers are freed), so freeing leaves no hole in the heap. Process-wide; a
+/// no-op elsewhere.
+void ckernels_keep_freed_buffers(int keep);
 
 /// The CRC-32 of a zip entry (IEEE polynomial, as zlib computes it; about 1.8 GB/s here).
 unsigned int ckernels_crc32(const void *bytes, size_t count);
