@@ -1,4 +1,5 @@
 @testable import KerasModel
+import Foundation
 import Testing
 
 @Suite("Model configs")
@@ -234,4 +235,31 @@ struct HostileOpTests {
     let analysis = try Self.keras3Op("Add", config: #"{"name": "op"}"#, args: ", " + deep)
     #expect(analysis.layers[1].problem != nil)
   }
+}
+
+@Suite("Work on a thread of its own")
+struct BackgroundWorkTests {
+  @Test("the result is the work's, run once, on a thread of its own or here when asked")
+  func result() {
+    for onThread in [true, false] {
+      let runs = Counter()
+      let work = BackgroundWork(onThread: onThread) { () -> (Int, Bool) in
+        runs.add()
+        return ((1...1000).reduce(0, +), Thread.isMainThread)
+      }
+      let (sum, onMain) = work.result()
+      #expect(sum == 500500)
+      #expect(work.result().0 == 500500)
+      #expect(runs.value == 1)
+      // The test itself may not run on the main thread; on a thread of its own, never.
+      if onThread { #expect(!onMain) }
+    }
+  }
+}
+
+private final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  var value: Int { lock.withLock { count } }
+  func add() { lock.withLock { count += 1 } }
 }
