@@ -87,15 +87,7 @@ enum Activations {
     /// swish took 1.4 ms on one).
     func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
       guard name != "linear" else { return }
-      let cores = ProcessInfoCores.count
-      guard cores > 1, count >= 1 << 15 else { return applySerially(p, count) }
-      let chunk = (count / cores + 15) & ~15
-      let base = UInt(bitPattern: p)
-      Parallel.perform(iterations: cores) { part in
-        let start = part * chunk
-        guard start < count else { return }
-        applySerially(UnsafeMutablePointer<Float>(bitPattern: base)! + start, Swift.min(chunk, count - start))
-      }
+      Parallel.chunks(count) { range in applySerially(p + range.lowerBound, range.count) }
     }
 
     private func applySerially(_ p: UnsafeMutablePointer<Float>, _ count: Int) {

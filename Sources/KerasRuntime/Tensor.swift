@@ -39,24 +39,6 @@ public struct Tensor: Sendable, Equatable {
     }
     return Tensor(shape: shape, data: out)
   }
-
-  /// `f` of the elements of two tensors of one shape, element by element.
-  @inline(__always)
-  func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-    let count = data.count
-    precondition(other.count == count)
-    guard count > 0 else { return self }
-    let out = data.withUnsafeBufferPointer { a in
-      other.data.withUnsafeBufferPointer { b in
-        [Float](unsafeUninitializedCapacity: count) { o, initialized in
-          let (xs, ys, os) = (a.baseAddress!, b.baseAddress!, o.baseAddress!)
-          for i in 0..<count { os[i] = f(xs[i], ys[i]) }
-          initialized = count
-        }
-      }
-    }
-    return Tensor(shape: shape, data: out)
-  }
 }
 
 /// A tensor flowing between layers, with Keras's mask: one flag per (batch, time step),
