@@ -23,7 +23,8 @@ public struct Benchmark: Sendable {
     /// Floating-point operations of its calls in one pass (a multiply-add counts two), where the
     /// layer's family counts them.
     public let flops: Int?
-    /// The layer a BatchNormalization was folded into (it then only passes its input on).
+    /// The layer a BatchNormalization or an activation was folded into (it then only passes its
+    /// input on).
     public let foldedInto: String?
   }
 
@@ -127,7 +128,7 @@ extension Benchmark {
   /// "layers"}`;
   /// `layers` (with `--profile`) as `[{"name", "class_name", "output_shape", "median_s", "flops", "folded_into"}]`,
   /// slowest first, `flops` null where the layer's family does not count them; `folded_into`
-  /// names the layer a BatchNormalization was folded into (null for the others).
+  /// names the layer a BatchNormalization or an activation was folded into (null for the others).
   public var json: OrderedJSON {
     var pairs: [(String, OrderedJSON)] = [
       ("schema", .string(Self.schema)),

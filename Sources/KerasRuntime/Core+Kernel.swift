@@ -50,12 +50,16 @@ extension Embedding: RunnableLayer {
   }
 }
 
-extension ActivationLayer: RunnableLayer {
+extension ActivationLayer: PointwiseLayer {
   func unsupportedReason(keras3: Bool) -> String? { Activations.unsupported(activation) }
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    if let f = pointwise(keras3: keras3) { return .unary { f.applied(to: $0) } }
     let activation = activation
     return .unary { x throws(RuntimeError) in try Activations.apply(activation, to: x, keras3: keras3) }
   }
+
+  /// nil for the activations over a whole axis (softmax...).
+  func pointwise(keras3: Bool) -> Activations.Elementwise? { Activations.Elementwise(activation.name, keras3: keras3) }
 }
 
 extension Masking: RunnableLayer {
@@ -76,23 +80,37 @@ extension Masking: RunnableLayer {
   }
 }
 
-extension ReLULayer: RunnableLayer {
+extension ReLULayer: PointwiseLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let f = elementwise(keras3: keras3)
+    return .unary { f.applied(to: $0) }
+  }
+
+  func pointwise(keras3: Bool) -> Activations.Elementwise? { elementwise(keras3: keras3) }
+
+  func elementwise(keras3: Bool) -> Activations.Elementwise {
     let maxValue = maxValue.map(Float.init) ?? .infinity
     let (slope, threshold) = (Float(negativeSlope), Float(threshold))
-    // The usual forms (relu, relu6) as plain clamps: loops the compiler vectorises.
-    if threshold == 0, slope == 0 {
-      if maxValue == .infinity { return .unary { x in x.map { Swift.max($0, 0) } } }
-      return .unary { x in x.map { Swift.min(Swift.max($0, 0), maxValue) } }
+    // The usual forms (relu; relu6, min(max(x, 0), 6)) as the vectorised activations.
+    if threshold == 0, slope == 0, maxValue == .infinity || maxValue == 6 {
+      return Activations.Elementwise(maxValue == 6 ? "relu6" : "relu", keras3: keras3)!
     }
-    return .unary { x in x.map { v in v >= threshold ? min(v, maxValue) : slope * (v - threshold) } }
+    if threshold == 0, slope == 0 { return Activations.Elementwise(custom: { Swift.min(Swift.max($0, 0), maxValue) }) }
+    return Activations.Elementwise(custom: { v in v >= threshold ? min(v, maxValue) : slope * (v - threshold) })
   }
 }
 
-extension LeakyReLULayer: RunnableLayer {
+extension LeakyReLULayer: PointwiseLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let f = elementwise(keras3: keras3)
+    return .unary { f.applied(to: $0) }
+  }
+
+  func pointwise(keras3: Bool) -> Activations.Elementwise? { elementwise(keras3: keras3) }
+
+  func elementwise(keras3: Bool) -> Activations.Elementwise {
     let slope = Float(negativeSlope)
-    return .unary { x in x.map { $0 >= 0 ? $0 : slope * $0 } }
+    return Activations.Elementwise(custom: { $0 >= 0 ? $0 : slope * $0 })
   }
 }
 

@@ -6,6 +6,13 @@ struct ChannelAffine {
   let shift: [Float]
 }
 
+/// A layer that applies one element-wise function to its input (Activation, ReLU...): after a
+/// layer whose output it alone reads, it is applied in place on that output (``Fusion``).
+protocol PointwiseLayer: RunnableLayer {
+  /// The function, or nil when this configuration is not element-wise (softmax...).
+  func pointwise(keras3: Bool) -> Activations.Elementwise?
+}
+
 /// A layer whose output channels can absorb a per-channel affine step that follows it: its
 /// kernel's output channels scaled and its bias shifted (Dense, convolutions, depthwise
 /// convolutions, all with a linear activation and channels last).
@@ -37,21 +44,61 @@ extension DepthwiseConvolution: ChannelFoldable {
 /// normalization's scale s[c], the bias becomes b[c]·s[c] + t[c], and the normalization itself
 /// passes its input on. One pass over the activation is saved, and the product writes the
 /// normalized values directly.
+///
+/// An element-wise activation layer (``PointwiseLayer``) whose input is the only use of the
+/// output of the layer before it is applied by that layer, in place on the output it has just
+/// made (through a folded normalization, to the layer the normalization was folded into): the
+/// `Conv2D → BatchNormalization → Activation("relu")` of Inception and the `Add → ReLU` of
+/// ResNet then make one new tensor, not three, and the activation layer passes its input on.
 enum Fusion {
-  /// For each folded pair, the producing layer's index and the normalization's, in one model.
-  static func batchNormalizationFolds(_ model: ModelAnalysis) -> [(producer: Int, normalization: Int)] {
+  /// How many calls, and model outputs, read each tensor of one model.
+  static func readers(_ model: ModelAnalysis) -> [TensorRef: Int] {
     var readers: [TensorRef: Int] = [:]
     for layer in model.layers {
       for call in layer.config.calls { for ref in call.inputs { readers[ref, default: 0] += 1 } }
     }
     for ref in model.config.outputs { readers[ref, default: 0] += 1 }
+    return readers
+  }
+
+  /// The layer whose only input is the first output of another, alone in reading it: that
+  /// other layer's index, or nil.
+  static func soleReader(_ layer: LayerInfo, _ readers: [TensorRef: Int], _ index: [String: Int]) -> Int? {
+    guard layer.config.calls.count == 1, let call = layer.config.calls.first, call.inputs.count == 1, call.maskInput == nil,
+      let source = call.inputs.first, source.tensor == 0, readers[source] == 1
+    else { return nil }
+    return index[source.layer]
+  }
+
+  /// For each folded activation, the index of the layer that applies it and the activation's,
+  /// in one model, given the normalizations folded already (``batchNormalizationFolds(_:)``).
+  static func activationFolds(_ model: ModelAnalysis, after normalizations: [(producer: Int, normalization: Int)]) -> [(producer: Int, activation: Int)] {
+    let readers = readers(model)
+    let index = Dictionary(model.layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let foldedInto = Dictionary(normalizations.map { ($0.normalization, $0.producer) }, uniquingKeysWith: { a, _ in a })
+    // Only layers that run as a step of the schedule, once: inputs and shared layers apply nothing.
+    let steps = Dictionary(model.schedule.map { ($0.layer, 1) }, uniquingKeysWith: +)
+    // An activation after another stays a layer of its own: each producer applies at most one.
+    var folds: [(Int, Int)] = []
+    for (a, layer) in model.layers.enumerated() {
+      guard layer.definition is any PointwiseLayer, var p = soleReader(layer, readers, index) else { continue }
+      p = foldedInto[p] ?? p
+      guard model.layers[p].nested == nil, model.layers[p].config.calls.count == 1, steps[p] == 1,
+        !(model.layers[p].definition is any PointwiseLayer)
+      else { continue }
+      folds.append((p, a))
+    }
+    return folds
+  }
+
+  /// For each folded pair, the producing layer's index and the normalization's, in one model.
+  static func batchNormalizationFolds(_ model: ModelAnalysis) -> [(producer: Int, normalization: Int)] {
+    let readers = readers(model)
     let index = Dictionary(model.layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
     var folds: [(Int, Int)] = []
     for (n, layer) in model.layers.enumerated() {
-      guard let norm = layer.definition as? BatchNormalization, layer.config.calls.count == 1,
-        let call = layer.config.calls.first, call.inputs.count == 1, call.maskInput == nil,
-        let source = call.inputs.first, source.tensor == 0, readers[source] == 1,
-        let p = index[source.layer], model.layers[p].nested == nil, model.layers[p].config.calls.count == 1,
+      guard let norm = layer.definition as? BatchNormalization, let p = soleReader(layer, readers, index),
+        model.layers[p].nested == nil, model.layers[p].config.calls.count == 1,
         let producer = model.layers[p].definition as? any ChannelFoldable, producer.foldable,
         let shape = model.layers[p].outputs.first??.first, shape.count >= 2,
         norm.axis.count == 1, norm.axis[0] == -1 || norm.axis[0] == shape.count - 1

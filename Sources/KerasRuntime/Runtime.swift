@@ -12,8 +12,8 @@ public final class Runtime {
   /// When each value of a model's schedule can be let go, by model path ("" for the model,
   /// `encoder/` for a nested one).
   let lifetimes: [String: Lifetimes]
-  /// The BatchNormalization layers folded into the layer before them (``Fusion``), by layer
-  /// path, each with that layer's path.
+  /// The layers folded into the layer before them (``Fusion``: a BatchNormalization, an
+  /// element-wise activation), by layer path, each with that layer's path.
   public let folded: [String: String]
 
   public var keras3: Bool { analysis.keras3 }
@@ -83,7 +83,8 @@ public final class Runtime {
     var folded: [String: String] = [:]
     // BatchNormalization folded into the layer before it (``Fusion``): that layer's kernel
     // carries it, and the normalization passes its input on.
-    for (p, n) in Fusion.batchNormalizationFolds(analysis) {
+    let normalizations = Fusion.batchNormalizationFolds(analysis)
+    for (p, n) in normalizations {
       let (producer, norm) = (analysis.layers[p], analysis.layers[n])
       guard let definition = producer.definition as? any ChannelFoldable, let normalization = norm.definition as? BatchNormalization,
         let foldedKernel = Fusion.foldedKernel(
@@ -110,6 +111,21 @@ public final class Runtime {
       } catch {
         throw RuntimeError("layer \(path) (\(layer.className)): \(error.message)")
       }
+    }
+    // An activation applied by the layer before it (``Fusion``), in place on the output that
+    // layer has just made, and then passed on.
+    for (p, a) in Fusion.activationFolds(analysis, after: normalizations) {
+      let (producer, activation) = (prefix + analysis.layers[p].name, prefix + analysis.layers[a].name)
+      guard let inner = kernels[producer], let f = (analysis.layers[a].definition as? any PointwiseLayer)?.pointwise(keras3: analysis.keras3) else { continue }
+      kernels[producer] = Kernel { inputs, arguments throws(RuntimeError) in
+        var outputs = try inner.run(inputs, arguments)
+        if !outputs.isEmpty, outputs[0].tensor.count > 0 {
+          outputs[0].tensor.data.withUnsafeMutableBufferPointer { f.apply($0.baseAddress!, $0.count) }
+        }
+        return outputs
+      }
+      kernels[activation] = Kernel { inputs, _ in Array(inputs.prefix(1)) }
+      folded[activation] = producer
     }
     return (kernels, folded)
   }
