@@ -116,7 +116,8 @@ enum Activations {
       })
     }
 
-    private func applySerially(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    /// Applies the activation in place on this thread.
+    func applySerially(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
       switch name {
       case "linear": return
       case "sigmoid": ckernels_sigmoid(p, count)

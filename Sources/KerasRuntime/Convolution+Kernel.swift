@@ -11,24 +11,31 @@ extension Convolution: RunnableLayer {
     return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3)
   }
 
-  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel {
+  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel { kernel(w, bias: b, keras3: keras3, epilogue: nil) }
+
+  /// With `epilogue`, an activation applied after the layer's own: by the product itself, block
+  /// by block, when the layer's own is linear and the kernel packed.
+  func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool, epilogue: Activations.Elementwise?) -> Kernel {
     let (window, groups, rank, format, activation) = (window, groups, rank, dataFormat, activation)
     // An ungrouped 1-D or 2-D kernel is packed for the matrix product once, here.
     let packed = rank < 3 && groups == 1 ? PackedMatrix(w.data, k: w.count / filters, n: filters) : nil
+    let inProduct = packed != nil && activation.name == "linear" ? epilogue : nil
     let size = rank == 1 ? (1, window.kernel[0]) : (window.kernel[0], window.kernel.count > 1 ? window.kernel[1] : 1)
     // The kernel keeps only the copy it computes with: the packed one, or else the plain weights.
     let plain = packed == nil ? w : Tensor(shape: [0], data: [])
     return .unary(keepMask: false) { x throws(RuntimeError) in
       let y = try inChannelsLast(x, format) { input in
         if let packed {
-          return ConvolutionKernels.conv(input, packed: packed, kernelSize: size, bias: b, geometry: ConvolutionKernels.planar(window))
+          return ConvolutionKernels.conv(input, packed: packed, kernelSize: size, bias: b, geometry: ConvolutionKernels.planar(window), epilogue: inProduct)
         }
         let w = plain
         return rank == 3
           ? VolumeKernels.conv(input, kernel: w, bias: b, window: window)
           : ConvolutionKernels.conv(input, kernel: w, bias: b, geometry: ConvolutionKernels.planar(window), groups: groups)
       }
-      return try Activations.apply(activation, to: y, keras3: keras3)
+      var z = try Activations.apply(activation, to: y, keras3: keras3)
+      if let epilogue, inProduct == nil, z.count > 0 { z.data.withUnsafeMutableBufferPointer { epilogue.apply($0.baseAddress!, $0.count) } }
+      return z
     }
   }
 }

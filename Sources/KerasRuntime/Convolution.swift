@@ -51,7 +51,13 @@ enum ConvolutionKernels {
   /// are read in place (`lda` = stride·C, rows overlapping); other windows are gathered a block of
   /// rows at a time. The output positions of the whole batch split over the cores in contiguous
   /// shares, each core gathering and multiplying its own: both cores work at batch 1.
-  static func conv(_ input: Tensor, packed weights: PackedMatrix, kernelSize: (Int, Int), bias: Tensor?, geometry g: Geometry) -> Tensor {
+  ///
+  /// `epilogue` (an activation) is applied to each block of output rows right after its
+  /// product, while the block is still in cache, instead of in a pass of its own.
+  static func conv(
+    _ input: Tensor, packed weights: PackedMatrix, kernelSize: (Int, Int), bias: Tensor?, geometry g: Geometry,
+    epilogue: Activations.Elementwise? = nil
+  ) -> Tensor {
     let oneD = input.rank == 3
     let x = as2D(input)
     let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -77,7 +83,13 @@ enum ConvolutionKernels {
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
           guard r0 < r1 else { return }
-          Linear.matmul(xs + r0 * channels, packed: weights, os + r0 * filters, m: r1 - r0, accumulate: true, parallel: false)
+          // With an epilogue, in blocks of rows that stay in cache between the two.
+          let block = epilogue == nil ? r1 - r0 : max(1, (1 << 15) / max(1, filters))
+          for b0 in stride(from: r0, to: r1, by: block) {
+            let rows = min(block, r1 - b0)
+            Linear.matmul(xs + b0 * channels, packed: weights, os + b0 * filters, m: rows, accumulate: true, parallel: false)
+            epilogue?.applySerially(os + b0 * filters, rows * filters)
+          }
         }
         return
       }
@@ -97,6 +109,7 @@ enum ConvolutionKernels {
             Linear.matmul(buffer, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: step * channels, parallel: split == 1)
           }
         }
+        epilogue?.apply(op.baseAddress!, total * filters)
         return
       }
       // General case: each core gathers the windows of a block of its positions, then one product per block.
@@ -141,6 +154,7 @@ enum ConvolutionKernels {
             }
           }
           Linear.matmul(patches, packed: weights, os + p0 * filters, m: rows, accumulate: true, parallel: cores == 1)
+          epilogue?.applySerially(os + p0 * filters, rows * filters)
           p0 += rows
         }
       }

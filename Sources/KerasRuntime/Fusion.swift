@@ -22,6 +22,17 @@ protocol ChannelFoldable: RunnableLayer {
   var useBias: Bool { get }
   /// The kernel built from its (already folded) weights and a bias, whatever `use_bias` says.
   func kernel(_ w: Tensor, bias: Tensor?, keras3: Bool) -> Kernel
+  /// The same, with an activation folded in (``Fusion``) applied after the layer's own.
+  func kernel(_ w: Tensor, bias: Tensor?, keras3: Bool, epilogue: Activations.Elementwise?) -> Kernel
+}
+
+extension ChannelFoldable {
+  /// The activation applied in place on the output the kernel has just made.
+  func kernel(_ w: Tensor, bias: Tensor?, keras3: Bool, epilogue: Activations.Elementwise?) -> Kernel {
+    let inner = kernel(w, bias: bias, keras3: keras3)
+    guard let epilogue else { return inner }
+    return Fusion.applying(epilogue, after: inner)
+  }
 }
 
 extension Dense: ChannelFoldable {
@@ -108,11 +119,23 @@ enum Fusion {
     return folds
   }
 
-  /// The producer's kernel with the normalization folded in, or nil when the weights do not
-  /// line up (the layers are then built apart, as without folding).
+  /// `kernel`, then `f` in place on its first output (which it has just made).
+  static func applying(_ f: Activations.Elementwise, after kernel: Kernel) -> Kernel {
+    Kernel { inputs, arguments throws(RuntimeError) in
+      var outputs = try kernel.run(inputs, arguments)
+      if !outputs.isEmpty, outputs[0].tensor.count > 0 {
+        outputs[0].tensor.data.withUnsafeMutableBufferPointer { f.apply($0.baseAddress!, $0.count) }
+      }
+      return outputs
+    }
+  }
+
+  /// The producer's kernel with the normalization folded in (and `epilogue`, an activation
+  /// folded after it), or nil when the weights do not line up (the layers are then built apart,
+  /// as without folding).
   static func foldedKernel(
     _ producer: any ChannelFoldable, weights: [Tensor],
-    _ normalization: BatchNormalization, normalizationWeights: [Tensor], keras3: Bool
+    _ normalization: BatchNormalization, normalizationWeights: [Tensor], keras3: Bool, epilogue: Activations.Elementwise?
   ) -> Kernel? {
     guard let kernel = weights.first, let affine = try? normalization.inferenceAffine(normalizationWeights) else { return nil }
     let channels = affine.scale.count
@@ -130,6 +153,6 @@ enum Fusion {
       }
     }
     let shifted = (0..<channels).map { c in (bias?.data[c] ?? 0) * affine.scale[c] + affine.shift[c] }
-    return producer.kernel(Tensor(shape: kernel.shape, data: folded), bias: Tensor(shape: [channels], data: shifted), keras3: keras3)
+    return producer.kernel(Tensor(shape: kernel.shape, data: folded), bias: Tensor(shape: [channels], data: shifted), keras3: keras3, epilogue: epilogue)
   }
 }

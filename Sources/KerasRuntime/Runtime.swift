@@ -81,21 +81,36 @@ public final class Runtime {
   ) throws(RuntimeError) -> (kernels: [String: Kernel], folded: [String: String]) {
     var kernels: [String: Kernel] = [:]
     var folded: [String: String] = [:]
+    let normalizations = Fusion.batchNormalizationFolds(analysis)
+    // Activations folded into the layer before them (``Fusion``), by that layer's index: applied
+    // by a convolution's products block by block, by any other layer on the output it made.
+    var epilogues: [Int: (activation: Int, f: Activations.Elementwise)] = [:]
+    for (p, a) in Fusion.activationFolds(analysis, after: normalizations) {
+      if let f = (analysis.layers[a].definition as? any PointwiseLayer)?.pointwise(keras3: analysis.keras3) { epilogues[p] = (a, f) }
+    }
     // BatchNormalization folded into the layer before it (``Fusion``): that layer's kernel
     // carries it, and the normalization passes its input on.
-    let normalizations = Fusion.batchNormalizationFolds(analysis)
     for (p, n) in normalizations {
       let (producer, norm) = (analysis.layers[p], analysis.layers[n])
       guard let definition = producer.definition as? any ChannelFoldable, let normalization = norm.definition as? BatchNormalization,
         let foldedKernel = Fusion.foldedKernel(
           definition, weights: try weights(prefix + producer.name), normalization, normalizationWeights: try weights(prefix + norm.name),
-          keras3: analysis.keras3)
-      else { continue }
+          keras3: analysis.keras3, epilogue: epilogues[p]?.f)
+      else {
+        // Built apart: an activation after the normalization is not the producer's to apply.
+        epilogues[p] = nil
+        continue
+      }
       kernels[prefix + producer.name] = foldedKernel
       kernels[prefix + norm.name] = Kernel { inputs, _ in Array(inputs.prefix(1)) }
       folded[prefix + norm.name] = prefix + producer.name
+      if let (a, _) = epilogues.removeValue(forKey: p) { fold(a, into: p) }
     }
-    for layer in analysis.layers {
+    func fold(_ a: Int, into p: Int) {
+      kernels[prefix + analysis.layers[a].name] = Kernel { inputs, _ in Array(inputs.prefix(1)) }
+      folded[prefix + analysis.layers[a].name] = prefix + analysis.layers[p].name
+    }
+    for (index, layer) in analysis.layers.enumerated() {
       let path = prefix + layer.name
       if kernels[path] != nil { continue }
       if let nested = layer.nested {
@@ -107,25 +122,22 @@ public final class Runtime {
       guard let runnable = layer.definition as? any RunnableLayer else { throw RuntimeError("layer \(path) (\(layer.className)): no native kernel") }
       let layerWeights = try weights(path)
       do {
-        kernels[path] = try runnable.kernel(weights: layerWeights, keras3: analysis.keras3)
+        if let (a, f) = epilogues[index], let convolution = runnable as? Convolution, let kernel = layerWeights.first {
+          kernels[path] = convolution.kernel(kernel, bias: optionalBias(layerWeights, after: 1, convolution.useBias), keras3: analysis.keras3, epilogue: f)
+          fold(a, into: index)
+          epilogues[index] = nil
+        } else {
+          kernels[path] = try runnable.kernel(weights: layerWeights, keras3: analysis.keras3)
+        }
       } catch {
         throw RuntimeError("layer \(path) (\(layer.className)): \(error.message)")
       }
     }
-    // An activation applied by the layer before it (``Fusion``), in place on the output that
-    // layer has just made, and then passed on.
-    for (p, a) in Fusion.activationFolds(analysis, after: normalizations) {
-      let (producer, activation) = (prefix + analysis.layers[p].name, prefix + analysis.layers[a].name)
-      guard let inner = kernels[producer], let f = (analysis.layers[a].definition as? any PointwiseLayer)?.pointwise(keras3: analysis.keras3) else { continue }
-      kernels[producer] = Kernel { inputs, arguments throws(RuntimeError) in
-        var outputs = try inner.run(inputs, arguments)
-        if !outputs.isEmpty, outputs[0].tensor.count > 0 {
-          outputs[0].tensor.data.withUnsafeMutableBufferPointer { f.apply($0.baseAddress!, $0.count) }
-        }
-        return outputs
-      }
-      kernels[activation] = Kernel { inputs, _ in Array(inputs.prefix(1)) }
-      folded[activation] = producer
+    // The other producers apply their activation on the output they have just made.
+    for (p, (a, f)) in epilogues {
+      guard let inner = kernels[prefix + analysis.layers[p].name] else { continue }
+      kernels[prefix + analysis.layers[p].name] = Fusion.applying(f, after: inner)
+      fold(a, into: p)
     }
     return (kernels, folded)
   }
