@@ -1,14 +1,16 @@
 import KerasModel
 
-extension Convolution: RunnableLayer {
+extension Convolution: EpilogueFusable {
   func unsupportedReason(keras3: Bool) -> String? {
     if rank == 3 && groups > 1 { return "grouped 3-D convolutions are not supported" }
     return Activations.unsupported(activation)
   }
 
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { try kernel(weights: weights, keras3: keras3, epilogue: nil) }
+
+  func kernel(weights: [Tensor], keras3: Bool, epilogue: Activations.Elementwise?) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 1, "a kernel")
-    return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3)
+    return kernel(weights[0], bias: optionalBias(weights, after: 1, useBias), keras3: keras3, epilogue: epilogue)
   }
 
   func kernel(_ w: Tensor, bias b: Tensor?, keras3: Bool) -> Kernel { kernel(w, bias: b, keras3: keras3, epilogue: nil) }

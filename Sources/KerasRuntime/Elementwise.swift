@@ -36,20 +36,29 @@ enum Elementwise {
   }
 
   /// (x − mean[p]) · scale[p] + shift[p] per parameter index p: the affine step every
-  /// normalization ends with.
-  static func affine(_ x: Tensor, axes: [Int], scale: [Float], shift: [Float]) -> Tensor {
+  /// normalization ends with. Over the last axis, rows split over the cores, and `epilogue` (an
+  /// activation folded after it) applied to each block of rows while it is in cache.
+  static func affine(_ x: Tensor, axes: [Int], scale: [Float], shift: [Float], epilogue: Activations.Elementwise? = nil) -> Tensor {
     if axes == [x.rank - 1] {
       // Row by row over the channels: a loop the compiler vectorises.
-      let d = x.last
+      let d = max(x.last, 1)
       let count = x.count
       guard count > 0 else { return x }
       let out = x.data.withUnsafeBufferPointer { xp in
         scale.withUnsafeBufferPointer { sp in
           shift.withUnsafeBufferPointer { tp in
             [Float](unsafeUninitializedCapacity: count) { o, initialized in
-              let (xs, ss, ts, os) = (xp.baseAddress!, sp.baseAddress!, tp.baseAddress!, o.baseAddress!)
-              for row in stride(from: 0, to: count, by: max(d, 1)) {
-                for c in 0..<d { os[row + c] = xs[row + c] * ss[c] + ts[c] }
+              let (xs, ss, ts, os) = (xp.baseAddress, sp.baseAddress, tp.baseAddress, o.baseAddress)
+              let block = max(1, 4096 / d)
+              Parallel.chunks(count / d, serialBelow: max(1, (1 << 15) / d)) { rows in
+                for first in stride(from: rows.lowerBound, to: rows.upperBound, by: block) {
+                  let end = min(first + block, rows.upperBound)
+                  for row in first..<end {
+                    let start = row * d
+                    for c in 0..<d { os![start + c] = xs![start + c] * ss![c] + ts![c] }
+                  }
+                  epilogue?.applySerially(os! + first * d, (end - first) * d)
+                }
               }
               initialized = count
             }
@@ -61,6 +70,7 @@ enum Elementwise {
     let index = parameterIndex(x.shape, axes: axes)
     var out = x.data
     for i in out.indices { out[i] = out[i] * scale[index[i]] + shift[index[i]] }
+    if let epilogue, !out.isEmpty { out.withUnsafeMutableBufferPointer { epilogue.apply($0.baseAddress!, $0.count) } }
     return Tensor(shape: x.shape, data: out)
   }
 

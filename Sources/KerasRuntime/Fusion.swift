@@ -13,6 +13,12 @@ protocol PointwiseLayer: RunnableLayer {
   func pointwise(keras3: Bool) -> Activations.Elementwise?
 }
 
+/// A layer that can apply an activation folded after it (``Fusion``) while it computes, each
+/// block of its output activated while in cache, instead of in a pass of its own.
+protocol EpilogueFusable: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool, epilogue: Activations.Elementwise?) throws(RuntimeError) -> Kernel
+}
+
 /// A layer whose output channels can absorb a per-channel affine step that follows it: its
 /// kernel's output channels scaled and its bias shifted (Dense, convolutions, depthwise
 /// convolutions, all with a linear activation and channels last).

@@ -17,12 +17,14 @@ private func moments(_ x: Tensor) -> [(mean: Float, variance: Float)] {
 /// Keras axes (possibly negative) as sorted non-negative ones.
 func resolve(_ axes: [Int], _ rank: Int) -> [Int] { axes.map { $0 < 0 ? $0 + rank : $0 }.sorted() }
 
-extension BatchNormalization: RunnableLayer {
+extension BatchNormalization: EpilogueFusable {
   /// At inference: (x − moving_mean) / √(moving_variance + ε) · γ + β, folded into one scale and shift.
-  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { try kernel(weights: weights, keras3: keras3, epilogue: nil) }
+
+  func kernel(weights: [Tensor], keras3: Bool, epilogue: Activations.Elementwise?) throws(RuntimeError) -> Kernel {
     let affine = try inferenceAffine(weights)
     let axis = axis
-    return .unary { x in Elementwise.affine(x, axes: resolve(axis, x.rank), scale: affine.scale, shift: affine.shift) }
+    return .unary { x in Elementwise.affine(x, axes: resolve(axis, x.rank), scale: affine.scale, shift: affine.shift, epilogue: epilogue) }
   }
 
   /// The layer at inference as one scale and shift per channel.

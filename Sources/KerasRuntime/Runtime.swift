@@ -83,7 +83,8 @@ public final class Runtime {
     var folded: [String: String] = [:]
     let normalizations = Fusion.batchNormalizationFolds(analysis)
     // Activations folded into the layer before them (``Fusion``), by that layer's index: applied
-    // by a convolution's products block by block, by any other layer on the output it made.
+    // while it computes by a convolution or a normalization, by any other layer on the output
+    // it made.
     var epilogues: [Int: (activation: Int, f: Activations.Elementwise)] = [:]
     for (p, a) in Fusion.activationFolds(analysis, after: normalizations) {
       if let f = (analysis.layers[a].definition as? any PointwiseLayer)?.pointwise(keras3: analysis.keras3) { epilogues[p] = (a, f) }
@@ -122,8 +123,8 @@ public final class Runtime {
       guard let runnable = layer.definition as? any RunnableLayer else { throw RuntimeError("layer \(path) (\(layer.className)): no native kernel") }
       let layerWeights = try weights(path)
       do {
-        if let (a, f) = epilogues[index], let convolution = runnable as? Convolution, let kernel = layerWeights.first {
-          kernels[path] = convolution.kernel(kernel, bias: optionalBias(layerWeights, after: 1, convolution.useBias), keras3: analysis.keras3, epilogue: f)
+        if let (a, f) = epilogues[index], let fusable = runnable as? any EpilogueFusable {
+          kernels[path] = try fusable.kernel(weights: layerWeights, keras3: analysis.keras3, epilogue: f)
           fold(a, into: index)
           epilogues[index] = nil
         } else {

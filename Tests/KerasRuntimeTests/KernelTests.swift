@@ -99,3 +99,45 @@ struct KernelTests {
 func recurrent(_ className: String, _ config: [String: JSONValue]) throws -> Recurrent {
   try #require(try LayerRegistry.definition(name: "rnn", className: className, config: .object(config)) as? Recurrent)
 }
+
+@Suite("Activations folded into the layer before them")
+struct ActivationFoldTests {
+  /// Input → BatchNormalization (not folded: nothing before it to fold into) → `activation`.
+  static func model(_ activation: String, shape: [Int]) throws -> Runtime {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, \(shape.dropFirst().map(String.init).joined(separator: ", "))]}, "inbound_nodes": []},
+        {"class_name": "BatchNormalization", "name": "bn", "config": {"name": "bn", "axis": [\(shape.count - 1)], "epsilon": 0.001, "center": true, "scale": true}, "inbound_nodes": [[["x", 0, 0, {}]]]},
+        {"class_name": "Activation", "name": "act", "config": {"name": "act", "activation": "\(activation)"}, "inbound_nodes": [[["bn", 0, 0, {}]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["act", 0, 0]]}}
+      """)
+    let c = shape.last!
+    let channels = (0..<c).map { parameters($0, of: c) }
+    let weights: [[Float]] = [channels.map(\.gamma), channels.map(\.beta), channels.map(\.mean), channels.map(\.variance)]
+    return try Runtime(analysis: ModelAnalysis(config: config, keras3: false), weights: ["bn": weights.map { Tensor(shape: [c], data: $0) }])
+  }
+
+  /// The normalization's γ, β, moving mean and variance for channel `ch` of `c`.
+  static func parameters(_ ch: Int, of c: Int) -> (gamma: Float, beta: Float, mean: Float, variance: Float) {
+    (0.5 + Float(ch) / Float(c), Float(ch % 5) - 2, Float(ch % 3) * 0.1, 1 + Float(ch % 4))
+  }
+
+  @Test("a normalization applies the activation after it, block by block over the cores, as the two layers compute it apart",
+        arguments: [("relu", [2, 32, 32, 40]), ("swish", [2, 32, 32, 40]), ("tanh", [1, 3, 7]), ("hard_sigmoid", [2, 5, 5, 3])])
+  func normalizationThenActivation(_ activation: String, _ shape: [Int]) throws {
+    let runtime = try Self.model(activation, shape: shape)
+    #expect(runtime.folded == ["act": "bn"])
+    let c = shape.last!
+    let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { Float(sin(Double($0) * 0.37)) * 3 })
+    let y = try runtime.predict([x])[0]
+    let f = try #require(Activations.scalar(activation, keras3: false))
+    var worst: Float = 0
+    for i in 0..<x.count {
+      let (gamma, beta, mean, variance) = Self.parameters(i % c, of: c)
+      let expected = f((x.data[i] - mean) / (variance + 0.001).squareRoot() * gamma + beta)
+      worst = max(worst, abs(y.data[i] - expected))
+    }
+    #expect(y.shape == shape)
+    #expect(worst < 1e-5, "max abs error \(worst)")
+  }
+}
