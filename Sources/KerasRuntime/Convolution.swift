@@ -210,24 +210,42 @@ enum ConvolutionKernels {
     return Tensor(shape: oneD ? [batch, ow, filters] : [batch, oh, ow, filters], data: out)
   }
 
-  /// Global max or average over all spatial positions; a mask (1-D) excludes masked steps from the average.
+  /// Global max or average over all spatial positions; a mask (1-D) excludes masked steps from the
+  /// average. Large inputs split their channels over the cores; each channel's sum still runs
+  /// over the positions in order.
   static func globalPool(_ x: Tensor, average: Bool, keepdims: Bool, mask: [Bool]?) -> Tensor {
     let batch = x.shape[0], channels = x.last
     let positions = x.count / max(1, batch * channels)
     var out = [Float](repeating: average ? 0 : -.infinity, count: batch * channels)
-    for b in 0..<batch {
-      var n = 0
-      for p in 0..<positions {
-        if let mask, !mask[b * positions + p] { continue }
-        n += 1
-        for c in 0..<channels {
-          let v = x.data[(b * positions + p) * channels + c]
-          out[b * channels + c] = average ? out[b * channels + c] + v : max(out[b * channels + c], v)
+    let shape = keepdims ? [batch] + Array(repeating: 1, count: x.rank - 2) + [channels] : [batch, channels]
+    guard x.count > 0 else { return Tensor(shape: shape, data: average ? out.map { _ in 0 } : out) }
+    let parts = positions * channels >= 1 << 15 ? min(ProcessInfoCores.count, max(1, channels / 16)) : 1
+    x.data.withUnsafeBufferPointer { xp in
+      out.withUnsafeMutableBufferPointer { op in
+        let (xs, os) = (xp.baseAddress!, op.baseAddress!)
+        Parallel.perform(iterations: parts) { part in
+          let (c0, c1) = (channels * part / parts, channels * (part + 1) / parts)
+          for b in 0..<batch {
+            let o = os + b * channels
+            var n = 0
+            for p in 0..<positions {
+              if let mask, !mask[b * positions + p] { continue }
+              n += 1
+              let row = xs + (b * positions + p) * channels
+              if average {
+                for c in c0..<c1 { o[c] += row[c] }
+              } else {
+                for c in c0..<c1 { o[c] = max(o[c], row[c]) }
+              }
+            }
+            if average {
+              let count = Float(max(n, 1))
+              for c in c0..<c1 { o[c] /= count }
+            }
+          }
         }
       }
-      if average { for c in 0..<channels { out[b * channels + c] /= Float(max(n, 1)) } }
     }
-    let shape = keepdims ? [batch] + Array(repeating: 1, count: x.rank - 2) + [channels] : [batch, channels]
     return Tensor(shape: shape, data: out)
   }
 }
