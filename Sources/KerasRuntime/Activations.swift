@@ -76,11 +76,28 @@ enum Activations {
   struct Elementwise: Sendable {
     let name: String
     let scalar: @Sendable (Float) -> Float
+    /// relu's upper bound (6 for relu6, a ReLU layer's `max_value`).
+    private(set) var ceiling: Float = .infinity
+    /// leaky_relu's slope below 0 (0.2 for the activation, a LeakyReLU layer's own).
+    private(set) var slope: Float = 0.2
 
     init?(_ name: String, keras3: Bool) {
       guard let f = Activations.scalar(name, keras3: keras3) else { return nil }
-      self.name = name
+      self.name = name == "relu6" ? "relu" : name
       self.scalar = f
+      if name == "relu6" { ceiling = 6 }
+    }
+
+    /// x below 0 times `slope`: a LeakyReLU layer.
+    init(leakyBelowZero slope: Float) {
+      self.init("leaky_relu", keras3: true)!
+      self.slope = slope
+    }
+
+    /// min(max(x, 0), ceiling): relu, relu6, a ReLU layer with a `max_value`.
+    init(reluBelow ceiling: Float) {
+      self.init("relu", keras3: true)!
+      self.ceiling = ceiling
     }
 
     /// A function of a layer's own (ReLU with a threshold and a slope...), applied as written.
@@ -122,7 +139,17 @@ enum Activations {
       case "linear": return
       case "sigmoid": ckernels_sigmoid(p, count)
       case "tanh": ckernels_tanh(p, count)
-      case "relu": for i in 0..<count { p[i] = Swift.max(p[i], 0) }  // vectorises; NaN stays NaN, as in TensorFlow
+      case "relu":
+        // Both vectorise; NaN stays NaN, as in TensorFlow.
+        if ceiling == .infinity {
+          for i in 0..<count { p[i] = Swift.max(p[i], 0) }
+        } else {
+          let top = ceiling
+          for i in 0..<count { p[i] = Swift.min(Swift.max(p[i], 0), top) }
+        }
+      case "leaky_relu":
+        let a = slope
+        for i in 0..<count { p[i] = p[i] >= 0 ? p[i] : a * p[i] }
       case "swish", "silu": ckernels_swish(p, count)  // x · sigmoid(x) in one vectorised pass
       default: for i in 0..<count { p[i] = scalar(p[i]) }
       }

@@ -91,11 +91,8 @@ extension ReLULayer: PointwiseLayer {
   func elementwise(keras3: Bool) -> Activations.Elementwise {
     let maxValue = maxValue.map(Float.init) ?? .infinity
     let (slope, threshold) = (Float(negativeSlope), Float(threshold))
-    // The usual forms (relu; relu6, min(max(x, 0), 6)) as the vectorised activations.
-    if threshold == 0, slope == 0, maxValue == .infinity || maxValue == 6 {
-      return Activations.Elementwise(maxValue == 6 ? "relu6" : "relu", keras3: keras3)!
-    }
-    if threshold == 0, slope == 0 { return Activations.Elementwise(custom: { Swift.min(Swift.max($0, 0), maxValue) }) }
+    // The usual forms (relu, relu6, any max_value) as the vectorised clamp.
+    if threshold == 0, slope == 0 { return Activations.Elementwise(reluBelow: maxValue) }
     return Activations.Elementwise(custom: { v in v >= threshold ? min(v, maxValue) : slope * (v - threshold) })
   }
 }
@@ -109,8 +106,7 @@ extension LeakyReLULayer: PointwiseLayer {
   func pointwise(keras3: Bool) -> Activations.Elementwise? { elementwise(keras3: keras3) }
 
   func elementwise(keras3: Bool) -> Activations.Elementwise {
-    let slope = Float(negativeSlope)
-    return Activations.Elementwise(custom: { $0 >= 0 ? $0 : slope * $0 })
+    Activations.Elementwise(leakyBelowZero: Float(negativeSlope))
   }
 }
 

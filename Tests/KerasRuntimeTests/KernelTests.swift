@@ -24,7 +24,7 @@ struct KernelTests {
     #expect(abs(f(x) - y) < 1e-6)
   }
 
-  @Test("bulk activations (vectorised paths, over several blocks) equal the scalar definitions", arguments: ["swish", "silu", "sigmoid", "tanh", "relu", "gelu"])
+  @Test("bulk activations (vectorised paths, over several blocks) equal the scalar definitions", arguments: ["swish", "silu", "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "gelu"])
   func bulk(_ name: String) throws {
     let values = (0..<10_001).map { Float($0 - 5000) / 500 }
     let y = try Activations.apply(Activation(name: name), to: Tensor(shape: [1, values.count], data: values), keras3: true)
