@@ -80,6 +80,24 @@ struct ForwardTests {
 
 @Suite("Inference rewrites")
 struct FusionTests {
+  /// How many calls, and model outputs, read each layer's outputs, from the config.
+  static func readers(_ analysis: ModelAnalysis) -> [String: Int] {
+    var readers: [String: Int] = [:]
+    for layer in analysis.layers { for call in layer.config.calls { for ref in call.inputs { readers[ref.layer, default: 0] += 1 } } }
+    for ref in analysis.config.outputs { readers[ref.layer, default: 0] += 1 }
+    return readers
+  }
+
+  /// The rewritten runtime's outputs against Keras's for the fixture.
+  static func expectKerasOutputs(_ name: String, _ inspection: Inspection, _ runtime: Runtime) throws {
+    let (inputs, outputs) = try ForwardTests.reference(name)
+    let got = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
+    for (i, (g, e)) in zip(got, outputs).enumerated() {
+      let comparison = OutputComparison(index: i, got: g, expected: e, atol: 1e-5, rtol: 1e-4)
+      #expect(comparison.passed, "\(comparison.description)")
+    }
+  }
+
   @Test("a BatchNormalization right after a convolution or Dense is folded into it, and the outputs still match Keras",
         arguments: ["keras2/app_mobilenet", "keras3/app_mobilenet", "keras2/frozen_and_batchnorm", "keras3/frozen_and_batchnorm"])
   func folded(_ name: String) throws {
@@ -88,8 +106,7 @@ struct FusionTests {
     // Which normalizations qualify, read from the config: the only reader of a linear,
     // channels-last Dense or convolution's output.
     let layers = inspection.analysis.layers
-    var readers: [String: Int] = [:]
-    for layer in layers { for call in layer.config.calls { for ref in call.inputs { readers[ref.layer, default: 0] += 1 } } }
+    let readers = Self.readers(inspection.analysis)
     let expected = layers.filter { layer in
       guard layer.className == "BatchNormalization", let source = layer.config.calls.first?.inputs.first?.layer,
         let producer = layers.first(where: { $0.name == source }),
@@ -99,12 +116,7 @@ struct FusionTests {
     }.map(\.name)
     #expect(Set(runtime.folded.keys.filter { key in layers.first { $0.name == key }?.className == "BatchNormalization" }) == Set(expected))
     #expect(!expected.isEmpty || name.contains("frozen"))
-    let (inputs, outputs) = try ForwardTests.reference(name)
-    let got = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
-    for (i, (g, e)) in zip(got, outputs).enumerated() {
-      let comparison = OutputComparison(index: i, got: g, expected: e, atol: 1e-5, rtol: 1e-4)
-      #expect(comparison.passed, "\(comparison.description)")
-    }
+    try Self.expectKerasOutputs(name, inspection, runtime)
   }
 
   @Test("an element-wise activation layer alone in reading a layer's output is applied by that layer, and the outputs still match Keras",
@@ -113,9 +125,7 @@ struct FusionTests {
     let inspection = try Inspection(path: modelPath(name))
     let runtime = try inspection.runtime()
     let layers = inspection.analysis.layers
-    var readers: [String: Int] = [:]
-    for layer in layers { for call in layer.config.calls { for ref in call.inputs { readers[ref.layer, default: 0] += 1 } } }
-    for ref in inspection.analysis.config.outputs { readers[ref.layer, default: 0] += 1 }
+    let readers = Self.readers(inspection.analysis)
     let whole = ["softmax", "log_softmax", "sparsemax", "glu"]
     func pointwise(_ layer: LayerInfo) -> Bool {
       switch layer.className {
@@ -135,11 +145,6 @@ struct FusionTests {
     let activations = runtime.folded.filter { key, _ in layers.first { $0.name == key }?.className != "BatchNormalization" }
     #expect(activations == expected)
     #expect(!expected.isEmpty)
-    let (inputs, outputs) = try ForwardTests.reference(name)
-    let got = try runtime.predict(try inspection.inputs(inputs, runtime: runtime))
-    for (i, (g, e)) in zip(got, outputs).enumerated() {
-      let comparison = OutputComparison(index: i, got: g, expected: e, atol: 1e-5, rtol: 1e-4)
-      #expect(comparison.passed, "\(comparison.description)")
-    }
+    try Self.expectKerasOutputs(name, inspection, runtime)
   }
 }
