@@ -13,6 +13,9 @@ class ThreadBody {
 /// thread. Not started on a thread when `onThread` is false or no thread can be made; then it
 /// runs in ``result()``.
 final class BackgroundWork<T>: ThreadBody, @unchecked Sendable {
+  /// The thread's stack: what the main thread has by default.
+  static var stackBytes: Int { 8 << 20 }
+
   private let work: () -> T
   private var value: T?
   #if canImport(Glibc)
@@ -25,8 +28,14 @@ final class BackgroundWork<T>: ThreadBody, @unchecked Sendable {
     #if canImport(Glibc)
       guard onThread else { return }
       var thread = pthread_t()
+      // A stack of its own size, not the system's default for threads (2 MiB where the stack
+      // limit is unlimited): the config parser recurses up to its nesting limit.
+      var attributes = pthread_attr_t()
+      pthread_attr_init(&attributes)
+      defer { pthread_attr_destroy(&attributes) }
+      pthread_attr_setstacksize(&attributes, Self.stackBytes)
       let context = Unmanaged<ThreadBody>.passRetained(self).toOpaque()
-      let started = pthread_create(&thread, nil, { context in
+      let started = pthread_create(&thread, &attributes, { context in
         Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
         return nil
       }, context)
