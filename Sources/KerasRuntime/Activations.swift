@@ -90,13 +90,15 @@ enum Activations {
 
     /// x below 0 times `slope`: a LeakyReLU layer.
     init(leakyBelowZero slope: Float) {
-      self.init("leaky_relu", keras3: true)!
+      name = "leaky_relu"
+      scalar = { $0 >= 0 ? $0 : slope * $0 }
       self.slope = slope
     }
 
     /// min(max(x, 0), ceiling): relu, relu6, a ReLU layer with a `max_value`.
     init(reluBelow ceiling: Float) {
-      self.init("relu", keras3: true)!
+      name = "relu"
+      scalar = { Swift.min(Swift.max($0, 0), ceiling) }
       self.ceiling = ceiling
     }
 
