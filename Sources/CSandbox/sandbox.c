@@ -96,6 +96,14 @@ static int cap(int resource, uint64_t value) {
   return setrlimit(resource, &limit);
 }
 
+int csandbox_has_no_new_privileges(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
+
+uint64_t csandbox_address_space(void) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_AS, &limit) < 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return (uint64_t)limit.rlim_cur;
+}
+
 int csandbox_limits(uint64_t address_space, uint64_t file_size, uint64_t open_files) {
   int status = 0;
   status |= cap(RLIMIT_AS, address_space);
@@ -111,4 +119,6 @@ int csandbox_allow(int ruleset, int abi, const char *path, int rights) { (void)r
 int csandbox_enforce(int ruleset) { (void)ruleset; return -1; }
 int csandbox_no_new_privileges(void) { return -1; }
 int csandbox_limits(uint64_t a, uint64_t f, uint64_t o) { (void)a; (void)f; (void)o; return -1; }
+int csandbox_has_no_new_privileges(void) { return -1; }
+uint64_t csandbox_address_space(void) { return 0; }
 #endif

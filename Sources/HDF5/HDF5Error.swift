@@ -44,10 +44,14 @@ enum H5 {
     _ = ready
     _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
   }
-  /// Opens the library once and turns off HDF5's own printing of error stacks to stderr, and
-  /// its loading of filter plugins: a dataset naming an unknown filter must never make libhdf5
+  /// Opens the library once and turns off HDF5's own printing of error stacks to stderr, the
+  /// environment's say in where it looks for other files, and its loading of filter plugins: a dataset naming an unknown filter must never make libhdf5
   /// load a shared library (from `HDF5_PLUGIN_PATH` or its default folder).
   static let ready: Bool = {
+    // libhdf5 lets these variables override the prefixes the access lists point nowhere (an
+    // external or virtual source file named relative to them would be found again), and the
+    // plugin folder: none of them may steer what a model file makes us read.
+    for name in ["HDF5_EXTFILE_PREFIX", "HDF5_VDS_PREFIX", "HDF5_PLUGIN_PATH"] { unsetenv(name) }
     _ = H5open()
     _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
     _ = H5PLset_loading_state(0)

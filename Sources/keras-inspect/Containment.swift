@@ -86,8 +86,11 @@ enum Containment {
   /// anything; `--verbose` prints what it kept.
   static func sandbox(_ environment: [String: String]) {
     Parallel.keepFreedBuffers(false)
-    // Tests only: the file's own refusals off, to show the sandbox stands alone.
-    if environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] == "1" { ReadPolicy.followsOutsideFiles = true }
+    #if DEBUG
+      // Tests only (debug builds, which `swift test` runs): the file's own refusals off, to show
+      // the sandbox stands alone.
+      if environment["KERAS_INSPECT_TEST_FOLLOW_OUTSIDE_FILES"] == "1" { ReadPolicy.followsOutsideFiles = true }
+    #endif
     let arguments = Array(CommandLine.arguments.dropFirst())
     let status = Sandbox.apply(arguments, environment: environment)
     if arguments.contains("--verbose") {

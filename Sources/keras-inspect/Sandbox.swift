@@ -44,13 +44,28 @@ enum Sandbox {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) else { continue }
         plan.reads.append(candidate)
-        if !isDirectory.boolValue, let size = (try? FileManager.default.attributesOfItem(atPath: candidate))?[.size] as? UInt64 {
-          plan.bytes += size
-        }
+        plan.bytes += isDirectory.boolValue ? folderBytes(candidate) : fileBytes(candidate)
         break
       }
     }
     return plan
+  }
+
+  static func fileBytes(_ path: String) -> UInt64 {
+    (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64 ?? 0
+  }
+
+  /// The bytes of the largest file in a folder `verify` reads (its files are read one at a
+  /// time), looking at no more than 100,000 entries.
+  static func folderBytes(_ path: String) -> UInt64 {
+    guard let entries = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var largest: UInt64 = 0
+    var seen = 0
+    while let entry = entries.nextObject() as? String, seen < 100_000 {
+      seen += 1
+      largest = max(largest, fileBytes(path + "/" + entry))
+    }
+    return largest
   }
 
   /// Address space allowed: 6 GiB plus four times the files read, or `KERAS_INSPECT_MEMORY_LIMIT` MiB.
@@ -73,24 +88,46 @@ enum Sandbox {
     }
     let limit = addressSpace(plan, environment: environment)
     let limited = csandbox_limits(limit, limit, 1024) == 0
-    let abi = csandbox_landlock_abi()
+    var abi = csandbox_landlock_abi()
+    #if DEBUG
+      // Tests only: the path of a kernel without Landlock, on one that has it.
+      if environment["KERAS_INSPECT_TEST_NO_LANDLOCK"] == "1" { abi = 0 }
+    #endif
     guard abi > 0 else {
-      _ = csandbox_no_new_privileges()
-      return "sandbox: no Landlock on this system; no new privileges" + (limited ? ", resource limits set" : "")
+      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
+      #if DEBUG
+        if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
+      #endif
+      return "sandbox: no Landlock on this system\(privileges)" + (limited ? "; resource limits set" : "")
     }
     let ruleset = csandbox_ruleset(abi)
-    guard ruleset >= 0 else { return "sandbox: Landlock ruleset refused; running without it" }
+    guard ruleset >= 0 else {
+      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
+      return "sandbox: Landlock ruleset refused; running without it\(privileges)"
+    }
     for path in plan.reads + systemReads { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_READ)) }
     for path in plan.writes { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_WRITE)) }
-    guard csandbox_enforce(ruleset) == 0 else { return "sandbox: Landlock could not be enforced; running without it" }
-    if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
+    guard csandbox_enforce(ruleset) == 0 else {
+      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
+      return "sandbox: Landlock could not be enforced; running without it\(privileges)"
+    }
+    #if DEBUG
+      if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
+    #endif
     return "sandbox: Landlock ABI \(abi): reads \(plan.reads.count) path(s), writes \(plan.writes.count); no new privileges; address space \(limit >> 20) MiB"
   }
 
-  /// Tests only: whether this process may still read and write `path`, on stderr.
+  /// Tests only: whether this process may still read and write `path` and create a file beside
+  /// it, whether it has no-new-privileges, and its address-space cap, on stderr.
   static func probe(_ path: String) {
     let read = FileHandle(forReadingAtPath: path) != nil
     let write = FileHandle(forWritingAtPath: path) != nil
-    printError("keras-inspect: sandbox probe \(path): read \(read ? "allowed" : "denied"), write \(write ? "allowed" : "denied")")
+    let beside = path + ".created"
+    let created = FileManager.default.createFile(atPath: beside, contents: Data("x".utf8))
+    if created { try? FileManager.default.removeItem(atPath: beside) }
+    func said(_ allowed: Bool) -> String { allowed ? "allowed" : "denied" }
+    printError(
+      "keras-inspect: sandbox probe \(path): read \(said(read)), write \(said(write)), create beside \(said(created)); "
+        + "no_new_privs \(csandbox_has_no_new_privileges()); address space \(csandbox_address_space() >> 20) MiB")
   }
 }

@@ -162,6 +162,10 @@ extension VerifyCommand {
     if let expectParams { arguments += ["--expect-params", String(expectParams)] }
     if let expectSummary { arguments += ["--expect-summary", expectSummary] }
     if let expectWeightsSha256 { arguments += ["--expect-weights-sha256", expectWeightsSha256] }
+    for input in arrays.inputs { arguments += ["--input", input] }
+    for reference in expected { arguments += ["--expect", reference] }
+    if let bundle { arguments += ["--bundle", bundle] }
+    if strict { arguments.append("--strict") }
     return arguments
   }
 

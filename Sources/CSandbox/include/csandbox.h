@@ -29,6 +29,12 @@ int csandbox_enforce(int ruleset);
 /// No-new-privileges alone (where there is no Landlock).
 int csandbox_no_new_privileges(void);
 
+/// Whether no-new-privileges is set on this process (1), not (0), or unknown (-1).
+int csandbox_has_no_new_privileges(void);
+
+/// The address-space cap of this process in bytes (0 when unlimited or unknown).
+uint64_t csandbox_address_space(void);
+
 /// Caps address space, the size of files written, and open files (0 leaves one as it is).
 int csandbox_limits(uint64_t address_space, uint64_t file_size, uint64_t open_files);
 
