@@ -416,6 +416,52 @@ def builders(K):
         c = L.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=2, use_gate=True, sliding_window=2, name="gated_window")(b, b)
         return K.Model([q, v], c, name="grouped_query_attention")
 
+    def attention_masked():
+        # The masks a transformer passes: an explicit attention_mask (B, T, S) of bools, with a
+        # causal mask and a key's own padding mask; scores returned under a mask (Keras 3 zeroes a
+        # row whose keys are all masked); masks over two attention axes and over one of several.
+        x = K.Input((6, 8), name="x")
+        m = K.Input((6, 6), name="pair_mask", dtype="bool")
+        k = K.Input((6, 5), name="k")
+        padded = L.Masking(name="key_padding")(k)
+        a = L.MultiHeadAttention(num_heads=2, key_dim=4, name="explicit")(x, x, attention_mask=m)
+        b = L.MultiHeadAttention(num_heads=2, key_dim=3, name="keyed_causal")(a, a, key=padded, attention_mask=m, use_causal_mask=True)
+        c, scores = L.MultiHeadAttention(num_heads=2, key_dim=2, name="scored")(b, x, attention_mask=m, return_attention_scores=True)
+        g = K.Input((3, 4, 6), name="grid")
+        gm = K.Input((3, 4, 3, 4), name="grid_mask")
+        rm = K.Input((3, 4, 4), name="row_mask")
+        d = L.MultiHeadAttention(num_heads=2, key_dim=3, attention_axes=(1, 2), name="both_axes")(g, g, attention_mask=gm)
+        e = L.MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=(2,), name="rows")(d, g, attention_mask=rm)
+        return K.Model([x, m, k, g, gm, rm], [c, scores, e], name="attention_masked")
+
+    def attention_gated():
+        # Keras 3.15's MultiHeadAttention options (use_gate, sliding_window) and grouped-query
+        # attention under an explicit mask with its scores returned.
+        import inspect
+        if "use_gate" not in inspect.signature(L.MultiHeadAttention.__init__).parameters:
+            return None
+        x = K.Input((7, 6), name="x")
+        m = K.Input((7, 7), name="pair_mask")
+        a = L.MultiHeadAttention(num_heads=2, key_dim=3, use_gate=True, name="gated")(x, x)
+        b = L.MultiHeadAttention(num_heads=2, key_dim=3, sliding_window=2, name="window")(a, a, use_causal_mask=True)
+        c = L.MultiHeadAttention(num_heads=1, key_dim=4, value_dim=2, use_gate=True, use_bias=False, sliding_window=3, name="gated_window")(b, x)
+        d, scores = L.GroupQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=2, name="gqa_scored")(
+            c, x, attention_mask=m, return_attention_scores=True)
+        return K.Model([x, m], [d, scores], name="attention_gated")
+
+    def recurrent_initial_states():
+        # Initial states given to a Bidirectional layer (first half forward, second half backward)
+        # and to a ConvLSTM2D (h and c of its output's shape).
+        x = K.Input((5, 3), name="x")
+        states = [K.Input((4,), name=f"state_{i}") for i in range(4)]
+        y = L.Bidirectional(L.LSTM(4, return_sequences=True), name="bi_lstm")(x, initial_state=states)
+        g = L.Bidirectional(L.GRU(4), merge_mode="sum", name="bi_gru")(x, initial_state=[states[0], states[3]])
+        frames = K.Input((3, 5, 5, 2), name="frames")
+        h = K.Input((5, 5, 4), name="frame_h")
+        c = K.Input((5, 5, 4), name="frame_c")
+        z = L.ConvLSTM2D(4, 3, padding="same", return_sequences=True, name="conv_lstm")(frames, initial_state=[h, c])
+        return K.Model([x] + states + [frames, h, c], [y, g, z], name="recurrent_initial_states")
+
     def transformer_encoder():
         # A transformer encoder block on token embeddings with a padding mask, as Keras's examples build it.
         t = K.Input((8,), name="tokens")
@@ -623,6 +669,9 @@ def builders(K):
         "einsum_dense": einsum_dense,
         "mha_axes": mha_axes,
         "grouped_query_attention": grouped_query_attention,
+        "attention_masked": attention_masked,
+        "attention_gated": attention_gated,
+        "recurrent_initial_states": recurrent_initial_states,
         "transformer_encoder": transformer_encoder,
         "seq2seq_attention": seq2seq_attention,
         "video_cnn_lstm": video_cnn_lstm,
@@ -699,6 +748,13 @@ def make_inputs(model, name):
     inputs = []
     for tensor in model.inputs:
         shape = (3,) + tuple(int(d) for d in tensor.shape[1:])
+        if "mask" in tensor.name:
+            # An attention mask: random keep/drop, the first query of the first sample masked
+            # from every key.
+            mask = rng.integers(0, 2, shape)
+            mask[0, 0, ...] = 0
+            inputs.append(mask.astype(str(getattr(tensor.dtype, "name", tensor.dtype))))
+            continue
         vocabulary = next((layer.input_dim for layer in model.layers if layer.__class__.__name__ == "Embedding"), None)
         if vocabulary:
             ids = rng.integers(1, vocabulary, shape).astype("int32")

@@ -209,7 +209,7 @@ struct Analyzer {
         config: layer,
         displayClassName: displayClass(layer),
         outputs: layer.className == "InputLayer" ? [sigs.first.flatMap { $0?.outputs }] : sigs.map { $0?.outputs },
-        connections: layer.calls.map(\.inputs),
+        connections: layer.calls.map(\.connections),
         expected: understood ? expected : nil,
         formula: first?.formula,
         stored: stored,

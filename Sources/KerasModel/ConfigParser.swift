@@ -180,12 +180,14 @@ public enum ConfigParser {
       var structure = CallStructure()
       var keywords: [String: JSONValue] = [:]
       var maskInput: Int?
+      var connections: [TensorRef]?
       if node.object != nil {
         // Keras 3: {"args": [...], "kwargs": {...}}, tensors anywhere inside.
         structure.args = (node["args"]?.array ?? []).map { keras3Value($0, inputs: &inputs, depth: 0) }
         let kwargs = node["kwargs"]?.object ?? [:]
         (structure.kwargs, maskInput) = keywordArguments(kwargs, inputs: &inputs, keras3Value)
         keywords = plainArguments(kwargs)
+        connections = flattened(structure).map { inputs[$0] }
       } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
         // `mask=`) sit in kwargs as [layer, node, tensor]. tf.keras 2.4-2.15 op layers (TFOpLambda)
@@ -217,9 +219,27 @@ public enum ConfigParser {
       } else {
         throw ModelError(.badConfig, "layer \(layer): inbound node is neither a list nor an object")
       }
-      calls.append(LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords), maskInput: maskInput, structure: structure))
+      calls.append(
+        LayerCall(inputs: inputs, arguments: CallArguments(keywords: keywords), maskInput: maskInput, structure: structure, connections: connections))
     }
     return calls
+  }
+
+  /// The input positions a call's arguments hold, as Keras 3's `tree.flatten((args, kwargs))`
+  /// orders them: positional arguments in turn, keyword arguments by name, lists item by item.
+  static func flattened(_ structure: CallStructure) -> [Int] {
+    var positions: [Int] = []
+    func walk(_ value: CallValue) {
+      switch value {
+      case .tensor(let i): positions.append(i)
+      case .list(let items): items.forEach(walk)
+      case .slice(let start, let stop, let step): [start, stop, step].forEach(walk)
+      default: break
+      }
+    }
+    structure.args.forEach(walk)
+    for name in structure.kwargs.keys.sorted() { walk(structure.kwargs[name]!) }
+    return positions
   }
 
   /// A call's keyword arguments decoded in input order (query, value, key, then by name), with

@@ -25,18 +25,55 @@ public struct LayerCall: Sendable, Equatable {
   /// replaced by its position in `inputs`: how op nodes (`x + 3.0`, `x[:, -1]`,
   /// `tf.reshape(x, [-1, 4])`) say what they compute.
   public let structure: CallStructure
+  /// The tensors in the order Keras's summary lists them under "Connected to": Keras 3 flattens
+  /// the positional arguments, then the keyword arguments by name (`tree.flatten`), where
+  /// `inputs` keeps query, value, key first for the kernels.
+  public let connections: [TensorRef]
 
-  public init(inputs: [TensorRef], arguments: CallArguments = CallArguments(), maskInput: Int? = nil, structure: CallStructure = CallStructure()) {
+  public init(
+    inputs: [TensorRef], arguments: CallArguments = CallArguments(), maskInput: Int? = nil, structure: CallStructure = CallStructure(),
+    connections: [TensorRef]? = nil
+  ) {
     self.inputs = inputs
     self.arguments = arguments
     self.maskInput = maskInput
     self.structure = structure
+    self.connections = connections ?? inputs
   }
 
-  /// The inputs that carry data, without the `mask=` tensor.
-  public var dataInputs: [TensorRef] {
-    guard let maskInput else { return inputs }
-    return inputs.enumerated().filter { $0.offset != maskInput }.map(\.element)
+  /// The inputs that carry data: without the `mask=` tensor or tensors and the masks passed by
+  /// name (``maskKeywords``).
+  public var dataInputs: [TensorRef] { dataInputPositions.map { inputs[$0] } }
+
+  /// The positions in `inputs` of ``dataInputs``.
+  public var dataInputPositions: [Int] {
+    var masks = Set(maskKeywordInputs.values)
+    if let maskInput { masks.insert(maskInput) }
+    for case let position? in maskListInputs { masks.insert(position) }
+    return inputs.indices.filter { !masks.contains($0) }
+  }
+
+  /// Keyword tensors that are masks, not data: attention's `attention_mask=` and Keras 3's
+  /// explicit `query_mask=`, `value_mask=`, `key_mask=`.
+  public static let maskKeywords = ["attention_mask", "query_mask", "value_mask", "key_mask"]
+
+  /// The tensors passed as one of ``maskKeywords``: keyword -> position in `inputs`.
+  public var maskKeywordInputs: [String: Int] {
+    var found: [String: Int] = [:]
+    for name in Self.maskKeywords {
+      if case .tensor(let position)? = structure.kwargs[name] { found[name] = position }
+    }
+    return found
+  }
+
+  /// `mask=[query_mask, value_mask]`: for each data input in turn, the position of its mask in
+  /// `inputs`, nil where the list holds None. Empty unless `mask=` is a list.
+  public var maskListInputs: [Int?] {
+    guard case .list(let items)? = structure.kwargs["mask"] else { return [] }
+    return items.map { item in
+      if case .tensor(let position) = item { return position }
+      return nil
+    }
   }
 }
 

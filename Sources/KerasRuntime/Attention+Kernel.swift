@@ -3,13 +3,15 @@ import KerasModel
 extension MultiHeadAttention: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let layer = self
-    guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
+    let expected = (useGate ? 5 : 4) * (useBias ? 2 : 1)
+    guard weights.count == expected else { throw RuntimeError("MultiHeadAttention expects \(expected) weights, got \(weights.count)") }
     return Kernel { inputs, call throws(RuntimeError) in
       guard let query = inputs.first else { throw RuntimeError("MultiHeadAttention needs query and value") }
       let axes: [Int]
       do throws(ModelError) { axes = try layer.attentionAxes(rank: query.tensor.rank) } catch { throw RuntimeError(error.message) }
       let (out, scores) = try Attention.multiHead(
-        useBias: layer.useBias, axes: axes, causal: call.useCausalMask, weights: weights, inputs: inputs, scores: call.returnAttentionScores)
+        layer, axes: axes, causal: call.useCausalMask, weights: weights, inputs: inputs,
+        attentionMask: call.attentionMask, scores: call.returnAttentionScores, keras3: keras3)
       return [Value(tensor: out, mask: query.mask)] + (scores.map { [Value(tensor: $0, mask: nil)] } ?? [])
     }
   }
@@ -19,9 +21,9 @@ extension GroupedQueryAttention: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let layer = self
     return Kernel { inputs, call throws(RuntimeError) in
-      if call.returnAttentionScores { throw RuntimeError("return_attention_scores is not supported") }
-      let out = try Attention.groupedQuery(layer, causal: call.useCausalMask, weights: weights, inputs: inputs)
-      return [Value(tensor: out, mask: inputs[0].mask)]
+      let (out, scores) = try Attention.groupedQuery(
+        layer, causal: call.useCausalMask, weights: weights, inputs: inputs, attentionMask: call.attentionMask, scores: call.returnAttentionScores)
+      return [Value(tensor: out, mask: inputs[0].mask)] + (scores.map { [Value(tensor: $0, mask: nil)] } ?? [])
     }
   }
 }

@@ -5,11 +5,13 @@ import KerasModel
 enum Attention {
   /// Softmax attention in groups: `q` is (G, T, Dk), already scaled; group `g` reads key and
   /// value group `keyGroup(g)` of `k` (G', S, Dk) and `v` (G', S, Dv). `allowed(g, t, s)` false
-  /// excludes a key position (a row with none allowed attends uniformly, as Keras's large
-  /// negative fill does). Returns (G, T, Dv).
+  /// excludes a key position. A row with none allowed attends uniformly, as Keras's large
+  /// negative fill does, or with `zeroUnattended` not at all (Keras 3's masked Softmax layer,
+  /// which zeroes what it masked). Returns (G, T, Dv).
   static func softmaxAttention(
     q: [Float], k: [Float], v: [Float], groups: Int, t: Int, s: Int, dk: Int, dv: Int,
-    keyGroup: (Int) -> Int = { $0 }, allowed: ((Int, Int, Int) -> Bool)? = nil, probabilities: UnsafeMutablePointer<Float>? = nil
+    keyGroup: (Int) -> Int = { $0 }, allowed: ((Int, Int, Int) -> Bool)? = nil, zeroUnattended: Bool = false,
+    probabilities: UnsafeMutablePointer<Float>? = nil
   ) -> [Float] {
     var out = [Float](repeating: 0, count: groups * t * dv)
     var scores = [Float](repeating: 0, count: s)
@@ -26,7 +28,11 @@ enum Attention {
           scores[si] = dot
           top = max(top, dot)
         }
-        normalize(&scores, top: top)
+        if top == -.infinity, zeroUnattended {
+          for si in 0..<s { scores[si] = 0 }
+        } else {
+          normalize(&scores, top: top)
+        }
         if let probabilities { for si in 0..<s { probabilities[(g * t + ti) * s + si] = scores[si] } }
         let oRow = (g * t + ti) * dv
         for si in 0..<s where scores[si] != 0 {
@@ -71,13 +77,24 @@ enum Attention {
   /// attention axes (masked positions excluded), the heads' outputs projected back.
   /// With `scores`, also the attention probabilities, (batch, other axes..., heads, query
   /// positions..., key positions...), as Keras returns them.
-  static func multiHead(useBias: Bool, axes: [Int], causal: Bool, weights: [Tensor], inputs: [Value], scores: Bool = false) throws(RuntimeError) -> (Tensor, Tensor?) {
+  static func multiHead(
+    _ layer: MultiHeadAttention, axes: [Int], causal: Bool, weights: [Tensor], inputs: [Value], attentionMask: Tensor? = nil,
+    scores: Bool = false, keras3: Bool = false
+  ) throws(RuntimeError) -> (Tensor, Tensor?) {
     guard inputs.count >= 2 else { throw RuntimeError("MultiHeadAttention needs query and value") }
     let query = inputs[0], value = inputs[1]
     let key = inputs.count > 2 ? inputs[2] : value
-    guard weights.count == (useBias ? 8 : 4) else { throw RuntimeError("MultiHeadAttention expects \(useBias ? 8 : 4) weights, got \(weights.count)") }
-    let w = useBias ? [weights[0], weights[2], weights[4], weights[6]] : weights
-    let b: [Tensor?] = useBias ? [weights[1], weights[3], weights[5], weights[7]] : [nil, nil, nil, nil]
+    // Projections in Keras's build order: query, key, [gate,] value, output.
+    let perProjection = layer.useBias ? 2 : 1
+    let projections = layer.useGate ? 5 : 4
+    guard weights.count == projections * perProjection else {
+      throw RuntimeError("MultiHeadAttention expects \(projections * perProjection) weights, got \(weights.count)")
+    }
+    func projection(_ i: Int) -> (Tensor, Tensor?) { (weights[i * perProjection], layer.useBias ? weights[i * perProjection + 1] : nil) }
+    let order = layer.useGate ? [0, 1, 3, 4] : [0, 1, 2, 3]
+    let w = order.map { projection($0).0 }
+    let b = order.map { projection($0).1 }
+    let gate = layer.useGate ? projection(2) : nil
     guard w[0...2].allSatisfy({ $0.rank == 3 }), w[3].rank >= 3 else { throw RuntimeError("MultiHeadAttention kernels must have rank 3") }
     // The output projection may map to several trailing axes (`output_shape=(a, b)`).
     let outDims = Array(w[3].shape.dropFirst(2))
@@ -92,9 +109,12 @@ enum Attention {
     else {
       throw RuntimeError("MultiHeadAttention key \(key.tensor.shape) and value \(value.tensor.shape) do not line up with query \(query.tensor.shape)")
     }
+    // Keras builds its automatic masks (the inputs' own, causal) for one sequence axis only; an
+    // explicit attention_mask= may cover any attention axes.
     let sequence = rank == 3 && axes == [1]
-    if !sequence, causal || query.mask != nil || value.mask != nil {
-      throw RuntimeError("MultiHeadAttention masks over attention axes \(axes) of rank-\(rank) inputs are not supported")
+    let keyMask = inputs.count > 2 ? key.mask : nil
+    if !sequence, causal || layer.slidingWindow != nil || query.mask != nil || value.mask != nil || keyMask != nil {
+      throw RuntimeError("MultiHeadAttention masks of its inputs, a causal mask or a sliding window over attention axes \(axes) of rank-\(rank) inputs are not supported (attention_mask= is)")
     }
     var qp = project(query.tensor, w[0], b[0])
     let scale = 1 / Float(Double(keyDim).squareRoot())
@@ -104,37 +124,45 @@ enum Attention {
     let v = grouped(project(value.tensor, w[2], b[2]), heads: heads, axes: axes)
     let groups = q.data.count / (q.positions * keyDim)
     let (t, s) = (q.positions, k.positions)
-    var allowed: ((Int, Int, Int) -> Bool)?
-    if sequence, causal || query.mask != nil || value.mask != nil {
-      let (qm, vm) = (query.mask, value.mask)
-      allowed = { g, ti, si in
-        let bi = g / heads
-        return (qm?[bi * t + ti] ?? true) && (vm?[bi * s + si] ?? true) && (!causal || si <= ti)
-      }
-    }
+    // Scores as Keras lays them out: the group layout without its last axis, then the key's
+    // attention axes.
+    let queryGroupShape = q.permutation.map { (Array(query.tensor.shape.dropLast()) + [heads, keyDim])[$0] }
+    let keyShape = Array(key.tensor.shape.dropLast()) + [heads, keyDim]
+    let scoreShape = Array(queryGroupShape.dropLast()) + axes.map { keyShape[$0] }
+    let allowed = try attentionAllowed(
+      scoreShape: scoreShape, attentionAxes: axes.count, explicit: attentionMask, heads: heads, t: t, s: s,
+      queryMask: query.mask, valueMasks: [value.mask, keyMask], causal: causal, window: layer.slidingWindow)
     var probabilities = [Float](repeating: 0, count: scores ? groups * t * s : 0)
     let attended = probabilities.withUnsafeMutableBufferPointer { p in
-      softmaxAttention(q: q.data, k: k.data, v: v.data, groups: groups, t: t, s: s, dk: keyDim, dv: valueDim, allowed: allowed, probabilities: scores ? p.baseAddress : nil)
+      // Keras 3 runs its fused dot-product attention on (batch, time, features) inputs unless
+      // the scores are returned, its masked Softmax layer otherwise.
+      softmaxAttention(
+        q: q.data, k: k.data, v: v.data, groups: groups, t: t, s: s, dk: keyDim, dv: valueDim, allowed: allowed,
+        zeroUnattended: keras3 && (scores || rank != 3), probabilities: scores ? p.baseAddress : nil)
     }
     // Back from the group layout to (B, d1..dn, H, Dv).
     let outShape = Array(query.tensor.shape.dropLast()) + [heads, valueDim]
     let groupShape = q.permutation.map { outShape[$0] }
     var inverse = [Int](repeating: 0, count: q.permutation.count)
     for (i, p) in q.permutation.enumerated() { inverse[p] = i }
-    let merged = Tensor(shape: Array(query.tensor.shape.dropLast()) + [heads * valueDim], data: transposed(attended, shape: groupShape, permutation: inverse))
+    var merged = Tensor(shape: Array(query.tensor.shape.dropLast()) + [heads * valueDim], data: transposed(attended, shape: groupShape, permutation: inverse))
+    if let (wg, bg) = gate {
+      let g = project(query.tensor, wg, bg)
+      guard g.count == merged.count else { throw RuntimeError("MultiHeadAttention gate \(wg.shape) does not fit its heads' output") }
+      for i in merged.data.indices { merged.data[i] *= Activations.sigmoid(g.data[i]) }
+    }
     let y = Linear.dense(merged, kernel: w[3].reshaped([heads * valueDim, width]), bias: b[3].map { $0.reshaped([width]) })
     let output = y.reshaped(Array(y.shape.dropLast()) + outDims)
     guard scores else { return (output, nil) }
-    // The group layout without its last axis, then the key's attention axes.
-    let keyShape = Array(key.tensor.shape.dropLast()) + [heads, keyDim]
-    let scoreShape = Array(groupShape.dropLast()) + axes.map { keyShape[$0] }
     return (output, Tensor(shape: scoreShape, data: probabilities))
   }
 
   /// Keras 3's `GroupedQueryAttention`: as multi-head attention over the sequence, query head h
   /// reading key/value head h / (query heads / key-value heads); the optional gate multiplies the
   /// heads' outputs; a sliding window keeps keys with |t - s| < window.
-  static func groupedQuery(_ layer: GroupedQueryAttention, causal: Bool, weights: [Tensor], inputs: [Value]) throws(RuntimeError) -> Tensor {
+  static func groupedQuery(
+    _ layer: GroupedQueryAttention, causal: Bool, weights: [Tensor], inputs: [Value], attentionMask: Tensor? = nil, scores: Bool = false
+  ) throws(RuntimeError) -> (Tensor, Tensor?) {
     guard inputs.count >= 2 else { throw RuntimeError("GroupedQueryAttention needs query and value") }
     let query = inputs[0], value = inputs[1]
     let key = inputs.count > 2 ? inputs[2] : value
@@ -160,26 +188,98 @@ enum Attention {
     let k = grouped(project(key.tensor, wk, bk), heads: nkv, axes: [1])
     let v = grouped(project(value.tensor, wv, bv), heads: nkv, axes: [1])
     let repeats = nq / nkv
-    let (qm, vm, km) = (query.mask, value.mask, inputs.count > 2 ? key.mask : nil)
-    let window = layer.slidingWindow
-    var allowed: ((Int, Int, Int) -> Bool)?
-    if causal || qm != nil || vm != nil || km != nil || window != nil {
-      allowed = { g, ti, si in
-        let bi = g / nq
-        return (qm?[bi * t + ti] ?? true) && (vm?[bi * s + si] ?? true) && (km?[bi * s + si] ?? true)
-          && (!causal || si <= ti) && (window.map { abs(ti - si) < $0 } ?? true)
-      }
+    let allowed = try attentionAllowed(
+      scoreShape: [batch, nq, t, s], attentionAxes: 1, explicit: attentionMask, heads: nq, t: t, s: s,
+      queryMask: query.mask, valueMasks: [value.mask, inputs.count > 2 ? key.mask : nil], causal: causal, window: layer.slidingWindow)
+    var probabilities = [Float](repeating: 0, count: scores ? batch * nq * t * s : 0)
+    let attended = probabilities.withUnsafeMutableBufferPointer { p in
+      softmaxAttention(
+        q: q.data, k: k.data, v: v.data, groups: batch * nq, t: t, s: s, dk: h, dv: h,
+        keyGroup: { g in (g / nq) * nkv + (g % nq) / repeats }, allowed: allowed, zeroUnattended: scores,
+        probabilities: scores ? p.baseAddress : nil)
     }
-    let attended = softmaxAttention(
-      q: q.data, k: k.data, v: v.data, groups: batch * nq, t: t, s: s, dk: h, dv: h,
-      keyGroup: { g in (g / nq) * nkv + (g % nq) / repeats }, allowed: allowed)
     // (B, Nq, T, H) back to (B, T, Nq·H).
     var heads = Tensor(shape: [batch, t, nq * h], data: transposed(attended, shape: [batch, nq, t, h], permutation: [0, 2, 1, 3]))
     if let (wg, bg) = gate {
       let g = project(query.tensor, wg, bg)
       for i in heads.data.indices { heads.data[i] *= Activations.sigmoid(g.data[i]) }
     }
-    return Linear.dense(heads, kernel: wo.reshaped([nq * h, wo.shape[2]]), bias: bo)
+    let output = Linear.dense(heads, kernel: wo.reshaped([nq * h, wo.shape[2]]), bias: bo)
+    return (output, scores ? Tensor(shape: [batch, nq, t, s], data: probabilities) : nil)
+  }
+
+  /// Which key positions each query position may attend to, as Keras's `_compute_attention_mask`
+  /// and `_masked_softmax` decide, or nil when every one may: over scores of `scoreShape`
+  /// (groups of `heads` per batch entry, then `t` query and `s` key positions), the query's mask
+  /// as [B, T, 1], each value/key mask as [B, 1, S], the causal mask as [1, T, S] and a sliding
+  /// window, ANDed with `explicit` (`attention_mask=`, nonzero where allowed), which Keras expands
+  /// in front of the attention axes and broadcasts to the scores.
+  static func attentionAllowed(
+    scoreShape: [Int], attentionAxes n: Int, explicit: Tensor?, heads: Int, t: Int, s: Int,
+    queryMask: [Bool]?, valueMasks: [[Bool]?], causal: Bool, window: Int?
+  ) throws(RuntimeError) -> ((Int, Int, Int) -> Bool)? {
+    let valueMasks = valueMasks.compactMap { $0 }
+    let automatic = queryMask != nil || !valueMasks.isEmpty || causal || window != nil
+    guard automatic || explicit != nil else { return nil }
+    var allowed: [Bool]
+    if let explicit {
+      allowed = try broadcastMask(explicit, to: scoreShape, attentionAxes: n)
+    } else {
+      allowed = [Bool](repeating: true, count: scoreShape.reduce(1, *))
+    }
+    if automatic {
+      let groups = allowed.count / max(t * s, 1)
+      for g in 0..<groups {
+        let bi = g / heads
+        for ti in 0..<t {
+          let queryKept = queryMask?[bi * t + ti] ?? true
+          let row = (g * t + ti) * s
+          for si in 0..<s where allowed[row + si] {
+            allowed[row + si] = queryKept && valueMasks.allSatisfy { $0[bi * s + si] }
+              && (!causal || si <= ti) && (window.map { abs(ti - si) < $0 } ?? true)
+          }
+        }
+      }
+    }
+    return { g, ti, si in allowed[(g * t + ti) * s + si] }
+  }
+
+  /// An `attention_mask` of any shape Keras accepts, as booleans over scores of `scoreShape`: size-1
+  /// axes inserted in front of the last 2·n axes (Keras's `mask_expansion_axis`) until the ranks
+  /// agree, then broadcast.
+  static func broadcastMask(_ mask: Tensor, to scoreShape: [Int], attentionAxes n: Int) throws(RuntimeError) -> [Bool] {
+    let (r, rank) = (mask.rank, scoreShape.count)
+    guard r <= rank, r >= 2 * n else {
+      throw RuntimeError("attention_mask of shape \(mask.shape) does not fit attention scores of shape \(scoreShape)")
+    }
+    let shape = Array(mask.shape[..<(r - 2 * n)]) + Array(repeating: 1, count: rank - r) + Array(mask.shape[(r - 2 * n)...])
+    var strides = [Int](repeating: 0, count: rank)
+    var step = 1
+    for axis in stride(from: rank - 1, through: 0, by: -1) {
+      guard shape[axis] == scoreShape[axis] || shape[axis] == 1 else {
+        throw RuntimeError("attention_mask of shape \(mask.shape) does not broadcast to attention scores of shape \(scoreShape)")
+      }
+      strides[axis] = shape[axis] == 1 ? 0 : step
+      step *= shape[axis]
+    }
+    let count = scoreShape.reduce(1, *)
+    var out = [Bool](repeating: true, count: count)
+    var index = [Int](repeating: 0, count: rank)
+    var source = 0
+    for i in 0..<count {
+      out[i] = mask.data[source] != 0
+      // Next index, odometer style, keeping the source offset in step.
+      var axis = rank - 1
+      while axis >= 0 {
+        index[axis] += 1
+        source += strides[axis]
+        if index[axis] < scoreShape[axis] { break }
+        source -= strides[axis] * index[axis]
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+    return out
   }
 
   /// `Attention` and `AdditiveAttention` (Keras's `_calculate_scores` and `_apply_scores`):

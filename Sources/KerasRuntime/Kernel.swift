@@ -2,9 +2,9 @@ import KerasModel
 
 /// A layer's forward computation, built once from its definition and its bound weights.
 struct Kernel {
-  let run: ([Value], CallArguments) throws(RuntimeError) -> [Value]
+  let run: ([Value], KernelCall) throws(RuntimeError) -> [Value]
 
-  init(_ run: @escaping ([Value], CallArguments) throws(RuntimeError) -> [Value]) {
+  init(_ run: @escaping ([Value], KernelCall) throws(RuntimeError) -> [Value]) {
     self.run = run
   }
 
@@ -15,6 +15,24 @@ struct Kernel {
       return [Value(tensor: try f(x.tensor), mask: keepMask ? x.mask : nil)]
     }
   }
+}
+
+/// What one call of a layer gives its kernel beyond the data inputs and their masks: the call's
+/// plain arguments (read through: `call.useCausalMask`) and the mask it passed as
+/// `attention_mask=`.
+@dynamicMemberLookup
+struct KernelCall {
+  let arguments: CallArguments
+  /// `attention_mask=`: nonzero where a query position may attend to a key position, in any
+  /// shape Keras broadcasts to the scores.
+  var attentionMask: Tensor?
+
+  init(_ arguments: CallArguments = CallArguments(), attentionMask: Tensor? = nil) {
+    self.arguments = arguments
+    self.attentionMask = attentionMask
+  }
+
+  subscript<T>(dynamicMember path: KeyPath<CallArguments, T>) -> T { arguments[keyPath: path] }
 }
 
 /// A layer family the runtime runs natively: the kernel conformance of a ``LayerDefinition``.

@@ -111,8 +111,14 @@ extension Bidirectional: RunnableLayer {
     let mode = mergeMode
     return Kernel { inputs, _ throws(RuntimeError) in
       let x = inputs[0]
-      let fo = try forwardStack.run(x)
-      let bo = try backwardStack.run(x)
+      // `Bidirectional(...)(x, initial_state=states)`: the first half starts the forward layer,
+      // the second half the backward one (Keras's split).
+      let initial = inputs.dropFirst().map(\.tensor)
+      guard initial.count % 2 == 0 else {
+        throw RuntimeError("Bidirectional got \(initial.count) initial states; Keras splits them in half between its two layers")
+      }
+      let fo = try forwardStack.run(x, initialState: Array(initial[..<(initial.count / 2)]))
+      let bo = try backwardStack.run(x, initialState: Array(initial[(initial.count / 2)...]))
       let y = fo[0]
       var yr = bo[0]
       if backwardStack.returnSequences { yr = reverseTime(yr) }
@@ -248,6 +254,16 @@ extension ConvLSTM: RunnableLayer {
       let f = layer.filters, positions = stateShape.dropFirst().dropLast().reduce(1, *)
       let perStep = positions * 4 * f
       var h = Tensor(zeros: stateShape), c = [Float](repeating: 0, count: h.count)
+      // `initial_state=[h, c]`: the states in the layer's data format.
+      let initial = inputs.dropFirst().map(\.tensor)
+      if !initial.isEmpty {
+        let given = initial.map { layer.dataFormat == .channelsFirst ? Elementwise.channelsLast($0) : $0 }
+        guard given.count == 2, given.allSatisfy({ $0.shape == stateShape }) else {
+          throw RuntimeError("ConvLSTM initial states \(initial.map(\.shape)) do not fit its states (h and c of \(stateShape), channels last)")
+        }
+        h = given[0]
+        c = given[1].data
+      }
       var sequence = [[Float]](repeating: [], count: steps)
       var gates = [Float](repeating: 0, count: 4)
       for step in 0..<steps {

@@ -226,15 +226,11 @@ public final class Runtime {
         guard let v = values[ref] else { throw RuntimeError("layer \(layer.name): input \(ref) was not computed") }
         ins.append(v)
       }
-      if let m = call.maskInput {
-        // `layer(x, mask=m)`: m (batch, time), nonzero where a step is kept, replaces x's mask.
-        let mask = ins.remove(at: m).tensor
-        guard let first = ins.first, first.tensor.rank >= 2, mask.count == first.tensor.shape[0] * first.tensor.shape[1] else {
-          throw RuntimeError("layer \(layer.name): mask of shape \(mask.shape) does not fit its input")
-        }
-        ins[0].mask = mask.data.map { $0 != 0 }
+      var kernelCall = KernelCall(call.arguments)
+      if call.inputs.count != call.dataInputPositions.count {
+        (ins, kernelCall.attentionMask) = try Self.separatingMasks(ins, call, layer: layer.name)
       }
-      let outs = try apply(layer, ins, path: path + layer.name, arguments: call.arguments, profile: profile)
+      let outs = try apply(layer, ins, path: path + layer.name, call: kernelCall, profile: profile)
       ins.removeAll()
       if let lifetime {
         for ref in lifetime.released[index] { values[ref] = nil }
@@ -252,15 +248,46 @@ public final class Runtime {
     return outputs
   }
 
-  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, arguments: CallArguments, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
+  /// A call's data inputs with the masks it passed explicitly set on them (`mask=m` on the first,
+  /// `mask=[m1, m2]` one each, `query_mask=`/`value_mask=`/`key_mask=` on those inputs), and its
+  /// `attention_mask=`. A mask is (batch, time), nonzero where a step is kept; it replaces the
+  /// mask the input carried.
+  static func separatingMasks(_ all: [Value], _ call: LayerCall, layer: String) throws(RuntimeError) -> ([Value], Tensor?) {
+    var data = call.dataInputPositions.map { all[$0] }
+    func set(_ position: Int, on index: Int) throws(RuntimeError) {
+      let mask = all[position].tensor
+      guard index < data.count, data[index].tensor.rank >= 2, mask.count == data[index].tensor.shape[0] * data[index].tensor.shape[1] else {
+        throw RuntimeError("layer \(layer): mask of shape \(mask.shape) does not fit its input")
+      }
+      data[index].mask = mask.data.map { $0 != 0 }
+    }
+    if let m = call.maskInput { try set(m, on: 0) }
+    for (index, position) in call.maskListInputs.enumerated() {
+      if let position { try set(position, on: index) }
+    }
+    let named = call.maskKeywordInputs
+    // Data inputs in call order: query, value, then key when given.
+    for (name, index) in [("query_mask", 0), ("value_mask", 1), ("key_mask", 2)] where index < data.count {
+      if let position = named[name] { try set(position, on: index) }
+    }
+    // A key mask without a key masks the value's positions too (Keras ANDs it in as [B, 1, S]).
+    if data.count == 2, let position = named["key_mask"] {
+      let own = data[1].mask
+      try set(position, on: 1)
+      if let own, let keyMask = data[1].mask { data[1].mask = zip(own, keyMask).map { $0 && $1 } }
+    }
+    return (data, named["attention_mask"].map { all[$0].tensor })
+  }
+
+  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, call: KernelCall, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
     if let nested = layer.nested {
       return try run(nested, inputs, path: path + "/", profile: profile)
     }
     guard let kernel = kernels[path] else { throw RuntimeError("layer \(layer.name) (\(layer.className)): no kernel was built") }
     do {
-      guard let profile else { return try kernel.run(inputs, arguments) }
+      guard let profile else { return try kernel.run(inputs, call) }
       let start = ContinuousClock.now
-      let outputs = try kernel.run(inputs, arguments)
+      let outputs = try kernel.run(inputs, call)
       profile.add(path, layer: layer, seconds: seconds(since: start))
       return outputs
     } catch {

@@ -7,9 +7,12 @@ import Foundation
 public struct NDArray: Sendable, Equatable {
   public enum DType: String, Sendable {
     case float32 = "<f4", float64 = "<f8", int32 = "<i4", int64 = "<i8"
+    /// NumPy's bool, one byte a value (mask inputs); read as 0 and 1.
+    case bool = "|b1"
 
     var size: Int {
       switch self {
+      case .bool: 1
       case .float32, .int32: 4
       case .float64, .int64: 8
       }

@@ -48,6 +48,7 @@ public enum NPY {
         case .float64: values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
         case .int32: values[i] = Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
         case .int64: values[i] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+        case .bool: values[i] = base.load(fromByteOffset: i, as: UInt8.self) != 0 ? 1 : 0
         }
       }
     }
@@ -65,7 +66,7 @@ public enum NPY {
     else { throw NumPyError("header has no descr") }
     let descr = String(descrText[descrText.index(after: descrText.startIndex)..<end])
     guard let dtype = NDArray.DType(rawValue: descr) else {
-      throw NumPyError("dtype \(descr) is not supported (use little-endian float32, float64, int32 or int64)")
+      throw NumPyError("dtype \(descr) is not supported (use little-endian float32, float64, int32 or int64, or bool)")
     }
     guard let fortranText = value(of: "fortran_order") else { throw NumPyError("header has no fortran_order") }
     let fortran = fortranText.hasPrefix("True")

@@ -2,13 +2,17 @@
 /// width. Weights in Keras's order: query/key/value projections (features, heads, key_dim or
 /// value_dim) with biases (heads, dim), then the output projection (heads, value_dim, out).
 /// Attention runs over `attention_axes` of inputs of any rank (default: every axis between the
-/// batch and the features), the key positions of all of them under one softmax.
+/// batch and the features), the key positions of all of them under one softmax. Keras 3.15's
+/// `use_gate` adds a sigmoid projection of the query (features, heads, value_dim), built between
+/// key and value, multiplying each head's output; `sliding_window` keeps the keys within
+/// `sliding_window - 1` positions of the query's.
 public struct MultiHeadAttention: LayerDefinition {
   public static let classNames = ["MultiHeadAttention"]
   /// Keras 3 keeps the four projections as EinsumDense sub-objects (`_query_dense`; some
   /// versions without the underscore).
   public static let keras3SubObjects = [
-    "query_dense", "_query_dense", "key_dense", "_key_dense", "value_dense", "_value_dense", "output_dense", "_output_dense",
+    "query_dense", "_query_dense", "key_dense", "_key_dense", "gate_dense", "_gate_dense", "value_dense", "_value_dense",
+    "output_dense", "_output_dense",
   ]
   /// Grouped-query attention's order: its gate sits between key and value (Keras's build order).
   static let groupedSubObjects = ["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"]
@@ -16,6 +20,8 @@ public struct MultiHeadAttention: LayerDefinition {
   public let keyDim: Int
   public let valueDim: Int
   public let useBias: Bool
+  public let useGate: Bool
+  public let slidingWindow: Int?
   /// The output's trailing shape when the config sets `output_shape` (one size, or several);
   /// else the query's width.
   public let outputShape: [Int]?
@@ -30,6 +36,9 @@ public struct MultiHeadAttention: LayerDefinition {
     keyDim = try c.int("key_dim")
     valueDim = try c.int("value_dim", default: keyDim)
     useBias = try c.bool("use_bias", default: true)
+    useGate = try c.bool("use_gate", default: false)
+    slidingWindow = try c.optionalInt("sliding_window")
+    if let window = slidingWindow, window <= 0 { throw c.error("has sliding_window \(window); Keras needs a positive integer") }
     if let v = c.present("output_shape") {
       guard let list = v.int.map({ [$0] }) ?? v.intList, !list.isEmpty, list.count <= 8, list.allSatisfy({ $0 > 0 && $0 < 1 << 30 }) else {
         throw c.error("has an output_shape that is not a list of sizes")
@@ -73,17 +82,23 @@ public struct MultiHeadAttention: LayerDefinition {
     if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
     weights.append(WeightSpec("kernel", [dk, heads, keyDim]))
     if useBias { weights.append(WeightSpec("bias", [heads, keyDim])) }
+    if useGate {
+      weights.append(WeightSpec("kernel", [dq, heads, valueDim]))
+      if useBias { weights.append(WeightSpec("bias", [heads, valueDim])) }
+    }
     weights.append(WeightSpec("kernel", [dv, heads, valueDim]))
     if useBias { weights.append(WeightSpec("bias", [heads, valueDim])) }
     weights.append(WeightSpec("kernel", [heads, valueDim] + outDims))
     if useBias { weights.append(WeightSpec("bias", outDims)) }
     let b = useBias ? 1 : 0
     let outText = outDims.map(String.init).joined(separator: " × ")
-    let formula = "\(heads) × ((\(dq) + \(dk)) × \(keyDim) + \(dv) × \(valueDim) + \(b * 2) × \(keyDim) + \(b) × \(valueDim)) + \(heads) × \(valueDim) × \(outText)" + (useBias ? " + \(outText)" : "")
+    let gate = useGate ? " + \(heads) × (\(dq) + \(b)) × \(valueDim)" : ""
+    let formula = "\(heads) × ((\(dq) + \(dk)) × \(keyDim) + \(dv) × \(valueDim) + \(b * 2) × \(keyDim) + \(b) × \(valueDim))\(gate) + \(heads) × \(valueDim) × \(outText)" + (useBias ? " + \(outText)" : "")
     let (t, s) = (saturatingProduct(axes.map { query[$0] ?? 1 }), saturatingProduct(axes.map { key[$0] ?? 1 }))
     let (T, S) = (Double(t), Double(s))
     let groups = Double(saturatingProduct((1..<(query.count - 1)).filter { !axes.contains($0) }.map { query[$0] ?? 1 }))
-    let work = 2 * groups * Double(heads) * (T * Double(dq * keyDim) + S * Double(dk * keyDim + dv * valueDim) + T * S * Double(keyDim + valueDim) + T * Double(valueDim * out))
+    let gateWork = useGate ? T * Double(dq * valueDim) : 0
+    let work = 2 * groups * Double(heads) * (gateWork + T * Double(dq * keyDim) + S * Double(dk * keyDim + dv * valueDim) + T * S * Double(keyDim + valueDim) + T * Double(valueDim * out))
     let flops = work < 9e18 ? Int(work) : Int.max
     return LayerSignature(outputs: [Array(query.dropLast()) + outDims.map { Optional($0) }], weights: weights, formula: formula, flops: flops)
   }
@@ -105,6 +120,19 @@ extension MultiHeadAttention {
       let others = (1..<(query.count - 1)).filter { !axes.contains($0) }
       s.outputs.append([query[0]] + others.map { query[$0] } + [heads] + axes.map { query[$0] } + axes.map { key[$0] })
     }
+    s.outputsAreTuple = true
+    return s
+  }
+}
+
+extension GroupedQueryAttention {
+  /// With `return_attention_scores`, the scores (batch, query heads, Tq, Tk) follow the output
+  /// (Keras 3's `compute_output_spec`).
+  public func signature(_ inputs: [Shape], call: CallArguments) throws(ModelError) -> LayerSignature {
+    var s = try signature(inputs)
+    guard call.returnAttentionScores else { return s }
+    let query = inputs[0], key = inputs.count == 3 ? inputs[2] : inputs[1]
+    s.outputs.append([query[0], queryHeads, query[1], key[1]])
     s.outputsAreTuple = true
     return s
   }
