@@ -462,6 +462,24 @@ def builders(K):
         z = L.ConvLSTM2D(4, 3, padding="same", return_sequences=True, name="conv_lstm")(frames, initial_state=[h, c])
         return K.Model([x] + states + [frames, h, c], [y, g, z], name="recurrent_initial_states")
 
+    def bidirectional_conv_lstm():
+        # Bidirectional around convolutional LSTMs: sequences concatenated, last states summed.
+        frames = K.Input((4, 5, 5, 2), name="frames")
+        a = L.Bidirectional(L.ConvLSTM2D(3, 3, padding="same", return_sequences=True), name="bi_conv2d")(frames)
+        strips = K.Input((4, 6, 2), name="strips")
+        b = L.Bidirectional(L.ConvLSTM1D(2, 2), merge_mode="sum", name="bi_conv1d")(strips)
+        return K.Model([frames, strips], [a, b], name="bidirectional_conv_lstm")
+
+    def attention_mask_list():
+        # Attention given its masks explicitly, mask=[query_mask, value_mask], as bool inputs.
+        q = K.Input((5, 4), name="q")
+        v = K.Input((6, 4), name="v")
+        qm = K.Input((5,), name="q_mask", dtype="bool")
+        vm = K.Input((6,), name="v_mask", dtype="bool")
+        a = L.Attention(name="dot")([q, v], mask=[qm, vm])
+        b = L.AdditiveAttention(name="additive")([q, v, v], mask=[None, vm])
+        return K.Model([q, v, qm, vm], [a, b], name="attention_mask_list")
+
     def transformer_encoder():
         # A transformer encoder block on token embeddings with a padding mask, as Keras's examples build it.
         t = K.Input((8,), name="tokens")
@@ -672,6 +690,8 @@ def builders(K):
         "attention_masked": attention_masked,
         "attention_gated": attention_gated,
         "recurrent_initial_states": recurrent_initial_states,
+        "bidirectional_conv_lstm": bidirectional_conv_lstm,
+        "attention_mask_list": attention_mask_list,
         "transformer_encoder": transformer_encoder,
         "seq2seq_attention": seq2seq_attention,
         "video_cnn_lstm": video_cnn_lstm,

@@ -89,6 +89,10 @@ extension Bidirectional: RunnableLayer {
 
   func unsupportedReason(keras3: Bool) -> String? {
     for wrapped in [forward, backward] {
+      if let convolutional = wrapped.definition as? ConvLSTM {
+        if let reason = convolutional.unsupportedReason(keras3: keras3) { return "wrapped \(wrapped.className): \(reason)" }
+        continue
+      }
       guard let cells = Self.cells(wrapped) else { return "Bidirectional around \(wrapped.className)" }
       if let reason = cells.lazy.compactMap({ $0.unsupportedReason(keras3: keras3) }).first { return "wrapped \(wrapped.className): \(reason)" }
     }
@@ -100,6 +104,9 @@ extension Bidirectional: RunnableLayer {
   /// when sequences are returned (Keras forces zero_output_for_mask = return_sequences). With
   /// return_state, the forward states then the backward states follow the merged output.
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    if let f = forward.definition as? ConvLSTM {
+      return try convolutionalKernel(f, weights: weights, keras3: keras3)
+    }
     guard let f = forward.definition as? any ReversibleRecurrent, let b = backward.definition as? any ReversibleRecurrent else {
       throw RuntimeError("Bidirectional around a layer that is not recurrent")
     }
@@ -119,18 +126,46 @@ extension Bidirectional: RunnableLayer {
       }
       let fo = try forwardStack.run(x, initialState: Array(initial[..<(initial.count / 2)]))
       let bo = try backwardStack.run(x, initialState: Array(initial[(initial.count / 2)...]))
-      let y = fo[0]
       var yr = bo[0]
       if backwardStack.returnSequences { yr = reverseTime(yr) }
       let mask = forwardStack.returnSequences ? x.mask : nil
-      let states = (fo.dropFirst() + bo.dropFirst()).map { Value(tensor: $0, mask: nil) }
-      switch mode {
-      case nil: return [Value(tensor: y, mask: mask), Value(tensor: yr, mask: mask)] + states
-      case .concat: return [Value(tensor: try Elementwise.concatenate([y, yr], axis: -1), mask: mask)] + states
-      case .sum: return [Value(tensor: try Elementwise.merge([y, yr], .add), mask: mask)] + states
-      case .mul: return [Value(tensor: try Elementwise.merge([y, yr], .multiply), mask: mask)] + states
-      case .ave: return [Value(tensor: try Elementwise.merge([y, yr], .average), mask: mask)] + states
+      return try Self.merged(fo[0], yr, mode: mode, mask: mask, states: Array(fo.dropFirst() + bo.dropFirst()))
+    }
+  }
+
+  /// The two directions' outputs merged by `merge_mode`, then the forward and backward states.
+  static func merged(_ y: Tensor, _ yr: Tensor, mode: MergeMode?, mask: [Bool]?, states: [Tensor]) throws(RuntimeError) -> [Value] {
+    let states = states.map { Value(tensor: $0, mask: nil) }
+    switch mode {
+    case nil: return [Value(tensor: y, mask: mask), Value(tensor: yr, mask: mask)] + states
+    case .concat: return [Value(tensor: try Elementwise.concatenate([y, yr], axis: -1), mask: mask)] + states
+    case .sum: return [Value(tensor: try Elementwise.merge([y, yr], .add), mask: mask)] + states
+    case .mul: return [Value(tensor: try Elementwise.merge([y, yr], .multiply), mask: mask)] + states
+    case .ave: return [Value(tensor: try Elementwise.merge([y, yr], .average), mask: mask)] + states
+    }
+  }
+
+  /// Around a ConvLSTM: the backward copy is `backward_layer`, or the forward layer with
+  /// `go_backwards` flipped (Keras's copy); its returned sequence is reversed back before merging.
+  /// Initial states: the first half starts the forward layer, the second half the backward one.
+  func convolutionalKernel(_ f: ConvLSTM, weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    guard let b = backward.definition as? ConvLSTM else { throw RuntimeError("Bidirectional around a ConvLSTM and a \(backward.className)") }
+    let half = weights.count / 2
+    let forwardKernel = try f.kernel(weights: Array(weights[..<half]), keras3: keras3)
+    let backwardKernel = customBackward
+      ? try b.kernel(weights: Array(weights[half...]), keras3: keras3)
+      : try f.kernel(weights: Array(weights[half...]), keras3: keras3, readsBackwards: !f.goBackwards)
+    let (mode, sequences) = (mergeMode, (customBackward ? b : f).returnSequences)
+    return Kernel { inputs, call throws(RuntimeError) in
+      let x = inputs[0]
+      let initial = Array(inputs.dropFirst())
+      guard initial.count % 2 == 0 else {
+        throw RuntimeError("Bidirectional got \(initial.count) initial states; Keras splits them in half between its two layers")
       }
+      let fo = try forwardKernel.run([x] + initial[..<(initial.count / 2)], call)
+      let bo = try backwardKernel.run([x] + initial[(initial.count / 2)...], call)
+      let yr = sequences ? reverseTime(bo[0].tensor) : bo[0].tensor
+      return try Self.merged(fo[0].tensor, yr, mode: mode, mask: nil, states: (fo.dropFirst() + bo.dropFirst()).map(\.tensor))
     }
   }
 }
@@ -228,6 +263,11 @@ extension ConvLSTM: RunnableLayer {
   /// (stride 1, `same`), i = σ(x_i + h_i), f = σ(x_f + h_f), c = f·c + i·act(x_c + h_c),
   /// o = σ(x_o + h_o), h = o·act(c). Channels-first tensors are moved channels-last around it.
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    try kernel(weights: weights, keras3: keras3, readsBackwards: goBackwards)
+  }
+
+  /// The kernel reading time forwards or backwards (Bidirectional's backward copy flips it).
+  func kernel(weights: [Tensor], keras3: Bool, readsBackwards: Bool) throws(RuntimeError) -> Kernel {
     try requireWeights(weights, 2, "kernel and recurrent_kernel")
     let (w, u, b) = (weights[0], weights[1], optionalBias(weights, after: 2, useBias))
     guard let act = Activations.Elementwise(activation.name, keras3: keras3), let rec = Activations.Elementwise(recurrentActivation.name, keras3: keras3) else {
@@ -267,7 +307,7 @@ extension ConvLSTM: RunnableLayer {
       var sequence = [[Float]](repeating: [], count: steps)
       var gates = [Float](repeating: 0, count: 4)
       for step in 0..<steps {
-        let t = layer.goBackwards ? steps - 1 - step : step
+        let t = readsBackwards ? steps - 1 - step : step
         let r = conv(h, u, nil, recurrentWindow).data
         var next = h.data
         for bi in 0..<batch {
