@@ -42,7 +42,7 @@ def main():
     args = parser.parse_args()
     fixtures = os.path.join(ROOT, "Fixtures")
     compare("summary, worked example", ["summary", os.path.join(fixtures, "keras2", "lstm_worked_example.h5")], args.runs)
-    compare("verify, Keras 2 and Keras 3 fixtures", ["verify", os.path.join(fixtures, "keras2"), os.path.join(fixtures, "keras3")], max(3, args.runs // 30))
+    compare("verify, Keras 2 and Keras 3 fixtures", ["verify", os.path.join(fixtures, "keras2"), os.path.join(fixtures, "keras3")], max(10, args.runs // 20))
 
 
 if __name__ == "__main__":

@@ -551,6 +551,21 @@ def builders(K):
         rep = tf.repeat(d, 2, axis=1)
         return K.Model(x, [r, j, st, last, mid, first, every, red, mm, t, p1 * p2, rep], name="tf_ops_shapes")
 
+    def op_constant_arrays():
+        # Constant arrays as op operands, broadcast against a tensor and first: Keras 3 keeps
+        # them as __numpy__ objects, tf.keras as nested lists in the TFOpLambda node.
+        x = K.Input((4, 3), name="x")
+        row = np.array([1.0, -2.0, 0.5], dtype="float32")
+        column = np.array([[0.5], [1.0], [2.0], [-1.0]], dtype="float32")
+        if hasattr(K, "ops"):
+            y = K.ops.multiply(K.ops.add(x, row), column)
+            z = K.ops.subtract(np.array([3.0, 2.0, 1.0], dtype="float32"), y)
+        else:
+            import tensorflow as tf
+            y = tf.math.multiply(x + [1.0, -2.0, 0.5], [[0.5], [1.0], [2.0], [-1.0]])
+            z = tf.math.subtract([3.0, 2.0, 1.0], y)
+        return K.Model(x, L.Dense(2, name="head")(z), name="op_constant_arrays")
+
     def keras_ops_elementwise():
         # Keras 3's keras.ops nodes for element-wise functions, a number first and Python operators.
         if not hasattr(K, "ops"):
@@ -680,6 +695,7 @@ def builders(K):
         "tf_ops_elementwise": tf_ops_elementwise,
         "tf_ops_shapes": tf_ops_shapes,
         "keras_ops_elementwise": keras_ops_elementwise,
+        "op_constant_arrays": op_constant_arrays,
         "keras_ops_shapes": keras_ops_shapes,
         "attention_luong": attention_luong,
         "attention_additive": attention_additive,

@@ -286,7 +286,10 @@ public enum ConfigParser {
       case "__ellipsis__":
         return .ellipsis
       case "__numpy__", "__tensor__":
-        return config?["value"].flatMap(numbers).map(CallValue.array) ?? .other
+        guard let value = config?["value"], let values = numbers(value), let shape = arrayShape(value), shape.reduce(1, *) == values.count else {
+          return .other
+        }
+        return .array(values, shape: shape)
       default:
         // Tensors inside an unknown object still connect the graph.
         for key in dict.keys.sorted() { _ = keras3Value(dict[key]!, inputs: &inputs, depth: depth + 1) }
@@ -347,6 +350,16 @@ public enum ConfigParser {
       return items.allSatisfy { walk($0, depth + 1) }
     }
     return walk(json, 0) ? result : nil
+  }
+
+  /// The shape of nested lists of numbers ([] for a number), or nil when they are ragged.
+  static func arrayShape(_ json: JSONValue, depth: Int = 0) -> [Int]? {
+    guard let items = json.array else { return [] }
+    guard depth < maxArgumentDepth else { return nil }
+    guard let first = items.first else { return [0] }
+    guard let inner = arrayShape(first, depth: depth + 1) else { return nil }
+    for item in items.dropFirst() where arrayShape(item, depth: depth + 1) != inner { return nil }
+    return [items.count] + inner
   }
 
   /// Keyword names in the order their tensors are inputs: query, value, key first, then by name.

@@ -111,8 +111,8 @@ public indirect enum CallValue: Sendable, Equatable {
   case slice(start: CallValue, stop: CallValue, step: CallValue)
   /// Python's `...`.
   case ellipsis
-  /// A NumPy array or tensor constant, flattened.
-  case array([Double])
+  /// A NumPy array or tensor constant, flattened, with its shape.
+  case array([Double], shape: [Int])
   /// Anything else (a dict, a serialized object).
   case other
 
@@ -138,7 +138,7 @@ public indirect enum CallValue: Sendable, Equatable {
 
   /// The integers of a NumPy constant (`__numpy__`).
   public var arrayInts: [Int]? {
-    guard case .array(let values) = self, values.allSatisfy({ $0 == $0.rounded() && abs($0) < 9e15 }) else { return nil }
+    guard case .array(let values, _) = self, values.allSatisfy({ $0 == $0.rounded() && abs($0) < 9e15 }) else { return nil }
     return values.map { Int($0) }
   }
 }

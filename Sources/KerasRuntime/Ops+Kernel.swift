@@ -19,6 +19,7 @@ enum Operations {
       for operand in op.operands {
         switch operand {
         case .constant(let c): operands.append(Tensor(shape: [], data: [Float(c)]))
+        case .array(let values, let shape): operands.append(Tensor(shape: shape, data: values.map { Float($0) }))
         case .tensor(let i):
           guard i < inputs.count else { throw RuntimeError("names input \(i), but the call has \(inputs.count)") }
           operands.append(inputs[i].tensor)

@@ -41,18 +41,21 @@ enum Sandbox {
         continue
       }
       for candidate in [value, value.lastIndex(of: ":").map { String(value[..<$0]) }].compactMap({ $0 }) where !candidate.isEmpty {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) else { continue }
+        guard let found = status(candidate) else { continue }
         plan.reads.append(candidate)
-        plan.bytes += isDirectory.boolValue ? folderBytes(candidate) : fileBytes(candidate)
+        plan.bytes += found.isDirectory ? folderBytes(candidate) : found.bytes
         break
       }
     }
     return plan
   }
 
-  static func fileBytes(_ path: String) -> UInt64 {
-    (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64 ?? 0
+  /// Whether `path` exists, is a folder, and its size: one stat (FileManager's attributes also
+  /// look up the owner's and group's names, which costs more than the rest of the sandbox).
+  static func status(_ path: String) -> (isDirectory: Bool, bytes: UInt64)? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return ((info.st_mode & S_IFMT) == S_IFDIR, UInt64(max(0, info.st_size)))
   }
 
   /// The bytes of the largest file in a folder `verify` reads (its files are read one at a
@@ -63,7 +66,7 @@ enum Sandbox {
     var seen = 0
     while let entry = entries.nextObject() as? String, seen < 100_000 {
       seen += 1
-      largest = max(largest, fileBytes(path + "/" + entry))
+      largest = max(largest, status(path + "/" + entry)?.bytes ?? 0)
     }
     return largest
   }

@@ -94,6 +94,8 @@ public enum SliceItem: Sendable, Equatable {
 public enum Operand: Sendable, Equatable {
   case tensor(Int)
   case constant(Double)
+  /// A constant array (`x + np.array([...])`, tf.keras's `y=[1.0, 2.0]`), flattened, with its shape.
+  case array([Double], shape: [Int])
 }
 
 /// An op node's function with its operands, decoded from its call.
@@ -112,7 +114,29 @@ public struct TensorOperation: Sendable, Equatable {
     case .tensor(let i): .tensor(i)
     case .number(let n): .constant(n)
     case .bool(let b): .constant(b ? 1 : 0)
+    case .array(let values, let shape): .array(values, shape: shape)
+    case .list: numberArray(value!).map { .array($0.values, shape: $0.shape) }
     default: nil
+    }
+  }
+
+  /// Nested lists of numbers, as the constant array TensorFlow converts them to; nil when
+  /// they are ragged or hold anything else.
+  static func numberArray(_ value: CallValue) -> (values: [Double], shape: [Int])? {
+    switch value {
+    case .number(let n): return ([n], [])
+    case .bool(let b): return ([b ? 1 : 0], [])
+    case .list(let items):
+      guard !items.isEmpty else { return ([], [0]) }
+      var values: [Double] = []
+      var inner: [Int]?
+      for item in items {
+        guard let (v, s) = numberArray(item), inner == nil || inner == s else { return nil }
+        inner = s
+        values += v
+      }
+      return (values, [items.count] + inner!)
+    default: return nil
     }
   }
 
@@ -155,6 +179,7 @@ public struct TensorOperation: Sendable, Equatable {
     for operand in operands {
       switch operand {
       case .constant: shapes.append([])
+      case .array(_, let shape): shapes.append(shape.map { Optional($0) })
       case .tensor(let i):
         guard i < inputs.count else { throw label.error("names input \(i), but the call has \(inputs.count)") }
         shapes.append(inputs[i])
