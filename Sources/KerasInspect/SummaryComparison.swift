@@ -146,6 +146,14 @@ public struct PrintedSummary: Sendable, Equatable {
     } catch {
       throw fail("not valid JSON")
     }
+    return try parse(json: json)
+  }
+
+  /// A summary in keras-inspect's JSON form (`summary --format json`, or a lockfile's entry).
+  public static func parse(json text: String) throws(InspectionError) -> PrintedSummary { try parseJSON(text) }
+
+  /// A summary in keras-inspect's JSON form, parsed.
+  public static func parse(json: JSONValue) throws(InspectionError) -> PrintedSummary {
     guard let layers = json["layers"]?.array else { throw fail("JSON summary has no layers") }
     let rows = layers.map { layer in
       Row(name: layer["name"]?.string ?? "", className: layer["class_name"]?.string ?? "",

@@ -80,6 +80,13 @@ public enum Verifier {
 
   /// Verifies every file concurrently; reports come back in the order of `paths`.
   public static func verify(_ paths: [String], options: VerifyOptions, progress: (@Sendable (Int, Int, String) -> Void)? = nil) -> [FileReport] {
+    verify(paths, options: { _ in options }, progress: progress)
+  }
+
+  /// Verifies every file concurrently, file `i` with `options(i)`.
+  public static func verify(
+    _ paths: [String], options: @Sendable (Int) -> VerifyOptions, progress: (@Sendable (Int, Int, String) -> Void)? = nil
+  ) -> [FileReport] {
     final class Results: @unchecked Sendable {
       let lock = NSLock()
       var reports: [FileReport?]
@@ -88,7 +95,7 @@ public enum Verifier {
     }
     let results = Results(paths.count)
     Parallel.perform(iterations: paths.count) { i in
-      let report = verify(paths[i], options: options)
+      let report = verify(paths[i], options: options(i))
       results.lock.lock()
       results.reports[i] = report
       results.done += 1

@@ -23,23 +23,27 @@ enum Sandbox {
   /// file of `BUNDLE.npz:NAME`, that exists is read; the value of `--output` is written.
   static func plan(_ arguments: [String]) -> Plan {
     var plan = Plan()
-    var outputNext = false
+    var outputNext = false, lockNext = false
     for argument in arguments {
       var value = argument
-      var isOutput = outputNext
+      var isOutput = outputNext, isLock = lockNext
       outputNext = false
+      lockNext = false
       if argument.hasPrefix("--") {
         guard let equals = argument.firstIndex(of: "=") else {
           outputNext = argument == "--output"
+          lockNext = argument == "--lock"
           continue
         }
         isOutput = argument[..<equals] == "--output"
+        isLock = argument[..<equals] == "--lock"
         value = String(argument[argument.index(after: equals)...])
       }
       if isOutput {
         plan.writes.append(value)
         continue
       }
+      if isLock { lockedModels(value, into: &plan) }
       for candidate in [value, value.lastIndex(of: ":").map { String(value[..<$0]) }].compactMap({ $0 }) where !candidate.isEmpty {
         guard let found = status(candidate) else { continue }
         plan.reads.append(candidate)
@@ -48,6 +52,23 @@ enum Sandbox {
       }
     }
     return plan
+  }
+
+  /// `verify --lock FILE`: the lockfile's folder (where models not yet listed are looked for)
+  /// and every model it lists, wherever its relative path leads.
+  static func lockedModels(_ lock: String, into plan: inout Plan) {
+    let folder = URL(fileURLWithPath: lock).deletingLastPathComponent()
+    plan.reads.append(folder.path)
+    plan.bytes += folderBytes(folder.path)
+    guard let data = FileManager.default.contents(atPath: lock),
+      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let models = json["models"] as? [[String: Any]]
+    else { return }
+    for case let path? in models.map({ $0["path"] as? String }) {
+      let model = folder.appendingPathComponent(path).standardizedFileURL.path
+      if let found = status(model), !found.isDirectory {
+        plan.reads.append(model)
+      }
+    }
   }
 
   /// Whether `path` exists, is a folder, and its size: one stat (FileManager's attributes also

@@ -18,8 +18,11 @@ struct VerifyCommand: ParsableCommand {
   )
   @OptionGroup var verboseOption: VerboseOption
 
-  @Argument(help: "Model files or directories.")
-  var paths: [String]
+  @Argument(help: "Model files or directories (with --lock: default, the lockfile's models).")
+  var paths: [String] = []
+
+  @Option(help: "A lockfile written by `keras-inspect lock`: every model is checked against its entry (summary rows, params, weights SHA-256, format, Keras version); models not in it and models it lists that are missing fail.")
+  var lock: String?
 
   @Option(name: .customLong("config"), help: "The architecture of weights-only files (model.to_json() output or config.json).")
   var configPath: String?
@@ -55,6 +58,7 @@ struct VerifyCommand: ParsableCommand {
 
   func validate() throws {
     guard atol >= 0, rtol >= 0 else { throw ValidationError("tolerances must be non-negative") }
+    guard !paths.isEmpty || lock != nil else { throw ValidationError("name model files or directories, or give --lock") }
     let referenced = !arrays.inputs.isEmpty || !expected.isEmpty || bundle != nil
     if referenced {
       var isDirectory: ObjCBool = false
@@ -108,9 +112,64 @@ struct VerifyCommand: ParsableCommand {
 
   func run() throws {
     let options = try options()
+    if let lock { return try runLocked(lock, options: options) }
     let files = Verifier.expand(paths)
     guard !files.isEmpty else { throw ValidationError("no .h5 or .keras files in \(paths.joined(separator: ", "))") }
     let reports = Verifier.verify(files, options: options, progress: files.count > 1 && isatty(2) != 0 ? showProgress : nil)
+    let report = VerificationReport(files: reports)
+    print(report.render(format, color: useColor()), terminator: "")
+    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+  }
+}
+
+extension VerifyCommand {
+  /// `verify --lock FILE [PATHS]`: the named models (else the lockfile's, and any model file in
+  /// its folder) against their entries; a model the lockfile does not list, or one it lists that
+  /// is gone, fails.
+  func runLocked(_ lock: String, options: VerifyOptions) throws {
+    guard let data = FileManager.default.contents(atPath: lock) else {
+      printError("keras-inspect: \(lock): cannot read the lockfile")
+      throw ExitCode(2)
+    }
+    let lockfile: Lockfile
+    do {
+      lockfile = try Lockfile.parse(String(decoding: data, as: UTF8.self), source: lock)
+    } catch {
+      printError("keras-inspect: \(error.description)")
+      throw ExitCode(2)
+    }
+    let folder = URL(fileURLWithPath: lock).deletingLastPathComponent()
+    let here = FileManager.default.currentDirectoryPath
+    func located(_ entry: Lockfile.Entry) -> String { Lockfile.relative(folder.appendingPathComponent(entry.path).path, to: here) }
+    var entries: [String: Lockfile.Entry] = [:]
+    for entry in lockfile.models { entries[entry.path] = entry }
+    let missing = lockfile.models.filter { !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.path).path) }
+    let files: [String]
+    if paths.isEmpty {
+      let listed = lockfile.models.filter { !missing.map(\.path).contains($0.path) }.map(located)
+      let unlisted = Verifier.expand([folder.path]).filter { entries[Lockfile.relative($0, to: folder.path)] == nil }
+      files = listed + unlisted.map { Lockfile.relative($0, to: here) }.sorted()
+    } else {
+      files = Verifier.expand(paths)
+    }
+    let expected = files.map { entries[Lockfile.relative($0, to: folder.path)] }
+    var reports = Verifier.verify(files, options: { i in
+      guard let entry = expected[i] else { return options }
+      var own = options
+      if let summary = entry.summary {
+        own.expectSummary = (summary, "the lockfile")
+        own.expectParams = entry.totalParams
+      }
+      own.expectWeightsSHA256 = entry.weightsSHA256
+      return own
+    }, progress: files.count > 1 && isatty(2) != 0 ? showProgress : nil)
+    for (i, report) in reports.enumerated() where report.error == nil {
+      reports[i] = report.adding(
+        expected[i].map { $0.lockCheck(format: report.format, kerasVersion: report.kerasVersion, totalParams: report.totalParams) }
+          ?? Lockfile.unlisted(in: lock))
+    }
+    reports += missing.map { $0.missing(at: located($0), in: lock) }
+    guard !reports.isEmpty else { throw ValidationError("\(lock) lists no models and none were named") }
     let report = VerificationReport(files: reports)
     print(report.render(format, color: useColor()), terminator: "")
     if report.exitCode != 0 { throw ExitCode(report.exitCode) }
