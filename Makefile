@@ -6,7 +6,7 @@ FIXTURE_VENV ?= .venv-fixtures
 # static library (see Package.swift), for a plain `swift build -c release` too.
 RELEASE = $(SWIFT) build -c release
 
-.PHONY: demo test build bench compare fuzz deps fixtures apps-check clean
+.PHONY: demo test build install uninstall bench compare fuzz deps fixtures apps-check clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
@@ -21,6 +21,27 @@ test: deps
 
 build: deps
 	$(RELEASE) --product keras-inspect
+
+## install: the release binary, its man page (swift-argument-parser's generate-manual plugin) and
+## bash, zsh and fish completions under $(DESTDIR)$(PREFIX); uninstall removes them
+PREFIX ?= /usr/local
+MAN_DATE = $$(git log -1 --format=%cs 2>/dev/null || date +%F)
+INSTALLED = $(DESTDIR)$(PREFIX)/bin/keras-inspect $(DESTDIR)$(PREFIX)/share/man/man1/keras-inspect.1 \
+  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/keras-inspect \
+  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_keras-inspect \
+  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/keras-inspect.fish
+install: build
+	$(SWIFT) package generate-manual --date "$(MAN_DATE)" > /dev/null
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 .build/release/keras-inspect $(DESTDIR)$(PREFIX)/bin/keras-inspect
+	install -m 0644 .build/plugins/GenerateManual/outputs/keras-inspect/keras-inspect.1 $(DESTDIR)$(PREFIX)/share/man/man1/keras-inspect.1
+	.build/release/keras-inspect --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/keras-inspect
+	.build/release/keras-inspect --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_keras-inspect
+	.build/release/keras-inspect --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/keras-inspect.fish
+
+uninstall:
+	rm -f $(INSTALLED)
 
 ## bench: the benchmark suite (not part of the tests): forward passes, loading a ~490 MB model,
 ## whole-process inspection. The models are made once with real Keras (BENCH_VENV, from PyPI).

@@ -110,3 +110,24 @@ struct LockTests {
     #expect(try run(["verify"], directory: dir).status == 64)
   }
 }
+
+/// What `make install` puts beside the binary: shell completions from the command's own definition.
+@Suite("Shell completions")
+struct CompletionTests {
+  @Test("bash, zsh and fish completion scripts name every subcommand; the bash one loads and registers itself")
+  func scripts() throws {
+    for shell in ["bash", "zsh", "fish"] {
+      let script = try run(["--generate-completion-script", shell])
+      #expect(script.status == 0, "\(shell): \(script.stderr)")
+      for word in ["summary", "weights", "predict", "verify", "lock", "diff", "bench", "expect-summary", "expect-weights-sha256"] {
+        #expect(script.stdout.contains(word), "\(shell) completion lacks \(word)")
+      }
+    }
+    let bash = try run(["--generate-completion-script", "bash"])
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-completion-\(getpid()).bash")
+    try bash.stdout.write(to: file, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let loaded = try run(["-c", "source '\(file.path)' && complete -p keras-inspect"], executable: URL(fileURLWithPath: "/bin/bash"))
+    #expect(loaded.status == 0 && loaded.stdout.contains("keras-inspect"), "\(loaded.stdout)\(loaded.stderr)")
+  }
+}
