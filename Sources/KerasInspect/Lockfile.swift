@@ -94,6 +94,7 @@ public struct Lockfile: Sendable {
       guard let path = model["path"]?.string, !path.isEmpty, let format = model["format"]?.string else {
         throw fail("lockfile model \(i + 1) has no path or format")
       }
+      guard !path.hasPrefix("/") else { throw fail("lockfile model \(path) is not relative to the lockfile's folder") }
       guard seen.insert(path).inserted else { throw fail("lockfile lists \(path) twice") }
       let summary: PrintedSummary?
       if model["layers"]?.array != nil {

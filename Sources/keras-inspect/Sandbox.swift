@@ -63,7 +63,7 @@ enum Sandbox {
     guard let data = FileManager.default.contents(atPath: lock),
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let models = json["models"] as? [[String: Any]]
     else { return }
-    for case let path? in models.map({ $0["path"] as? String }) {
+    for case let path? in models.map({ $0["path"] as? String }) where !path.hasPrefix("/") {
       let model = folder.appendingPathComponent(path).standardizedFileURL.path
       if let found = status(model), !found.isDirectory {
         plan.reads.append(model)

@@ -103,6 +103,10 @@ struct LockTests {
     try #"{"schema": "something/else", "version": 1, "models": []}"#.write(to: dir.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
     let other = try run(["verify", "--lock", "other.json"], directory: dir)
     #expect(other.status == 2 && other.stderr == "keras-inspect: other.json: not a keras-inspect lockfile (no \"schema\": \"keras-inspect/lock\")\n", "\(other.stderr)")
+    try #"{"schema": "keras-inspect/lock", "version": 1, "models": [{"path": "/etc/passwd", "format": "h5"}]}"#
+      .write(to: dir.appendingPathComponent("absolute.json"), atomically: true, encoding: .utf8)
+    let absolute = try run(["verify", "--lock", "absolute.json"], directory: dir)
+    #expect(absolute.status == 2 && absolute.stderr.contains("/etc/passwd is not relative to the lockfile's folder"), "\(absolute.stderr)")
     try "not json".write(to: dir.appendingPathComponent("models/broken.h5"), atomically: true, encoding: .utf8)
     let broken = try run(["lock", "models", "--output", "lock.json"], directory: dir)
     #expect(broken.status == 2 && broken.stderr.contains("broken.h5"), "\(broken.stderr)")
