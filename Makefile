@@ -15,14 +15,15 @@ demo: build
 	.build/release/keras-inspect verify Fixtures/keras2/lstm_worked_example.h5 \
 	  --input Fixtures/keras2/lstm_worked_example.npz:input_0 --expect Fixtures/keras2/lstm_worked_example.npz:output_0
 
-## test: install libhdf5 if missing and the Python tools the tests drive (pre-commit, markdown-it-py,
-## from PyPI into TOOLS_VENV), then run the whole test suite
+## test: install libhdf5 if missing, Graphviz and the Python tools the tests drive (pre-commit,
+## markdown-it-py, from PyPI into TOOLS_VENV), then run the whole test suite
 TOOLS_VENV ?= .venv-tools
 test: deps $(TOOLS_VENV)/.installed
 	KERAS_INSPECT_TEST_PYTHON=$(abspath $(TOOLS_VENV))/bin/python $(SWIFT) test
 
 $(TOOLS_VENV)/.installed: Tests/requirements.txt
 	@./scripts/install-deps.sh --python
+	@./scripts/install-deps.sh --graphviz
 	test -d $(TOOLS_VENV) || python3 -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/pip install -q -r Tests/requirements.txt
 	touch $@

@@ -18,6 +18,22 @@ if [ "${1:-}" = "--python" ] && ! python3 -c "import ensurepip, venv" 2>/dev/nul
   fi
 fi
 
+# `--graphviz`: also Graphviz's dot, which `graph --format svg` runs and the tests parse DOT with.
+if [ "${1:-}" = "--graphviz" ] && ! command -v dot >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "Installing graphviz with apt-get..." >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq graphviz >/dev/null
+  elif command -v brew >/dev/null 2>&1; then
+    brew install graphviz
+  else
+    echo "the graph tests need Graphviz (dot); install it with your package manager" >&2
+    exit 1
+  fi
+fi
+
 if pkg-config --exists hdf5 zlib 2>/dev/null; then
   exit 0
 fi

@@ -160,6 +160,8 @@ enum Containment {
 @main
 enum Entry {
   static func main() {
+    // SVG is drawn by Graphviz outside the sandbox, from the DOT a contained reader writes.
+    if let status = GraphCommand.svg(Array(CommandLine.arguments.dropFirst())) { exit(status) }
     Containment.run({
       if let quick = quickCommand(Array(CommandLine.arguments.dropFirst())) {
         do { try quick() } catch { KerasInspectCommand.exit(withError: error) }

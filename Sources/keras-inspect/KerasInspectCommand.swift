@@ -11,7 +11,7 @@ struct KerasInspectCommand: ParsableCommand {
       model, 64 usage error.
       """,
     version: ToolVersion.description,
-    subcommands: [Check.self, SummaryCommand.self, WeightsCommand.self, PredictCommand.self, VerifyCommand.self, LockCommand.self, DiffCommand.self, BenchCommand.self],
+    subcommands: [Check.self, SummaryCommand.self, WeightsCommand.self, PredictCommand.self, VerifyCommand.self, LockCommand.self, GraphCommand.self, DiffCommand.self, BenchCommand.self],
     defaultSubcommand: Check.self
   )
 }

@@ -123,7 +123,7 @@ struct CompletionTests {
     for shell in ["bash", "zsh", "fish"] {
       let script = try run(["--generate-completion-script", shell])
       #expect(script.status == 0, "\(shell): \(script.stderr)")
-      for word in ["summary", "weights", "predict", "verify", "lock", "diff", "bench", "expect-summary", "expect-weights-sha256"] {
+      for word in ["summary", "weights", "predict", "verify", "lock", "graph", "diff", "bench", "expect-summary", "expect-weights-sha256"] {
         #expect(script.stdout.contains(word), "\(shell) completion lacks \(word)")
       }
     }
