@@ -221,23 +221,29 @@ enum Attention {
     let valueMasks = valueMasks.compactMap { $0 }
     let automatic = queryMask != nil || !valueMasks.isEmpty || causal || window != nil
     guard automatic || explicit != nil else { return nil }
-    var allowed: [Bool]
-    if let explicit {
-      allowed = try broadcastMask(explicit, to: scoreShape, attentionAxes: n)
-    } else {
-      allowed = [Bool](repeating: true, count: scoreShape.reduce(1, *))
+    // The masks are (batch, time) of the query and of the keys; a mask of another length (one
+    // kept from before a layer changed the time axis) is refused, never read past its end.
+    let batches = scoreShape.first ?? 0
+    if let queryMask, queryMask.count != batches * t {
+      throw RuntimeError("attention query mask has \(queryMask.count) values for \(batches) × \(t) query positions")
     }
+    for mask in valueMasks where mask.count != batches * s {
+      throw RuntimeError("attention key mask has \(mask.count) values for \(batches) × \(s) key positions")
+    }
+    func kept(_ g: Int, _ ti: Int, _ si: Int) -> Bool {
+      let bi = g / heads
+      return (queryMask?[bi * t + ti] ?? true) && valueMasks.allSatisfy { $0[bi * s + si] }
+        && (!causal || si <= ti) && (window.map { abs(ti - si) < $0 } ?? true)
+    }
+    // Without attention_mask=, the rule itself; with one, its broadcast ANDed with the rule.
+    guard let explicit else { return kept }
+    var allowed = try broadcastMask(explicit, to: scoreShape, attentionAxes: n)
     if automatic {
       let groups = allowed.count / max(t * s, 1)
       for g in 0..<groups {
-        let bi = g / heads
         for ti in 0..<t {
-          let queryKept = queryMask?[bi * t + ti] ?? true
           let row = (g * t + ti) * s
-          for si in 0..<s where allowed[row + si] {
-            allowed[row + si] = queryKept && valueMasks.allSatisfy { $0[bi * s + si] }
-              && (!causal || si <= ti) && (window.map { abs(ti - si) < $0 } ?? true)
-          }
+          for si in 0..<s where allowed[row + si] { allowed[row + si] = kept(g, ti, si) }
         }
       }
     }
@@ -252,6 +258,14 @@ enum Attention {
     guard r <= rank, r >= 2 * n else {
       throw RuntimeError("attention_mask of shape \(mask.shape) does not fit attention scores of shape \(scoreShape)")
     }
+    var count = 1
+    for d in scoreShape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow, product <= Runtime.maxActivationElements else {
+        throw RuntimeError("attention scores of shape \(scoreShape) are too large to mask")
+      }
+      count = product
+    }
     let shape = Array(mask.shape[..<(r - 2 * n)]) + Array(repeating: 1, count: rank - r) + Array(mask.shape[(r - 2 * n)...])
     var strides = [Int](repeating: 0, count: rank)
     var step = 1
@@ -262,7 +276,6 @@ enum Attention {
       strides[axis] = shape[axis] == 1 ? 0 : step
       step *= shape[axis]
     }
-    let count = scoreShape.reduce(1, *)
     var out = [Bool](repeating: true, count: count)
     var index = [Int](repeating: 0, count: rank)
     var source = 0
