@@ -34,20 +34,24 @@ public struct ModelGraph: Sendable {
     func add(_ from: String, _ to: String) {
       if seen.insert(from + "\u{0}" + to).inserted { edges.append((from, to)) }
     }
-    /// The node a tensor of `model` (under `prefix`) comes from.
+    /// Each model's layers by name (a graph of thousands of layers looks each edge up once).
+    func byName(_ model: ModelAnalysis) -> [String: LayerInfo] {
+      Dictionary(model.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+    /// The node a tensor of `model` (under `prefix`) comes from. Each step goes one nested model
+    /// deeper, so it ends.
     func source(_ ref: TensorRef, in model: ModelAnalysis, prefix: String) -> String {
-      if expandNested, let layer = model.layers.first(where: { $0.name == ref.layer }), let nested = layer.nested,
-        ref.tensor < nested.config.outputs.count
-      {
-        return source(nested.config.outputs[ref.tensor], in: nested, prefix: prefix + layer.name + "/")
+      if expandNested, let nested = byName(model)[ref.layer]?.nested, ref.tensor < nested.config.outputs.count {
+        return source(nested.config.outputs[ref.tensor], in: nested, prefix: prefix + ref.layer + "/")
       }
       return prefix + ref.layer
     }
-    /// The node the `position`-th input of `layer` enters.
+    /// The node the `position`-th input of `layer` enters: a nested model's input layer (deeper
+    /// at each step), or the layer's own node when its config names no such input.
     func target(_ layer: LayerInfo, position: Int, prefix: String) -> String {
       if expandNested, let nested = layer.nested, !nested.config.inputs.isEmpty {
         let input = nested.config.inputs[min(position, nested.config.inputs.count - 1)]
-        return target(nested.layers.first { $0.name == input.layer } ?? layer, position: 0, prefix: prefix + layer.name + "/")
+        if let inner = byName(nested)[input.layer] { return target(inner, position: 0, prefix: prefix + layer.name + "/") }
       }
       return prefix + layer.name
     }
@@ -86,9 +90,12 @@ public struct ModelGraph: Sendable {
 
   /// Graphviz source: records top to bottom, nested models as `cluster_` subgraphs.
   public func dot() -> String {
+    // In DOT's quoted strings only \" is an escape; a backslash is kept for the label's own
+    // syntax. An id doubles its backslashes (so none ends the string), alike wherever it appears.
     func quote(_ s: String) -> String {
       "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
+    func quoteLabel(_ s: String) -> String { "\"" + s + "\"" }
     func label(_ node: Node) -> String {
       // A record's fields: braces, bars and angle brackets are its syntax.
       func field(_ s: String) -> String {
@@ -103,7 +110,7 @@ public struct ModelGraph: Sendable {
     }
     var lines = ["digraph \(quote(name)) {", "  rankdir=TB;", "  node [shape=record, fontname=\"Helvetica\", fontsize=10];"]
     func emit(_ nodes: [Node], _ clusters: [Cluster], indent: String) {
-      for node in nodes { lines.append("\(indent)\(quote(node.id)) [label=\(quote(label(node)))];") }
+      for node in nodes { lines.append("\(indent)\(quote(node.id)) [label=\(quoteLabel(label(node)))];") }
       for cluster in clusters {
         lines.append("\(indent)subgraph \(quote("cluster_" + cluster.id)) {")
         lines.append("\(indent)  label=\(quote(cluster.label));")

@@ -74,13 +74,13 @@ extension GraphCommand {
     }
     reader.waitUntilExit()
     drawer.waitUntilExit()
-    if reader.terminationStatus != 0 { return reader.terminationStatus }
     // Output into a pipe that closed early (`| head`): quiet, as everywhere else.
     if drawer.terminationReason == .uncaughtSignal, drawer.terminationStatus == SIGPIPE { return 141 }
+    // dot's own failure first: the reader may then have died writing to it.
     if drawer.terminationStatus != 0 {
       printError("keras-inspect: \(graphviz) -Tsvg failed (exit \(drawer.terminationStatus))")
       return 2
     }
-    return 0
+    return reader.terminationStatus
   }
 }
