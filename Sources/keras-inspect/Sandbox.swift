@@ -55,19 +55,22 @@ enum Sandbox {
   }
 
   /// `verify --lock FILE`: the lockfile's folder (where models not yet listed are looked for)
-  /// and every model it lists, wherever its relative path leads.
+  /// and every model it lists that lies in that folder or in the current one (a lockfile, which a
+  /// pull request can change too, opens nothing else to the reader).
   static func lockedModels(_ lock: String, into plan: inout Plan) {
     let folder = URL(fileURLWithPath: lock).deletingLastPathComponent()
     plan.reads.append(folder.path)
     plan.bytes += folderBytes(folder.path)
+    let roots = [folder.standardizedFileURL.path, URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path]
+      .map { $0.hasSuffix("/") ? $0 : $0 + "/" }
     guard let data = FileManager.default.contents(atPath: lock),
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let models = json["models"] as? [[String: Any]]
     else { return }
     for case let path? in models.map({ $0["path"] as? String }) where !path.hasPrefix("/") {
       let model = folder.appendingPathComponent(path).standardizedFileURL.path
-      if let found = status(model), !found.isDirectory {
-        plan.reads.append(model)
-      }
+      guard roots.contains(where: { model.hasPrefix($0) }), let found = status(model), !found.isDirectory else { continue }
+      plan.reads.append(model)
+      plan.bytes = max(plan.bytes, found.bytes)
     }
   }
 
@@ -79,17 +82,20 @@ enum Sandbox {
     return ((info.st_mode & S_IFMT) == S_IFDIR, UInt64(max(0, info.st_size)))
   }
 
-  /// The bytes of the largest file in a folder `verify` reads (its files are read one at a
-  /// time), looking at no more than 100,000 entries.
+  /// The bytes of the model files in a folder `verify` reads (.h5, .hdf5, .keras; it reads two
+  /// at a time at most, so the two largest), looking at no more than 100,000 entries and counting
+  /// no more than 64 GiB.
   static func folderBytes(_ path: String) -> UInt64 {
     guard let entries = FileManager.default.enumerator(atPath: path) else { return 0 }
-    var largest: UInt64 = 0
+    var largest: [UInt64] = [0, 0]
     var seen = 0
     while let entry = entries.nextObject() as? String, seen < 100_000 {
       seen += 1
-      largest = max(largest, status(path + "/" + entry)?.bytes ?? 0)
+      guard [".h5", ".hdf5", ".keras"].contains(where: { entry.lowercased().hasSuffix($0) }) else { continue }
+      let bytes = status(path + "/" + entry)?.bytes ?? 0
+      if bytes > largest[1] { largest = [bytes, largest[0]].sorted(by: >) }
     }
-    return largest
+    return min(largest[0] + largest[1], 64 << 30)
   }
 
   /// Address space allowed: 6 GiB plus four times the files read, or `KERAS_INSPECT_MEMORY_LIMIT` MiB.

@@ -225,6 +225,8 @@ extension VerifyCommand {
     for reference in expected { arguments += ["--expect", reference] }
     if let bundle { arguments += ["--bundle", bundle] }
     if strict { arguments.append("--strict") }
+    // With --lock, the file's own report comes first; the parent reads only that one.
+    if let lock { arguments += ["--lock", lock] }
     return arguments
   }
 
