@@ -480,6 +480,19 @@ def builders(K):
         b = L.AdditiveAttention(name="additive")([q, v, v], mask=[None, vm])
         return K.Model([q, v, qm, vm], [a, b], name="attention_mask_list")
 
+    def masked_concat():
+        # Two padded token sequences (Embedding mask_zero) concatenated along time and along the
+        # features: Keras concatenates the masks, or keeps a step any input keeps.
+        a = K.Input((5,), name="a")
+        b = K.Input((5,), name="b")
+        ea = L.Embedding(20, 4, mask_zero=True, name="embed_a")(a)
+        eb = L.Embedding(20, 4, mask_zero=True, name="embed_b")(b)
+        time = L.LSTM(3, name="over_time")(L.Concatenate(axis=1, name="join_time")([ea, eb]))
+        features = L.LSTM(3, name="over_features")(L.Concatenate(name="join_features")([ea, eb]))
+        attended = L.GlobalAveragePooling1D(name="pool")(L.MultiHeadAttention(num_heads=1, key_dim=2, name="mha")(
+            L.Concatenate(axis=1, name="join_keys")([ea, eb]), L.Concatenate(axis=1, name="join_values")([ea, eb])))
+        return K.Model([a, b], [time, features, attended], name="masked_concat")
+
     def transformer_encoder():
         # A transformer encoder block on token embeddings with a padding mask, as Keras's examples build it.
         t = K.Input((8,), name="tokens")
@@ -708,6 +721,7 @@ def builders(K):
         "recurrent_initial_states": recurrent_initial_states,
         "bidirectional_conv_lstm": bidirectional_conv_lstm,
         "attention_mask_list": attention_mask_list,
+        "masked_concat": masked_concat,
         "transformer_encoder": transformer_encoder,
         "seq2seq_attention": seq2seq_attention,
         "video_cnn_lstm": video_cnn_lstm,

@@ -187,7 +187,10 @@ public enum ConfigParser {
         let kwargs = node["kwargs"]?.object ?? [:]
         (structure.kwargs, maskInput) = keywordArguments(kwargs, inputs: &inputs, keras3Value)
         keywords = plainArguments(kwargs)
-        connections = flattened(structure).map { inputs[$0] }
+        // Tensors inside objects no value reads (they still connect the graph) come last.
+        let ordered = flattened(structure)
+        let rest = Set(inputs.indices).subtracting(ordered).sorted()
+        connections = (ordered + rest).map { inputs[$0] }
       } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
         // `mask=`) sit in kwargs as [layer, node, tensor]. tf.keras 2.4-2.15 op layers (TFOpLambda)

@@ -12,8 +12,38 @@ extension Concatenate: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     let axis = axis
     return Kernel { inputs, _ throws(RuntimeError) in
-      [Value(tensor: try Elementwise.concatenate(inputs.map(\.tensor), axis: axis), mask: mergedMask(inputs))]
+      [Value(tensor: try Elementwise.concatenate(inputs.map(\.tensor), axis: axis), mask: Self.mask(inputs, axis: axis))]
     }
+  }
+
+  /// Keras's `Concatenate.compute_mask`: each input's mask (all kept without one) broadcast to
+  /// the input, concatenated along the axis, then `any` over the last axis. Along time the steps'
+  /// masks follow each other; along the features a step is kept where any input keeps it.
+  static func mask(_ inputs: [Value], axis: Int) -> [Bool]? {
+    guard inputs.contains(where: { $0.mask != nil }), let first = inputs.first, first.tensor.rank >= 3 else { return mergedMask(inputs) }
+    let rank = first.tensor.rank, batch = first.tensor.shape[0]
+    let a = axis < 0 ? axis + rank : axis
+    func kept(_ v: Value) -> [Bool] {
+      let steps = v.tensor.shape[1]
+      guard let mask = v.mask, mask.count == batch * steps else { return [Bool](repeating: true, count: batch * steps) }
+      return mask
+    }
+    if a == 1 {
+      var out: [Bool] = []
+      for b in 0..<batch {
+        for v in inputs {
+          let steps = v.tensor.shape[1]
+          out += kept(v)[(b * steps)..<((b + 1) * steps)]
+        }
+      }
+      return out
+    }
+    guard a == rank - 1, inputs.allSatisfy({ $0.tensor.rank == rank && $0.tensor.shape[1] == first.tensor.shape[1] }) else { return mergedMask(inputs) }
+    var out = [Bool](repeating: false, count: batch * first.tensor.shape[1])
+    for v in inputs {
+      for (i, k) in kept(v).enumerated() where k { out[i] = true }
+    }
+    return out
   }
 }
 

@@ -267,6 +267,8 @@ enum Operations {
     case .sin: return { Foundation.sin($0) }
     case .cos: return { Foundation.cos($0) }
     case .logicalNot: return { $0 == 0 ? 1 : 0 }
+    case .zerosLike: return { _ in 0 }
+    case .onesLike: return { _ in 1 }
     }
   }
 

@@ -150,7 +150,9 @@ extension Bidirectional: RunnableLayer {
   /// Initial states: the first half starts the forward layer, the second half the backward one.
   func convolutionalKernel(_ f: ConvLSTM, weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
     guard let b = backward.definition as? ConvLSTM else { throw RuntimeError("Bidirectional around a ConvLSTM and a \(backward.className)") }
-    let half = weights.count / 2
+    // The forward layer's own weights first (a backward_layer may differ in use_bias).
+    let half = f.useBias ? 3 : 2
+    guard weights.count >= half else { throw RuntimeError("Bidirectional ConvLSTM expects its forward layer's \(half) weights, got \(weights.count)") }
     let forwardKernel = try f.kernel(weights: Array(weights[..<half]), keras3: keras3)
     let backwardKernel = customBackward
       ? try b.kernel(weights: Array(weights[half...]), keras3: keras3)

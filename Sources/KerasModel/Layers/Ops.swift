@@ -62,6 +62,9 @@ public enum UnaryFunction: String, Sendable, CaseIterable {
   case geluApproximate = "gelu_approximate"
   case exp, log, sqrt, rsqrt, square, abs, negative, erf, sign, floor, ceil, round, reciprocal, log1p, expm1
   case sin, cos, logicalNot = "logical_not"
+  /// A tensor of the operand's shape, all 0 or all 1 (Keras 3 writes them into a graph to
+  /// broadcast masks).
+  case zerosLike = "zeros_like", onesLike = "ones_like"
 }
 
 /// The element-wise functions of two operands.
@@ -390,6 +393,7 @@ public struct TFOpLambda: TensorOperationLayer {
     "nn.elu": .elu, "nn.selu": .selu, "math.softplus": .softplus, "nn.softplus": .softplus, "math.softsign": .softsign,
     "nn.softsign": .softsign, "nn.silu": .silu, "nn.swish": .silu, "math.exp": .exp, "math.log": .log, "math.sqrt": .sqrt,
     "math.rsqrt": .rsqrt, "math.square": .square, "math.abs": .abs, "math.negative": .negative, "math.erf": .erf,
+    "zeros_like": .zerosLike, "ones_like": .onesLike,
     "math.sign": .sign, "math.floor": .floor, "math.ceil": .ceil, "math.round": .round, "math.reciprocal": .reciprocal,
     "math.log1p": .log1p, "math.expm1": .expm1, "math.sin": .sin, "math.cos": .cos, "math.logical_not": .logicalNot,
   ]
@@ -540,7 +544,7 @@ public struct KerasOperation: TensorOperationLayer {
     "Softsign": .softsign, "Silu": .silu, "Swish": .silu, "HardSigmoid": .hardSigmoid, "Exp": .exp, "Log": .log, "Sqrt": .sqrt,
     "Rsqrt": .rsqrt, "Square": .square, "Absolute": .abs, "Abs": .abs, "Negative": .negative, "Erf": .erf, "Sign": .sign,
     "Floor": .floor, "Ceil": .ceil, "Round": .round, "Reciprocal": .reciprocal, "Log1p": .log1p, "Expm1": .expm1,
-    "Sin": .sin, "Cos": .cos, "LogicalNot": .logicalNot,
+    "Sin": .sin, "Cos": .cos, "LogicalNot": .logicalNot, "ZerosLike": .zerosLike, "OnesLike": .onesLike,
   ]
   static let binary: [String: BinaryFunction] = [
     "Add": .add, "Subtract": .subtract, "Multiply": .multiply, "Divide": .divide, "TrueDivide": .divide,
