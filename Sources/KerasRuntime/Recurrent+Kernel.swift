@@ -118,19 +118,24 @@ extension Bidirectional: RunnableLayer {
     let mode = mergeMode
     return Kernel { inputs, _ throws(RuntimeError) in
       let x = inputs[0]
-      // `Bidirectional(...)(x, initial_state=states)`: the first half starts the forward layer,
-      // the second half the backward one (Keras's split).
-      let initial = inputs.dropFirst().map(\.tensor)
-      guard initial.count % 2 == 0 else {
-        throw RuntimeError("Bidirectional got \(initial.count) initial states; Keras splits them in half between its two layers")
-      }
-      let fo = try forwardStack.run(x, initialState: Array(initial[..<(initial.count / 2)]))
-      let bo = try backwardStack.run(x, initialState: Array(initial[(initial.count / 2)...]))
+      let (forwardStates, backwardStates) = try Self.initialStates(inputs)
+      let fo = try forwardStack.run(x, initialState: forwardStates.map(\.tensor))
+      let bo = try backwardStack.run(x, initialState: backwardStates.map(\.tensor))
       var yr = bo[0]
       if backwardStack.returnSequences { yr = reverseTime(yr) }
       let mask = forwardStack.returnSequences ? x.mask : nil
       return try Self.merged(fo[0], yr, mode: mode, mask: mask, states: Array(fo.dropFirst() + bo.dropFirst()))
     }
+  }
+
+  /// `Bidirectional(...)(x, initial_state=states)`: the call's inputs after the sequence, the
+  /// first half for the forward layer, the second half for the backward one (Keras's split).
+  static func initialStates(_ inputs: [Value]) throws(RuntimeError) -> (forward: [Value], backward: [Value]) {
+    let initial = Array(inputs.dropFirst())
+    guard initial.count % 2 == 0 else {
+      throw RuntimeError("Bidirectional got \(initial.count) initial states; Keras splits them in half between its two layers")
+    }
+    return (Array(initial[..<(initial.count / 2)]), Array(initial[(initial.count / 2)...]))
   }
 
   /// The two directions' outputs merged by `merge_mode`, then the forward and backward states.
@@ -160,12 +165,9 @@ extension Bidirectional: RunnableLayer {
     let (mode, sequences) = (mergeMode, (customBackward ? b : f).returnSequences)
     return Kernel { inputs, call throws(RuntimeError) in
       let x = inputs[0]
-      let initial = Array(inputs.dropFirst())
-      guard initial.count % 2 == 0 else {
-        throw RuntimeError("Bidirectional got \(initial.count) initial states; Keras splits them in half between its two layers")
-      }
-      let fo = try forwardKernel.run([x] + initial[..<(initial.count / 2)], call)
-      let bo = try backwardKernel.run([x] + initial[(initial.count / 2)...], call)
+      let (forwardStates, backwardStates) = try Self.initialStates(inputs)
+      let fo = try forwardKernel.run([x] + forwardStates, call)
+      let bo = try backwardKernel.run([x] + backwardStates, call)
       let yr = sequences ? reverseTime(bo[0].tensor) : bo[0].tensor
       return try Self.merged(fo[0].tensor, yr, mode: mode, mask: nil, states: (fo.dropFirst() + bo.dropFirst()).map(\.tensor))
     }

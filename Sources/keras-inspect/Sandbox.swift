@@ -124,7 +124,7 @@ enum Sandbox {
       if environment["KERAS_INSPECT_TEST_NO_LANDLOCK"] == "1" { abi = 0 }
     #endif
     guard abi > 0 else {
-      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
+      let privileges = noNewPrivileges()
       #if DEBUG
         if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
       #endif
@@ -132,19 +132,22 @@ enum Sandbox {
     }
     let ruleset = csandbox_ruleset(abi)
     guard ruleset >= 0 else {
-      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
-      return "sandbox: Landlock ruleset refused; running without it\(privileges)"
+      return "sandbox: Landlock ruleset refused; running without it\(noNewPrivileges())"
     }
     for path in plan.reads + systemReads { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_READ)) }
     for path in plan.writes { _ = csandbox_allow(ruleset, abi, path, Int32(CSANDBOX_WRITE)) }
     guard csandbox_enforce(ruleset) == 0 else {
-      let privileges = csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
-      return "sandbox: Landlock could not be enforced; running without it\(privileges)"
+      return "sandbox: Landlock could not be enforced; running without it\(noNewPrivileges())"
     }
     #if DEBUG
       if let probe = environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] { Self.probe(probe) }
     #endif
     return "sandbox: Landlock ABI \(abi): reads \(plan.reads.count) path(s), writes \(plan.writes.count); no new privileges; address space \(limit >> 20) MiB"
+  }
+
+  /// Sets no-new-privileges where Landlock is not enforced; what `--verbose` says of it.
+  static func noNewPrivileges() -> String {
+    csandbox_no_new_privileges() == 0 ? "; no new privileges" : ""
   }
 
   /// Tests only: whether this process may still read and write `path` and create a file beside
