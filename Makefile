@@ -6,7 +6,7 @@ FIXTURE_VENV ?= .venv-fixtures
 # static library (see Package.swift), for a plain `swift build -c release` too.
 RELEASE = $(SWIFT) build -c release
 
-.PHONY: demo test build install uninstall bench compare fuzz deps fixtures apps-check clean
+.PHONY: demo test docs build install uninstall bench compare fuzz deps fixtures apps-check clean
 
 ## demo: install libhdf5 if missing, build, and inspect the LSTM worked example (640 params)
 demo: build
@@ -16,10 +16,16 @@ demo: build
 	  --input Fixtures/keras2/lstm_worked_example.npz:input_0 --expect Fixtures/keras2/lstm_worked_example.npz:output_0
 
 ## test: install libhdf5 if missing, Graphviz and the Python tools the tests drive (pre-commit,
-## markdown-it-py, from PyPI into TOOLS_VENV), then run the whole test suite
+## markdown-it-py, from PyPI into TOOLS_VENV), then run the whole test suite, build the library's
+## documentation and build and run Examples/ReadModel, a package that depends on this one by path
 TOOLS_VENV ?= .venv-tools
 test: deps $(TOOLS_VENV)/.installed
 	KERAS_INSPECT_TEST_PYTHON=$(abspath $(TOOLS_VENV))/bin/python $(SWIFT) test
+	SWIFT=$(SWIFT) ./scripts/check-library.sh
+
+## docs: the KerasInspect library's DocC archive (swift-docc-plugin), in .build/plugins/Swift-DocC/outputs
+docs: deps
+	$(SWIFT) package generate-documentation --target KerasInspect --warnings-as-errors
 
 $(TOOLS_VENV)/.installed: Tests/requirements.txt
 	@./scripts/install-deps.sh --python

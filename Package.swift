@@ -52,6 +52,8 @@ let package = Package(
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     // SHA-256 of the weights (verify --expect-weights-sha256).
     .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    // `swift package generate-documentation --target KerasInspect`: the library's DocC documentation.
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
   ],
   targets: [
     // The HDF5 C library, headers only. Debian: libhdf5-dev (pkg-config name `hdf5` when linked dynamically).

@@ -32,7 +32,7 @@ public struct Benchmark: Sendable {
   public let batch: Int
   public let runs: Int
   public let warmup: Int
-  /// The kernels that computed (``KernelSelection``) and the cores they could use.
+  /// The kernels that computed (`KernelSelection`) and the cores they could use.
   public let kernels: String
   public let cores: Int
   /// Each timed pass, in seconds, in the order they ran.
