@@ -71,7 +71,10 @@ let package = Package(
         : []
     ),
     // Keras file formats -> Model: config, graph, weights, shapes, parameter counts.
-    .target(name: "KerasModel", dependencies: ["HDF5", "CKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    .target(name: "KerasModel", dependencies: ["HDF5", "CKernels", "PythonCode", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+    // CPython's marshal format and bytecode (2.7, 3.5-3.13), read into expressions and never run:
+    // what a Lambda layer's function computes.
+    .target(name: "PythonCode"),
     // Matrix-product kernels in C: an AVX2/FMA path chosen at run time, portable C otherwise.
     .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("z")]),
     // The forward pass: float32 tensors and one kernel per layer family.
@@ -79,7 +82,7 @@ let package = Package(
     // NumPy .npy / .npz arrays in and out.
     .target(name: "NumPy", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     // Checks and reports: what the CLI prints, usable as a library.
-    .target(name: "KerasInspect", dependencies: ["HDF5", "KerasModel", "KerasRuntime", "NumPy", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "KerasInspect", dependencies: ["HDF5", "KerasModel", "KerasRuntime", "NumPy", "PythonCode", .product(name: "Crypto", package: "swift-crypto")]),
     // The reader's sandbox: Landlock, no-new-privileges and resource limits (Linux system calls).
     .target(name: "CSandbox"),
     .executableTarget(
@@ -99,8 +102,9 @@ let package = Package(
     // `make bench`: forward passes, weight loading and whole-process timings (not a test).
     .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime", "NumPy"], path: "Benchmarks/KerasInspectBench"),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
-    .testTarget(name: "KerasModelTests", dependencies: ["KerasModel"], path: "Tests/KerasModelTests"),
+    .testTarget(name: "KerasModelTests", dependencies: ["KerasModel", "PythonCode"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),
+    .testTarget(name: "PythonCodeTests", dependencies: ["PythonCode"], path: "Tests/PythonCodeTests"),
     .testTarget(name: "NumPyTests", dependencies: ["NumPy"], path: "Tests/NumPyTests"),
     .testTarget(name: "KerasInspectTests", dependencies: ["KerasInspect", "HDF5"], path: "Tests/KerasInspectTests"),
     .testTarget(name: "CLITests", dependencies: ["keras-inspect"], path: "Tests/CLITests"),

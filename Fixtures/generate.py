@@ -28,6 +28,188 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# The names a Lambda's function uses, as users import them: `K` for the Keras 2 backend
+# (`from keras import backend as K`), `ops` for keras.ops, `tf` and `np`. They are this module's
+# globals, set by lambda_builders, so the marshalled code loads them as globals (LOAD_GLOBAL),
+# not as closure cells, and tf_keras finds them again in `__main__` when it loads the model.
+K = ops = tf = None
+
+
+def soft_clip(x):
+    """A user's helper that a Lambda calls: keras-inspect must report the call, never run it."""
+    return x / (1.0 + abs(x))
+
+
+def lambda_builders(keras_module):
+    """The Lambda-layer fixtures: Python functions in the config as marshalled code objects."""
+    global K, ops, tf
+    import tensorflow as tf
+    keras3 = hasattr(keras_module, "ops")
+    if keras3:
+        ops = keras_module.ops
+    else:
+        K = keras_module.backend
+    L = keras_module.layers
+    Input, Model, Lambda, Dense = keras_module.Input, keras_module.Model, L.Lambda, L.Dense
+
+    def lambda_normalize():
+        # The behavioural-cloning form: pixels to [-1, 1] before the convolutions.
+        return keras_module.Sequential([Input((8, 8, 3)), Lambda(lambda x: x / 127.5 - 1.0), L.Conv2D(2, 3), L.Flatten(), Dense(2)],
+                                       name="lambda_normalize")
+
+    def lambda_last_step():
+        i = Input((6, 4), name="x")
+        h = L.LSTM(5, return_sequences=True, name="lstm")(i)
+        last = Dense(2, name="head")(Lambda(lambda x: x[:, -1, :], name="last_step")(h))
+        first = Lambda(lambda x: x[..., 0], name="first_feature")(h)
+        window = Lambda(lambda x: x[:, None, 1:3], name="new_axis_slice")(h)
+        every = Lambda(lambda x: x[:, ::2], name="every_other_step")(h)
+        return Model(i, [last, first, window, every], name="lambda_last_step")
+
+    def lambda_reductions():
+        x = Input((4, 6), name="x")
+        d = Dense(6, name="d")(x)
+        if keras3:
+            fs = {
+                "mean": lambda x: ops.mean(x, axis=1),
+                "sum_keepdims": lambda x: ops.sum(x, axis=-1, keepdims=True),
+                "max": lambda x: ops.max(x, 1),
+                "reshape": lambda x: ops.reshape(x, (-1, 8, 3)),
+                "permute": lambda x: ops.transpose(x, (0, 2, 1)),
+                "l2_normalize": lambda x: ops.normalize(x, axis=-1),
+                "softmax": lambda x: ops.softmax(x, axis=1),
+                "clip": lambda x: ops.clip(x, -0.5, 0.5),
+                "cast_compare": lambda x: ops.cast(x > 0, "float32") * x,
+                "repeat": lambda x: ops.repeat(x, 2, axis=1),
+                "tile": lambda x: ops.tile(x, (1, 2, 1)),
+                "unary": lambda x: ops.sqrt(ops.abs(x)) + ops.square(x) - ops.exp(x) * ops.log(ops.abs(x) + 1.0),
+                "activations": lambda x: ops.sigmoid(x) + ops.tanh(x) + ops.relu(x),
+                "variance": lambda x: ops.mean(ops.square(x - ops.mean(x, axis=1, keepdims=True)), axis=1),
+            }
+            on_mean = lambda x: ops.expand_dims(x, 1)
+            on_sum = lambda x: ops.squeeze(x, -1)
+        else:
+            fs = {
+                "mean": lambda x: K.mean(x, axis=1),
+                "sum_keepdims": lambda x: K.sum(x, axis=-1, keepdims=True),
+                "max": lambda x: K.max(x, 1),
+                "reshape": lambda x: K.reshape(x, (-1, 8, 3)),
+                "permute": lambda x: K.permute_dimensions(x, (0, 2, 1)),
+                "l2_normalize": lambda x: K.l2_normalize(x, axis=-1),
+                "softmax": lambda x: K.softmax(x, axis=1),
+                "clip": lambda x: K.clip(x, -0.5, 0.5),
+                "cast_compare": lambda x: K.cast(x > 0, "float32") * x,
+                "repeat": lambda x: K.repeat_elements(x, 2, axis=1),
+                "tile": lambda x: K.tile(x, (1, 2, 1)),
+                "unary": lambda x: K.sqrt(K.abs(x)) + K.square(x) - K.exp(x) * K.log(K.abs(x) + 1.0),
+                "activations": lambda x: K.sigmoid(x) + K.tanh(x) + K.relu(x),
+                "variance": lambda x: K.mean(K.square(x - K.mean(x, axis=1, keepdims=True)), axis=1),
+            }
+            on_mean = lambda x: K.expand_dims(x, 1)
+            on_sum = lambda x: K.squeeze(x, -1)
+        outs = {name: Lambda(f, name=name)(d) for name, f in fs.items()}
+        outs["expand_dims"] = Lambda(on_mean, name="expand_dims")(outs["mean"])
+        outs["squeeze"] = Lambda(on_sum, name="squeeze")(outs["sum_keepdims"])
+        return Model(x, list(outs.values()), name="lambda_reductions")
+
+    def lambda_tf():
+        # TensorFlow called directly: Keras 3 on the TensorFlow backend runs these in a Lambda too.
+        x = Input((2, 6), name="x")
+        d = Dense(6, name="d")(x)
+        e = Dense(6, name="e")(x)
+        y = Input((4, 6), name="y")
+        f = Dense(6, name="f")(y)
+        reduced = Lambda(lambda x: tf.reduce_mean(x, axis=1, keepdims=True), name="reduce_mean")(d)
+        math = Lambda(lambda x: tf.math.square(x) + tf.nn.relu(x), name="square_relu")(e)
+        flat = Lambda(lambda x: tf.reshape(x, [-1, 12]), name="reshape")(d)
+        joined = Lambda(lambda t: tf.concat([t[0], t[1]], 1), name="concat")([d, f])
+        product = Lambda(lambda t: tf.matmul(t[0], t[1], transpose_b=True), name="matmul")([d, f])
+        return Model([x, y], [reduced, math, flat, joined, product], name="lambda_tf")
+
+    def lambda_multi_input():
+        a = Input((3, 4), name="a")
+        b = Input((3, 4), name="b")
+        da = Dense(4, name="da")(a)
+        db = Dense(4, name="db")(b)
+        mixed = Lambda(lambda t: t[0] * t[1] + t[0], name="mixed")([da, db])
+        if keras3:
+            joined = Lambda(lambda t: ops.concatenate(t, axis=-1), name="concatenate")([da, db])
+            stacked = Lambda(lambda t: ops.stack([t[0], t[1]], axis=1), name="stack")([da, db])
+            dot = Lambda(lambda t: ops.matmul(t[0], ops.transpose(t[1], (0, 2, 1))), name="batch_dot")([da, db])
+        else:
+            joined = Lambda(lambda t: K.concatenate(t), name="concatenate")([da, db])
+            stacked = Lambda(lambda t: K.stack([t[0], t[1]], axis=1), name="stack")([da, db])
+            dot = Lambda(lambda t: K.batch_dot(t[0], t[1], axes=(2, 2)), name="batch_dot")([da, db])
+        head = Dense(2, name="head")(L.Flatten(name="flatten")(mixed))
+        return Model([a, b], [head, joined, stacked, dot], name="lambda_multi_input")
+
+    def lambda_arguments():
+        # arguments= passed to the function, a default, and a closure over a local float.
+        x = Input((5,), name="x")
+        d = Dense(4, name="d")(x)
+        s = 3.0
+        scaled = Lambda(lambda x, scale: x * scale, arguments={"scale": 0.5}, name="scaled")(d)
+        powered = Lambda(lambda x, c=2.0: x ** c, name="powered")(d)
+        closed = Lambda(lambda x: x * s, name="closure")(d)
+        return Model(x, [scaled, powered, closed], name="lambda_arguments")
+
+    def lambda_output_shape():
+        # An output_shape tuple (without the batch size), and one computed by a lambda.
+        x = Input((3, 4), name="x")
+        d = Dense(4, name="d")(x)
+        if keras3:
+            summed = Lambda(lambda x: ops.sum(x, axis=1), output_shape=(4,), name="summed")(d)
+            peak = Lambda(lambda x: ops.max(x, axis=2), output_shape=lambda s: (s[0], s[1]), name="peak")(d)
+        else:
+            summed = Lambda(lambda x: K.sum(x, axis=1), output_shape=(4,), name="summed")(d)
+            peak = Lambda(lambda x: K.max(x, axis=2), output_shape=lambda s: (s[0], s[1]), name="peak")(d)
+        return Model(x, [Dense(2, name="head")(summed), peak], name="lambda_output_shape")
+
+    def lambda_unrecognised():
+        x = Input((6,), name="x")
+        d = Dense(4, name="d")(x)
+        h = Lambda(lambda x: soft_clip(x), output_shape=(4,), name="helper")(d)
+        return Model(x, Dense(2, name="head")(h), name="lambda_unrecognised")
+
+    return {
+        "lambda_normalize": lambda_normalize,
+        "lambda_last_step": lambda_last_step,
+        "lambda_reductions": lambda_reductions,
+        "lambda_tf": lambda_tf,
+        "lambda_multi_input": lambda_multi_input,
+        "lambda_arguments": lambda_arguments,
+        "lambda_output_shape": lambda_output_shape,
+        "lambda_unrecognised": lambda_unrecognised,
+    }
+
+
+def lambda_layers(model):
+    """The model's Lambda layers, nested models' included."""
+    found = []
+    for layer in model.layers:
+        if layer.__class__.__name__ == "Lambda":
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found.extend(lambda_layers(layer))
+    return found
+
+
+def relocate_lambda_code(model):
+    """Python records a script's absolute path in its code objects (co_filename), and Keras saves
+    a Lambda's function as marshalled code: name the file relative to the repository instead, so
+    no fixture holds this machine's paths."""
+    import types
+
+    def relative(code):
+        consts = tuple(relative(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+        return code.replace(co_filename="Fixtures/generate.py", co_consts=consts)
+
+    for layer in lambda_layers(model):
+        for fn in (layer.function, getattr(layer, "_output_shape", None)):
+            if isinstance(fn, types.FunctionType):
+                fn.__code__ = relative(fn.__code__)
+
+
 def builders(K):
     """Every fixture model, built with the Keras module K (tf_keras or keras)."""
     L = K.layers
@@ -775,6 +957,7 @@ def builders(K):
         "frozen_and_batchnorm": frozen,
         "functional_linear": linear_functional,
         "many_layers": many_layers,
+        **lambda_builders(K),
     }
 
 
@@ -918,6 +1101,9 @@ def generate(flavour):
         if model is None:
             continue  # this Keras does not have the layers
         randomize_weights(model)
+        relocate_lambda_code(model)
+        # Keras 3 (and TF 2.13's archives) load a Lambda's Python function only with safe_mode=False.
+        options = {"safe_mode": False} if lambda_layers(model) else {}
         path = os.path.join(out_dir, name + (".keras" if early_archive else ".h5"))
         try:
             model.save(path)
@@ -931,19 +1117,36 @@ def generate(flavour):
         if keras3:
             # The native archive of the same model (weights identical to the .h5 twin).
             model.save(os.path.join(out_dir, name + ".keras"))
+
+        def reference(loaded):
+            """The summary and outputs of the loaded model, as Keras gives them."""
+            with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
+                f.write(capture_summary(loaded, keras3))
+            inputs = make_inputs(loaded, name)
+            return inputs, loaded.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+
         try:
-            loaded = K.models.load_model(path, compile=False)
-        except (ValueError, TypeError):
-            # Keras 3.15 cannot load legacy .h5 files whose op nodes take a number (`x + 3.0`),
-            # nor Attention's from .h5 (its score_mode "dot" comes back as the function `dot`);
-            # the archive of the same model it can.
-            if not keras3:
+            try:
+                loaded = K.models.load_model(path, compile=False, **options)
+            except (ValueError, TypeError):
+                # Keras 3.15 cannot load legacy .h5 files whose op nodes take a number (`x + 3.0`),
+                # nor Attention's from .h5 (its score_mode "dot" comes back as the function `dot`);
+                # the archive of the same model it can.
+                if not keras3:
+                    raise
+                loaded = K.models.load_model(os.path.join(out_dir, name + ".keras"), compile=False, **options)
+            inputs, outputs = reference(loaded)
+        except (NotImplementedError, NameError, TypeError):
+            # Keras 3.15 loads a Lambda's function with the globals of its own module (so `ops`,
+            # `tf`, `np` or a user's helper are undefined names: "could not infer the shape" when
+            # it builds the layer, a NameError when it runs) and its defaults as a list, which
+            # Python refuses ("defaults must be None or tuple"). Such a model's summary, numbers
+            # and outputs are those of the model as built, before saving (the files hold it).
+            if not (keras3 and options):
                 raise
-            loaded = K.models.load_model(os.path.join(out_dir, name + ".keras"), compile=False)
-        with open(os.path.join(out_dir, name + ".summary.txt"), "w") as f:
-            f.write(capture_summary(loaded, keras3))
-        inputs = make_inputs(loaded, name)
-        outputs = loaded.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+            print(flavour, name, "cannot be loaded back by this Keras: reference from the model as built")
+            loaded = model
+            inputs, outputs = reference(loaded)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         arrays = {f"input_{i}": x for i, x in enumerate(inputs)}
         arrays.update({f"output_{i}": np.asarray(y, dtype="float32") for i, y in enumerate(outputs)})

@@ -23,8 +23,8 @@
     return csandbox_enforce(ruleset) == 0
   }()
 
-  /// The input goes to a file (in memory-backed /dev/shm when there is one), then through
-  /// everything a user's file goes through: format detection, HDF5 or zip, config, analysis,
+  /// The input is read as a marshalled code object; then it goes to a file (in memory-backed
+  /// /dev/shm when there is one), and through everything a user's file goes through: format detection, HDF5 or zip, config, analysis,
   /// checks (the forward pass included), the summary and the weights report.
   let scratch: String = {
     let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
@@ -50,6 +50,8 @@
   public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     _ = sandboxed
+    // The input as a Lambda's marshalled function, as its config's code decodes to.
+    if let code = try? CodeObject.decode(Array(UnsafeBufferPointer(start: data, count: size))) { _ = try? Decompiler.function(code) }
     _ = FileManager.default.createFile(atPath: scratch, contents: Data(bytes: data, count: size))
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     guard let inspection = try? Inspection(path: scratch) else { return 0 }

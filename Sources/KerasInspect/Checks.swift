@@ -120,7 +120,11 @@ extension Inspection {
   static func notUnderstood(_ analysis: ModelAnalysis, prefix: String = "") -> [String] {
     analysis.layers.flatMap { layer -> [String] in
       if let nested = layer.nested { return notUnderstood(nested, prefix: prefix + layer.name + "/") }
-      return layer.understood ? [] : ["layer \(prefix)\(layer.name) (\(layer.className)): class not understood by keras-inspect"]
+      if layer.understood { return [] }
+      if case .failure(let refusal)? = LambdaDescription(layer)?.recognition {
+        return ["layer \(prefix)\(layer.name) (Lambda): its function is not read: \(refusal.reason)"]
+      }
+      return ["layer \(prefix)\(layer.name) (\(layer.className)): class not understood by keras-inspect"]
     }
   }
 

@@ -4,3 +4,4 @@
 @_exported import KerasModel
 @_exported import KerasRuntime
 @_exported import NumPy
+@_exported import PythonCode

@@ -6,7 +6,9 @@ import KerasModel
 /// "total_params", "trainable_params", "non_trainable_params"}`; each layer is `{"name", "class_name",
 /// "output_shape", "params", "trainable_params", "non_trainable_params", "weights": [{"name", "shape",
 /// "dtype", "trainable"}]}`. `output_shape` is a list with null for unknown dimensions, a list of
-/// such lists for a layer with several outputs, or null when it cannot be derived.
+/// such lists for a layer with several outputs, or null when it cannot be derived. A Lambda layer
+/// also has `"function"`: `{"recognised": true, "expression", "parameters", "python"}` or
+/// `{"recognised": false, "reason", "disassembly"}`.
 public struct SummaryJSON {
   public let inspection: Inspection
 
@@ -42,6 +44,7 @@ public struct SummaryJSON {
       ("trainable_params", .int(layer.trainableParams)),
       ("non_trainable_params", .int(layer.nonTrainableParams)),
       ("understood", .bool(layer.understood)),
+    ] + (LambdaDescription(layer).map { [("function", $0.json)] } ?? []) + [
       ("weights", .array(zip(layer.stored, layer.storedTrainable).map { weight, trainable in
         .object([
           ("name", .string(weight.name)),
@@ -73,7 +76,15 @@ public struct Explanation {
     var lines = ["", "Parameter formulas (from the config):"]
     for layer in analysis.summaryRows {
       let head = "  \(layer.name) (\(layer.displayClassName)): "
-      if !layer.understood {
+      if let lambda = LambdaDescription(layer) {
+        switch lambda.recognition {
+        case .success(let function):
+          lines.append(head + function.source + " (CPython \(LambdaDescription.versions(function)) bytecode); " + (layer.problem ?? "no weights = \(layer.params)"))
+        case .failure(let refusal):
+          lines.append(head + "not understood: \(refusal.reason); \(layer.params) stored")
+          lines += refusal.disassembly.map { "      " + $0 }
+        }
+      } else if !layer.understood {
         lines.append(head + "not understood; \(layer.params) stored")
       } else if let expected = layer.expectedParams {
         if let formula = layer.formula, expected > 0 {
@@ -86,5 +97,45 @@ public struct Explanation {
       }
     }
     return lines.map { $0 + "\n" }.joined()
+  }
+}
+
+/// What a Lambda layer's function is: the expression keras-inspect read from its bytecode, or
+/// why it could not, for `--explain`, the JSON summary and the checks.
+struct LambdaDescription {
+  let recognition: Result<PyFunction, LambdaRefusal>
+
+  init?(_ layer: LayerInfo) {
+    guard layer.className == "Lambda", layer.nested == nil else { return nil }
+    if let lambda = layer.definition as? Lambda {
+      recognition = .success(lambda.function)
+    } else {
+      recognition = Lambda.recognise(layer.config.config)
+    }
+  }
+
+  /// `3.11`, or `3.8-3.10` when the bytecode reads the same in several versions.
+  static func versions(_ function: PyFunction) -> String {
+    let sorted = function.versions.sorted()
+    guard let first = sorted.first, let last = sorted.last else { return "?" }
+    return first == last ? "\(first)" : "\(first)-\(last)"
+  }
+
+  var json: OrderedJSON {
+    switch recognition {
+    case .success(let function):
+      return .object([
+        ("recognised", .bool(true)),
+        ("expression", .string(PythonSource.render(function.body))),
+        ("parameters", .array(function.parameters.map(OrderedJSON.string))),
+        ("python", .array(function.versions.sorted().map { .string("\($0)") })),
+      ])
+    case .failure(let refusal):
+      return .object([
+        ("recognised", .bool(false)),
+        ("reason", .string(refusal.reason)),
+        ("disassembly", .array(refusal.disassembly.map(OrderedJSON.string))),
+      ])
+    }
   }
 }

@@ -177,6 +177,8 @@ struct Analyzer {
           signature = try nestedSignature(analysis)
         } else if let definition = definitions[step.layer] {
           signature = try definition.signature(inputs, call: call.arguments)
+        } else if problems[step.layer] == nil, let declared = LayerRegistry.family(of: layer)?.declaredOutputs(layer.config, inputs: inputs) {
+          signature = LayerSignature(outputs: declared)
         } else {
           signature = nil
         }

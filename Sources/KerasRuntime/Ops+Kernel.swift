@@ -9,23 +9,29 @@ extension KerasOperation: RunnableLayer {
   func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel { Operations.kernel(operation, keras3: keras3) }
 }
 
+/// A recognised Lambda: its program's steps in order over the inputs and earlier results. Keras's
+/// Lambda without a `mask` function returns no mask.
+extension Lambda: RunnableLayer {
+  func kernel(weights: [Tensor], keras3: Bool) throws(RuntimeError) -> Kernel {
+    let program = self.program
+    return Kernel { inputs, _ throws(RuntimeError) in
+      guard inputs.count == program.inputCount else { throw RuntimeError("computes from \(program.inputCount) input(s), the call gives \(inputs.count)") }
+      var values = inputs.map(\.tensor)
+      for step in program.steps {
+        values.append(try Operations.run(step.function, try Operations.operands(step, values), keras3: keras3)[0])
+      }
+      return [Value(tensor: values[program.output], mask: nil)]
+    }
+  }
+}
+
 /// The op nodes' tensor functions (``TensorFunction``), as TensorFlow and NumPy define them.
 /// Booleans are 1 and 0; integer casts truncate toward zero.
 enum Operations {
   static func kernel(_ op: TensorOperation, keras3: Bool) -> Kernel {
     Kernel { inputs, _ throws(RuntimeError) in
-      var operands: [Tensor] = []
-      var used: [Value] = []
-      for operand in op.operands {
-        switch operand {
-        case .constant(let c): operands.append(Tensor(shape: [], data: [Float(c)]))
-        case .array(let values, let shape): operands.append(Tensor(shape: shape, data: values.map { Float($0) }))
-        case .tensor(let i):
-          guard i < inputs.count else { throw RuntimeError("names input \(i), but the call has \(inputs.count)") }
-          operands.append(inputs[i].tensor)
-          used.append(inputs[i])
-        }
-      }
+      let operands = try self.operands(op, inputs.map(\.tensor))
+      let used = op.operands.compactMap { operand -> Value? in if case .tensor(let i) = operand { inputs[i] } else { nil } }
       let outputs = try run(op.function, operands, keras3: keras3)
       // Element-wise results keep their operands' mask; reshaping ones have none.
       let keepsMask: Bool
@@ -35,6 +41,21 @@ enum Operations {
       }
       return outputs.map { Value(tensor: $0, mask: keepsMask ? mergedMask(used) : nil) }
     }
+  }
+
+  /// An operation's operands: the tensors it names among `values`, and its constants.
+  static func operands(_ op: TensorOperation, _ values: [Tensor]) throws(RuntimeError) -> [Tensor] {
+    var operands: [Tensor] = []
+    for operand in op.operands {
+      switch operand {
+      case .constant(let c): operands.append(Tensor(shape: [], data: [Float(c)]))
+      case .array(let values, let shape): operands.append(Tensor(shape: shape, data: values.map { Float($0) }))
+      case .tensor(let i):
+        guard i < values.count else { throw RuntimeError("names input \(i), but the call has \(values.count)") }
+        operands.append(values[i])
+      }
+    }
+    return operands
   }
 
   static func run(_ function: TensorFunction, _ x: [Tensor], keras3: Bool) throws(RuntimeError) -> [Tensor] {

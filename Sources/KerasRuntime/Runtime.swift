@@ -150,7 +150,12 @@ public final class Runtime {
     analysis.layers.flatMap { layer -> [String] in
       if let nested = layer.nested { return unsupportedLayers(nested, prefix: prefix + layer.name + "/", includeProblems: includeProblems) }
       if includeProblems, let problem = layer.problem { return ["\(prefix)\(layer.name) (\(layer.className)): \(problem)"] }
-      guard LayerRegistry.understands(layer.config) else { return ["\(prefix)\(layer.name) (\(layer.className)): no native kernel for \(layer.className)"] }
+      guard LayerRegistry.understands(layer.config) else {
+        if layer.className == "Lambda", case .failure(let refusal) = Lambda.recognise(layer.config.config) {
+          return ["\(prefix)\(layer.name) (Lambda): its function is not read: \(refusal.reason)"]
+        }
+        return ["\(prefix)\(layer.name) (\(layer.className)): no native kernel for \(layer.className)"]
+      }
       guard let definition = layer.definition else { return includeProblems ? ["\(prefix)\(layer.name) (\(layer.className)): config could not be read"] : [] }
       guard let runnable = definition as? any RunnableLayer else {
         return ["\(prefix)\(layer.name) (\(layer.className)): no native kernel for \(layer.className)"]

@@ -33,6 +33,7 @@ struct ArchiveTests {
       $0.params == $1.params && $0.trainableParams == $1.trainableParams && $0.outputs == $1.outputs
     })
     for result in archive.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+    guard runnableFixtureModels.contains(name) else { return }
     let (inputs, outputs) = try ForwardTests.reference(name)
     let got = try nativeOutputs(archive, inputs)
     #expect(got == (try nativeOutputs(twin, inputs)))
@@ -235,6 +236,7 @@ struct EarlyArchiveTests {
     #expect(inspection.analysis.summaryRows.map(\.params) == keras.layers.map(\.params))
     #expect(inspection.analysis.summaryRows.map(\.trainableParams) == keras.layers.map(\.trainable_params))
     for result in inspection.runChecks() { #expect(result.passed, "\(result.id): \(result.details)") }
+    guard !refusedFixtures.contains(String(name.dropFirst("keras213/".count))) else { return }
     try ForwardTests.expectKerasOutputs(inspection, name)
   }
 

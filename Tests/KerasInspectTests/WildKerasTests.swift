@@ -92,3 +92,51 @@ struct WildKerasTests {
     }
   }
 }
+
+@Suite("Real files from the wild: their Lambda layers")
+struct WildLambdaTests {
+  static let shared = fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/wild-models")
+
+  /// Every model file beside the project (each folder holds one, with its source.txt).
+  static var files: [String] {
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: shared.path)) ?? []
+    return folders.sorted().flatMap { folder -> [String] in
+      let dir = shared.appendingPathComponent(folder)
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+      return names.filter { $0 != "source.txt" }.map { dir.appendingPathComponent($0).path }
+    }
+  }
+
+  @Test("every Lambda is read (Keras 1.2 and 2.0, CPython 3.5) and its model runs", .enabled(if: !files.isEmpty))
+  func lambdas() throws {
+    var found: [String: String] = [:]
+    for path in Self.files {
+      guard let inspection = try? Inspection(path: path) else { continue }
+      let lambdas = inspection.analysis.layers.filter { $0.className == "Lambda" }
+      for layer in lambdas {
+        let lambda = try #require(layer.definition as? Lambda, "\(path): \(layer.name) is not read: \(layer.problem ?? "")")
+        #expect(lambda.function.versions.map(\.description) == ["3.5"])
+        found[URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent + "/" + layer.name] = lambda.function.source
+      }
+      if !lambdas.isEmpty {
+        for check in inspection.runChecks() { #expect(check.passed && !check.skipped, "\(path): \(check.id): \(check.details)") }
+      }
+    }
+    #expect(found == [
+      "1524045patrick__CarND-BehavioiurCloning-P3__model.h5/lambda_1": "lambda x: x / 255 - 0.5",
+      "MichaelHopf__CarND-Behavioral-Cloning-P3__model.hdf5/lambda_109": "lambda x: x / 127.5 - 1",
+      "MichaelHopf__CarND-Behavioral-Cloning-P3__model.hdf5/lambda_110": "lambda x: -x",
+    ])
+  }
+
+  @Test("the behavioural-cloning normalisation is a division and a subtraction", .enabled(if: !files.isEmpty))
+  func program() throws {
+    let path = try #require(Self.files.first { $0.contains("1524045patrick") })
+    let lambda = try #require(try Inspection(path: path).analysis.layers.first { $0.className == "Lambda" }?.definition as? Lambda)
+    #expect(lambda.program.steps == [
+      TensorOperation(.binary(.divide), [.tensor(0), .constant(255)]),
+      TensorOperation(.binary(.subtract), [.tensor(1), .constant(0.5)]),
+    ])
+    #expect(lambda.program.output == 2)
+  }
+}

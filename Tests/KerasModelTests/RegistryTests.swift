@@ -10,7 +10,8 @@ struct RegistryTests {
     let total = LayerRegistry.families.reduce(0) { $0 + $1.classNames.count + $1.keras1ClassNames.count }
     #expect(total == LayerRegistry.classNames.count)
     #expect(LayerRegistry.understands("MaxPool2D") && LayerRegistry.understands("MaxPooling2D"))
-    #expect(!LayerRegistry.understands("Lambda"))
+    #expect(!LayerRegistry.understands("MyCustomLayer"))
+    #expect(!LayerRegistry.understands("Lambda", config: .object([:])), "a Lambda is understood only with a function read")
   }
 
   static func readme() throws -> String {

@@ -51,6 +51,11 @@ public protocol LayerDefinition: Sendable {
   /// this family defines. They are looked up apart from layer classes: op `Add` is not layer `Add`.
   static var operationNames: [String] { get }
 
+  /// The output shapes a config states for a layer the family does not understand (a Lambda
+  /// whose function is not read but whose `output_shape` is given), so the layers after it keep
+  /// their shapes. Default: none.
+  static func declaredOutputs(_ config: JSONValue, inputs: [Shape]) -> [Shape]?
+
   /// Class names whose Python class is named otherwise (`GroupQueryAttention` is the exported
   /// name of `GroupedQueryAttention`): Keras 3 names weight groups after the Python class.
   static var pythonClassNames: [String: String] { get }
@@ -66,6 +71,7 @@ extension LayerDefinition {
   public static func keras3SubObjects(config: JSONValue) -> [String] { keras3SubObjects }
   public static var pythonClassNames: [String: String] { [:] }
   public static var operationNames: [String] { [] }
+  public static func declaredOutputs(_ config: JSONValue, inputs: [Shape]) -> [Shape]? { nil }
 }
 
 /// What a file says about how one layer's weights are laid out.
@@ -120,6 +126,8 @@ public enum LayerRegistry {
     MultiHeadAttention.self, GroupedQueryAttention.self, ScoreAttention.self, EinsumDense.self,
     // Op nodes: tf.keras 2.4-2.15's TFOpLambda and SlicingOpLambda, Keras 3's keras.ops
     TFOpLambda.self, KerasOperation.self,
+    // Lambda layers whose function is plain tensor arithmetic, read from its bytecode
+    Lambda.self,
   ]
 
   /// Each claimed class name with its family.
