@@ -80,7 +80,7 @@ $(BENCH_DIR)/manifest.json: Benchmarks/models.py
 	$(BENCH_VENV)/bin/python Benchmarks/models.py $(BENCH_DIR)
 
 ## fuzz: libFuzzer with AddressSanitizer over the loaders for FUZZ_SECONDS (default 600), seeded
-## with the fixtures; new inputs go to Fuzz/corpus, crashes to Fuzz/crashes (not part of CI).
+## with the fixtures and the marshalled code objects of Fixtures/python; new inputs go to Fuzz/corpus, crashes to Fuzz/crashes (not part of CI).
 ## Each fuzzing process is sandboxed like the CLI's reader, so it cannot start the symbolizer:
 ## sanitizer stacks are left unsymbolized and new functions are not printed (rerun an artifact
 ## with KERAS_INSPECT_NO_SANDBOX=1 for names).
@@ -88,8 +88,9 @@ FUZZ_SECONDS ?= 600
 fuzz: deps
 	$(SWIFT) build -c release --product keras-inspect-fuzz --build-path .build-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
-	mkdir -p Fuzz/corpus Fuzz/crashes
-	ASAN_OPTIONS=symbolize=0 .build-fuzz/release/keras-inspect-fuzz Fuzz/corpus Fixtures/keras2 Fixtures/keras3 Fixtures/broken Fixtures/hdf5 Fixtures/corrupt \
+	mkdir -p Fuzz/corpus Fuzz/crashes Fuzz/seeds-python
+	python3 scripts/code-seeds.py Fixtures/python Fuzz/seeds-python
+	ASAN_OPTIONS=symbolize=0 .build-fuzz/release/keras-inspect-fuzz Fuzz/corpus Fuzz/seeds-python Fixtures/keras2 Fixtures/keras3 Fixtures/broken Fixtures/hdf5 Fixtures/corrupt \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=3 \
 	  -artifact_prefix=Fuzz/crashes/ -print_final_stats=1 -print_funcs=0 -detect_leaks=0 -fork=1 -ignore_timeouts=1 -ignore_crashes=1
 
