@@ -114,7 +114,7 @@ enum Sandbox {
     // An output that does not exist yet is created now, empty, so that the rule can name the
     // file itself rather than its whole folder.
     for path in plan.writes where !FileManager.default.fileExists(atPath: path) {
-      FileManager.default.createFile(atPath: path, contents: nil)
+      _ = FileManager.default.createFile(atPath: path, contents: nil)
     }
     let limit = addressSpace(plan, environment: environment)
     let limited = csandbox_limits(limit, limit, 1024) == 0

@@ -118,6 +118,22 @@ struct LambdaTests {
     #expect(LambdaSource.bytes("4wEAAA==\n") == [0xE3, 0x01, 0x00, 0x00])
   }
 
+  @Test("a comparison's booleans enter arithmetic in Keras 3 only; NumPy's reductions refuse dtype and out")
+  func booleansAndReductions() throws {
+    // lambda x: x * (x > 0), marshalled by CPython 3.11.
+    let code = "4wEAAAAAAAAAAAAAAAMAAAADAAAA8xQAAACXAHwAfABkAWsEAAAAAHoFAABTACkCTukAAAAAqQApAdoBeHMBAAAAIPoaRml4dHVyZXMvbGFtYmRhX3B5dGhvbnMucHn6CDxsYW1iZGE+cgYAAAABAAAAcw4AAACAAIghiHGQMYp1iSuAAPMAAAAA"
+    let config = try JSONValue.parse(#"{"function": {"class_name": "__lambda__", "config": {"code": "\#(code)", "defaults": null, "closure": null}}}"#)
+    let keras3 = try Lambda(LayerReader(name: "l", className: "Lambda", config: config, keras3: true, call: CallStructure(args: [.tensor(0)])))
+    #expect(keras3.program.steps == [
+      TensorOperation(.binary(.greater), [.tensor(0), .constant(0)]),
+      TensorOperation(.binary(.multiply), [.tensor(0), .tensor(1)]),
+    ])
+    #expect(throws: ModelError.self) { try Lambda(LayerReader(name: "l", className: "Lambda", config: config, keras3: false, call: CallStructure(args: [.tensor(0)]))) }
+    let max = LambdaBuiltins.function(["np", "max"])!
+    #expect(max.parameters.map(\.name) == ["a", "axis", "out", "keepdims"])
+    #expect(LambdaBuiltins.function(["numpy", "mean"])!.parameters.map(\.name) == ["a", "axis", "dtype", "out", "keepdims"])
+  }
+
   @Test("a named function (not a lambda) is refused with its name")
   func namedFunction() throws {
     let keras3 = try JSONValue.parse(#"{"function": {"module": "builtins", "class_name": "function", "config": "helper", "registered_name": "function"}}"#)

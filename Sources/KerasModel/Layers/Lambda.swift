@@ -67,7 +67,7 @@ public struct Lambda: LayerDefinition {
     default: input = .tensor
     }
     do {
-      program = try LambdaCompiler.compile(function, source, input: input)
+      program = try LambdaCompiler.compile(function, source, input: input, keras3: c.keras3)
     } catch {
       throw c.error("computes \(function.source), which keras-inspect cannot run: \(error.reason)")
     }
@@ -77,7 +77,7 @@ public struct Lambda: LayerDefinition {
   /// An unread function's `output_shape`, after the batch of the first input (as Keras 3 takes
   /// it, and as tf.keras traces it when the declaration is right).
   public static func declaredOutputs(_ config: JSONValue, inputs: [Shape]) -> [Shape]? {
-    guard let declared = (try? LambdaSource.declaredShape(config)) ?? nil else { return nil }
+    guard let declared = LambdaSource.declaredShape(config) else { return nil }
     return [[inputs.first?.first ?? nil] + declared]
   }
 
@@ -433,7 +433,9 @@ enum LambdaCompiler {
     }
   }
 
-  static func compile(_ function: PyFunction, _ source: LambdaSource, input: LambdaInput) throws(LambdaCompileError) -> LambdaProgram {
+  /// Keras 3's operators promote a comparison's booleans to the other operand's float type;
+  /// tf.keras's refuse them (TensorFlow does not mix bool and float tensors).
+  static func compile(_ function: PyFunction, _ source: LambdaSource, input: LambdaInput, keras3: Bool = false) throws(LambdaCompileError) -> LambdaProgram {
     try check(function, source)
     var env = try environment(function, source)
     let inputCount: Int
@@ -445,7 +447,7 @@ enum LambdaCompiler {
       inputCount = n
       env.parameters[function.parameters[0]] = .sequence((0..<n).map { .tensor($0) })
     }
-    var builder = LambdaBuilder(inputCount: inputCount, parameters: env.parameters, free: env.free)
+    var builder = LambdaBuilder(inputCount: inputCount, parameters: env.parameters, free: env.free, promotesBooleans: keras3)
     let result = try builder.evaluate(function.body)
     guard case .tensor(let output) = result else {
       if case .sequence(let items) = result, items.allSatisfy({ if case .tensor = $0 { true } else { false } }) {
@@ -453,7 +455,7 @@ enum LambdaCompiler {
       }
       throw LambdaCompileError(reason: "it returns \(result.kind), not a tensor")
     }
-    guard !builder.booleans.contains(output) else { throw LambdaCompileError(reason: "it returns a comparison's booleans without a cast") }
+    guard keras3 || !builder.booleans.contains(output) else { throw LambdaCompileError(reason: "it returns a comparison's booleans without a cast") }
     return LambdaProgram(inputCount: inputCount, steps: builder.steps, output: output, rankChecks: builder.rankChecks)
   }
 }
@@ -463,6 +465,8 @@ struct LambdaBuilder {
   let inputCount: Int
   let parameters: [String: LambdaValue]
   let free: [String: LambdaValue]
+  /// Booleans may enter arithmetic as 1 and 0 (Keras 3).
+  let promotesBooleans: Bool
   var steps: [TensorOperation] = []
   var rankChecks: [LambdaProgram.RankCheck] = []
   /// Values that are a comparison's booleans (they must be cast before arithmetic).
@@ -490,7 +494,7 @@ struct LambdaBuilder {
 
   func tensor(_ v: LambdaValue, _ what: String) throws(LambdaCompileError) -> LambdaValue {
     guard case .tensor(let i) = v else { throw fail("\(what) is \(v.kind), not a tensor") }
-    guard !booleans.contains(i) else { throw fail("\(what) is a comparison's booleans; cast them first") }
+    guard promotesBooleans || !booleans.contains(i) else { throw fail("\(what) is a comparison's booleans; cast them first") }
     return v
   }
 

@@ -82,7 +82,9 @@ enum LambdaBuiltins {
       add(["K.\(name)"], .reduce(reduction), [p("x"), p("axis", none), p("keepdims", no)])
       add(["tf.reduce_\(name)", "tf.math.reduce_\(name)"], .reduce(reduction), [p("input_tensor"), p("axis", none), p("keepdims", no)])
       add(["ops.\(name)"], .reduce(reduction), [p("x"), p("axis", none), p("keepdims", no)])
-      add(["np.\(name)"], .reduce(reduction), [p("a"), p("axis", none), p("dtype", none), p("out", none), p("keepdims", no)])
+      // NumPy's max and min take no dtype: their third parameter is `out`.
+      let npMiddle = reduction == .max || reduction == .min ? [p("out", none)] : [p("dtype", none), p("out", none)]
+      add(["np.\(name)"], .reduce(reduction), [p("a"), p("axis", none)] + npMiddle + [p("keepdims", no)])
     }
     // Element-wise functions of one tensor.
     let unary: [(String, UnaryFunction)] = [
@@ -202,9 +204,12 @@ enum LambdaBuiltins {
       return result
     }
     func x() throws(LambdaCompileError) -> LambdaValue { try b.tensor(a[0], "the first argument") }
+    /// A bound argument by its parameter's name.
+    func named(_ name: String) -> LambdaValue { f.parameters.firstIndex { $0.name == name }.map { a[$0] } ?? .none }
     switch f.kind {
     case .reduce(let r):
-      return try b.emit(.reduce(r, axes: try axes(a[1]), keepdims: try flag(a[2])), [try x()])
+      for extra in ["dtype", "out"] where named(extra) != .none { throw fail("it reduces with \(extra)=\(named(extra).kind)") }
+      return try b.emit(.reduce(r, axes: try axes(named("axis")), keepdims: try flag(named("keepdims"))), [try x()])
     case .unary(let u):
       return try b.emit(.unary(u), [try x()])
     case .backendSqrt:
