@@ -1,4 +1,6 @@
+import Foundation
 import KerasModel
+import NumPy
 
 /// The outcome of one check on a model file.
 public struct CheckResult: Sendable, Equatable {
@@ -27,7 +29,9 @@ extension CheckResult {
 extension Inspection {
   /// Every check that applies to an opened file: config understood, recomputed parameters equal
   /// the stored weights, no NaN/Inf in any weight.
-  public func runChecks(maxTensorBytes: Int = 4 << 30) -> [CheckResult] {
+  /// `forwardInputs`, when they fit the model, are what the forward pass runs on instead of the
+  /// deterministic batch (verify's reference inputs: one pass serves both checks).
+  public func runChecks(maxTensorBytes: Int = 4 << 30, forwardInputs: [NDArray]? = nil) -> [CheckResult] {
     let rows = analysis.layers
     var results: [CheckResult] = []
     let version = file.kerasVersion.map { "Keras \($0)" } ?? "an unknown Keras version"
@@ -79,7 +83,8 @@ extension Inspection {
     results.append(Self.finiteWeightsCheck(rows.flatMap { layer in layer.stored.map { ("layer \(layer.name)", $0) } }) { weight throws(ModelError) in
       try self.values(of: weight, maxBytes: maxTensorBytes)
     })
-    results.append(smokeCheck())
+    _ = try? runtime()
+    results.append(smokeCheck(given: forwardInputs))
     return results
   }
 

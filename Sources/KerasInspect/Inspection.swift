@@ -1,6 +1,7 @@
 import Foundation
 import KerasModel
 import KerasRuntime
+import NumPy
 
 /// A file that could not be read as a Keras model (exit code 2 in the CLI).
 public struct InspectionError: Error, CustomStringConvertible, Sendable {
@@ -26,6 +27,9 @@ public final class Inspection {
 
   /// The runtime, once ``runtime()`` has built it.
   var builtRuntime: Runtime?
+  /// The outputs of the forward-pass check when it ran on given inputs (verify's reference
+  /// inputs), with those inputs.
+  var givenOutputs: (inputs: [NDArray], outputs: [Tensor])?
 
   /// Opens and analyses `path`. `configPath` gives the architecture of a weights-only file.
   /// Throws ``InspectionError`` naming the file and the problem.
@@ -71,6 +75,12 @@ public final class Inspection {
     let values = try file.values(of: weight, maxBytes: maxBytes)
     if retainsValues { readValues[weight.path] = values }
     return values
+  }
+
+  /// One weight's values, given up by the cache: read once more from the file if asked again.
+  func takeValues(of weight: StoredWeight) throws(ModelError) -> [Float] {
+    if let values = readValues.removeValue(forKey: weight.path) { return values }
+    return try file.values(of: weight, maxBytes: 4 << 30)
   }
 
   /// The summary in the given style (default: that of the Keras that wrote the file).

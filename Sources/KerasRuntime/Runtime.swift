@@ -178,6 +178,13 @@ public final class Runtime {
   /// Runs the model on one tensor per input (in the model's input order); returns one per output.
   /// With `profile`, each layer call's time is added to it.
   public func predict(_ inputs: [Tensor], profile: LayerProfile? = nil) throws(RuntimeError) -> [Tensor] {
+    try checkInputs(inputs)
+    return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "", profile: profile).map(\.tensor)
+  }
+
+  /// Throws unless ``predict(_:profile:)`` can run on `inputs`: one per input, each of the
+  /// model's shape (any batch), no layer's output over ``maxActivationElements``.
+  public func checkInputs(_ inputs: [Tensor]) throws(RuntimeError) {
     guard inputs.count == analysis.config.inputs.count else {
       throw RuntimeError("the model has \(analysis.config.inputs.count) input(s), \(inputs.count) given")
     }
@@ -190,7 +197,6 @@ public final class Runtime {
       }
     }
     try checkActivationSizes(batch: inputs.first?.shape.first ?? 1)
-    return try run(analysis, inputs.map { Value(tensor: $0, mask: nil) }, path: "", profile: profile).map(\.tensor)
   }
 
   /// Largest tensor a layer may produce, in elements (1 GiB of float32).

@@ -42,6 +42,42 @@ struct ForwardTests {
     }
   }
 
+  @Test("verify's reference inputs serve the forward-pass check, and its outputs are the ones compared")
+  func referenceInputsServeTheForwardPass() throws {
+    let path = fixturePath("keras2/lstm_worked_example", ".h5")
+    var options = VerifyOptions()
+    options.reference = try Self.reference("keras2/lstm_worked_example")
+    let good = Verifier.verify(path, options: options)
+    let forward = try #require(good.checks.first { $0.id == "forward-pass" })
+    #expect(forward.passed && forward.summary.hasPrefix("forward pass on the reference inputs (batch 3): outputs (3, 10)"), "\(forward.summary)")
+    #expect(good.checks.first { $0.id == "reference-outputs" }?.passed == true)
+
+    var wrong = options
+    wrong.reference!.outputs[0].values[13] += 0.01
+    let failed = Verifier.verify(path, options: wrong)
+    let comparison = try #require(failed.checks.first { $0.id == "reference-outputs" })
+    #expect(!comparison.passed && comparison.details.joined().contains("worst at (1, 3)"), "\(comparison.details)")
+
+    // Inputs that do not fit the model: the forward-pass check runs its own batch and passes;
+    // the comparison names the problem.
+    var misfit = options
+    misfit.reference!.inputs = [NDArray(shape: [1, 13, 4], values: Array(repeating: 0.5, count: 52))]
+    let report = Verifier.verify(path, options: misfit)
+    #expect(report.checks.first { $0.id == "forward-pass" }?.summary.hasPrefix("forward pass on a deterministic batch of 2") == true)
+    #expect(report.checks.first { $0.id == "reference-outputs" }?.passed == false)
+    #expect(good.weightsSHA256 != nil && report.weightsSHA256 == good.weightsSHA256)
+  }
+
+  @Test("the runtime takes over the values the checks read: the fingerprint and the outputs are unchanged after it")
+  func valuesHandedToTheRuntime() throws {
+    let inspection = try Inspection(path: fixturePath("keras3/lstm_worked_example", ".h5"))
+    let before = try inspection.weightsSHA256()
+    let results = inspection.runChecks()
+    #expect(results.allSatisfy { $0.passed }, "\(results)")
+    #expect(try inspection.weightsSHA256() == before)
+    try Self.expectKerasOutputs(inspection, "keras3/lstm_worked_example")
+  }
+
   @Test("a wrong reference fails the comparison, naming the worst element")
   func detectsDifferences() throws {
     let inspection = try Inspection(path: fixturePath("keras2/lstm_worked_example", ".h5"))
