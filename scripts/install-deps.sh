@@ -52,3 +52,9 @@ else
 fi
 
 pkg-config --exists hdf5 || { echo "libhdf5 installed, but pkg-config cannot find 'hdf5'." >&2; exit 1; }
+# Package.swift links libhdf5 statically when the static library is installed. SwiftPM keeps the
+# manifest's evaluation (keyed by its text) and the build plan made from it: a build tried before
+# libhdf5 was installed would otherwise go on linking it dynamically. Forget both.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if command -v swift >/dev/null 2>&1; then swift package --package-path "$root" purge-cache >/dev/null 2>&1 || true; fi
+touch "$root/Package.swift"
