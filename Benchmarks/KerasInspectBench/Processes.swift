@@ -8,7 +8,8 @@ import KerasRuntime
 
 /// Runs `arguments` as a child process with its output discarded; returns its wall time and,
 /// from wait4, its peak resident memory in bytes. Throws unless it exits with `expect`.
-func spawn(_ arguments: [String], expect: Int32 = 0, capture: Bool = false) throws -> (seconds: Double, peakBytes: Int, output: String) {
+/// `hugePages` starts it as the CLI starts its reading process (``HugePages``).
+func spawn(_ arguments: [String], expect: Int32 = 0, capture: Bool = false, hugePages: Bool = false) throws -> (seconds: Double, peakBytes: Int, output: String) {
   var actions = posix_spawn_file_actions_t()
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
@@ -23,9 +24,13 @@ func spawn(_ arguments: [String], expect: Int32 = 0, capture: Bool = false) thro
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
   let argv = arguments.map { strdup($0) } + [nil]
   defer { argv.forEach { free($0) } }
+  var environment = ProcessInfo.processInfo.environment
+  if hugePages { environment[HugePages.tunablesVariable] = HugePages.tunables(environment[HugePages.tunablesVariable]) }
+  let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+  defer { envp.forEach { free($0) } }
   var pid: pid_t = 0
   let start = ContinuousClock.now
-  let rc = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+  let rc = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
   guard rc == 0 else { throw BenchError("cannot run \(arguments[0]): \(String(cString: strerror(rc)))") }
   var output = Data()
   if capture {
@@ -95,7 +100,8 @@ enum LoadBenchmark {
         var times: [Double] = [], peaks: [Int] = []
         for _ in 0..<runs {
           if cold { evictFromPageCache(path) }
-          let child = try spawn([me, "--load-once", path], capture: true)
+          // Started as the CLI starts the process that loads a model: with huge pages.
+          let child = try spawn([me, "--load-once", path], capture: true, hugePages: true)
           guard let t = Double(child.output.split(separator: " ").first ?? "") else { throw BenchError("load child printed \(child.output)") }
           times.append(t)
           peaks.append(child.peakBytes)

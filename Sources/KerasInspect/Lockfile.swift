@@ -49,6 +49,9 @@ public struct Lockfile: Sendable {
     let totals = Totals(inspection.analysis.summaryRows)
     let sha: String
     do {
+      // The entry needs the fingerprint only: each tensor is read, hashed and let go, instead of
+      // being kept for a forward pass that `lock` never runs.
+      inspection.releaseValues()
       sha = try inspection.weightsSHA256()
     } catch {
       throw InspectionError(path: path, message: "weights cannot be hashed: \(error.message)")

@@ -37,6 +37,9 @@ enum Containment {
         // keeps the parent's cached thread ids, and the priority-inheritance locks of Swift's
         // `once` then fail with EPERM and spin (seen under Landlock).
         setenv(childMarker, "1", 1)
+        // Huge pages for the reader's heap (``HugePages``): glibc reads the tunable at start-up.
+        let tunables = environment[HugePages.tunablesVariable]
+        setenv(HugePages.tunablesVariable, HugePages.tunables(tunables), 1)
         var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
         let pid = fork()
         if pid == 0 {
@@ -46,6 +49,7 @@ enum Containment {
           _exit(2)
         }
         unsetenv(childMarker)
+        if let tunables { setenv(HugePages.tunablesVariable, tunables, 1) } else { unsetenv(HugePages.tunablesVariable) }
         if pid > 0 {
           // `bench` runs as long as its passes take: no default limit.
           let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName

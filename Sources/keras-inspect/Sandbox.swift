@@ -1,4 +1,5 @@
 import CSandbox
+import KerasRuntime
 import Foundation
 
 /// What the reading process gives up before it parses anything (Linux, defence in depth behind
@@ -151,7 +152,8 @@ enum Sandbox {
   }
 
   /// Tests only: whether this process may still read and write `path` and create a file beside
-  /// it, whether it has no-new-privileges, and its address-space cap, on stderr.
+  /// it, whether it has no-new-privileges, its address-space cap and the glibc tunables it was
+  /// started with, on stderr.
   static func probe(_ path: String) {
     let read = FileHandle(forReadingAtPath: path) != nil
     let write = FileHandle(forWritingAtPath: path) != nil
@@ -161,6 +163,7 @@ enum Sandbox {
     func said(_ allowed: Bool) -> String { allowed ? "allowed" : "denied" }
     printError(
       "keras-inspect: sandbox probe \(path): read \(said(read)), write \(said(write)), create beside \(said(created)); "
-        + "no_new_privs \(csandbox_has_no_new_privileges()); address space \(csandbox_address_space() >> 20) MiB")
+        + "no_new_privs \(csandbox_has_no_new_privileges()); address space \(csandbox_address_space() >> 20) MiB; "
+        + "tunables \(ProcessInfo.processInfo.environment[HugePages.tunablesVariable] ?? "none")")
   }
 }

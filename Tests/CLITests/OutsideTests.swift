@@ -137,6 +137,22 @@ struct SandboxTests {
     #expect(probed.stderr.contains("read allowed") && probed.stderr.contains("no_new_privs 1"), "\(probed.stderr)")
   }
 
+  @Test("the reading process starts with huge pages for its heap, and the user's own glibc tunables win")
+  func readerTunables() throws {
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] = fixture("keras2/lstm_worked_example.json")
+    environment["GLIBC_TUNABLES"] = nil
+    let plain = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    #expect(plain.status == 0 && plain.stderr.contains("tunables glibc.malloc.hugetlb=1\n"), "\(plain.stderr)")
+    environment["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=2"
+    let added = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    #expect(added.stderr.contains("tunables glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\n"), "\(added.stderr)")
+    environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2"
+    let kept = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    #expect(kept.stderr.contains("tunables glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2\n"), "\(kept.stderr)")
+    #expect(kept.stdout == plain.stdout && added.stdout == plain.stdout)
+  }
+
   @Test("--verbose says how the reader is sandboxed; KERAS_INSPECT_NO_SANDBOX turns it off")
   func verbose() throws {
     let on = try run(["summary", fixture("keras2/lstm_worked_example.h5"), "--verbose"])

@@ -68,6 +68,21 @@ struct ForwardTests {
     #expect(good.weightsSHA256 != nil && report.weightsSHA256 == good.weightsSHA256)
   }
 
+  @Test("the weights SHA-256 is the documented canonical hash, tensor after tensor in config order (pinned from h5py and hashlib)")
+  func canonicalFingerprint() throws {
+    // Computed in Python: for each layer of the config with a group under model_weights, each of
+    // its weight_names as little-endian float32, preceded by rank and dimensions as UInt64.
+    let pinned = [
+      ("keras2/lstm_worked_example", "c9b10d4710850cf93bc105abde6a8a5fdf521bfc44b3a8c55a1115527e30af8a"),
+      ("keras3/lstm_worked_example", "c9b10d4710850cf93bc105abde6a8a5fdf521bfc44b3a8c55a1115527e30af8a"),
+      ("keras2/app_mobilenet", "bd03204768000f25ad73bd2f5b7e40f6140c939e7dd874fdd2367f329bcfcd8d"),  // 137 tensors
+      ("keras2/many_layers", "cca3c87f6ed060d6119edf470388094f75b7139d2415408a4966d1d316973151"),  // 140 tensors
+    ]
+    for (name, sha) in pinned {
+      #expect(try Inspection(path: fixturePath(name, ".h5")).weightsSHA256() == sha, "\(name)")
+    }
+  }
+
   @Test("the runtime takes over the values the checks read: the fingerprint and the outputs are unchanged after it")
   func valuesHandedToTheRuntime() throws {
     let inspection = try Inspection(path: fixturePath("keras3/lstm_worked_example", ".h5"))
