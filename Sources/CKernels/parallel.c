@@ -1,8 +1,11 @@
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 #include "ckernels.h"
 
@@ -11,7 +14,20 @@
 /// opens /proc/<tid>/stat every second while work is queued and traps when it cannot, which a
 /// Landlock sandbox that keeps /proc out makes happen.
 
+///
+/// Handing work over is spin-then-block, as OpenMP runtimes do: a worker that has finished a
+/// job watches for the next one for a short while before it sleeps on the condition variable,
+/// and the caller watches for the workers' end of a job before it sleeps. A convolution network
+/// runs hundreds of parallel loops per forward pass, tens of microseconds each; waking a
+/// sleeping thread costs a futex call and a trip through the scheduler, which on a virtual
+/// machine can take as long as the loop. The spin is bounded, so an idle pool sleeps.
+
 enum { max_workers = 63 };
+
+/// How long a worker watches for the next job, and the caller for the end of its job, before
+/// sleeping: long enough to span the gap between two layers' loops, short enough that an idle
+/// process stops using the cores at once.
+static const long spin_nanoseconds = 100 * 1000;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -19,16 +35,58 @@ static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
 static pthread_once_t started = PTHREAD_ONCE_INIT;
 static long workers = 0;
 
-/// The job in progress (one at a time; a second caller runs its loop alone).
+/// The job in progress (one at a time; a second caller runs its loop alone). Its fields are
+/// written before `job_generation` is advanced and read after it is seen advanced.
 static ckernels_task job_task;
 static void *job_context;
 static long job_iterations;
 static atomic_long job_next;
-static long job_active;       // workers still in the job (under lock)
-static unsigned long job_generation;
+static atomic_long job_active;           // workers still in the job
+static atomic_ulong job_generation;
 static atomic_int busy;
+/// Threads asleep (or about to sleep) on `wake` / on `done`: whoever ends a wait signals the
+/// condition only when someone sleeps on it. Set and tested with sequentially consistent
+/// atomics on both sides, and slept on under the lock, so no wake-up is lost.
+static atomic_long sleeping_workers;
+static atomic_int caller_sleeping;
 
 static _Thread_local int inside;  // this thread is running a pool job's iterations
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static long elapsed_nanoseconds(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+}
+
+/// Spins until `done(argument)` or the spin time is up; whether it became true.
+static int spin_until(int (*done)(const void *), const void *argument) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (done(argument)) return 1;
+      relax();
+    }
+    if (elapsed_nanoseconds(&start) > spin_nanoseconds) return done(argument);
+  }
+}
+
+static int generation_moved(const void *seen) {
+  return atomic_load(&job_generation) != *(const unsigned long *)seen;
+}
+
+static int job_finished(const void *unused) {
+  (void)unused;
+  return atomic_load(&job_active) == 0;
+}
 
 static void run_iterations(void) {
   for (;;) {
@@ -42,20 +100,36 @@ static void *worker(void *unused) {
   (void)unused;
   unsigned long seen = 0;
   inside = 1;
-  pthread_mutex_lock(&lock);
   for (;;) {
-    while (job_generation == seen) pthread_cond_wait(&wake, &lock);
-    seen = job_generation;
-    pthread_mutex_unlock(&lock);
+    if (!spin_until(generation_moved, &seen)) {
+      pthread_mutex_lock(&lock);
+      atomic_fetch_add(&sleeping_workers, 1);
+      while (atomic_load(&job_generation) == seen) pthread_cond_wait(&wake, &lock);
+      atomic_fetch_sub(&sleeping_workers, 1);
+      pthread_mutex_unlock(&lock);
+    }
+    seen = atomic_load(&job_generation);
     run_iterations();
-    pthread_mutex_lock(&lock);
-    if (--job_active == 0) pthread_cond_signal(&done);
+    if (atomic_fetch_sub(&job_active, 1) == 1 && atomic_load(&caller_sleeping)) {
+      pthread_mutex_lock(&lock);
+      pthread_cond_signal(&done);
+      pthread_mutex_unlock(&lock);
+    }
   }
   return NULL;
 }
 
+long ckernels_cores(void) {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? online : 1;
+}
+
 static void start(void) {
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  long cores = ckernels_cores();
   long wanted = cores > 1 ? cores - 1 : 0;
   if (wanted > max_workers) wanted = max_workers;
   pthread_attr_t attributes;
@@ -84,21 +158,27 @@ void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
     atomic_store(&busy, 0);
     return;
   }
-  pthread_mutex_lock(&lock);
   job_task = task;
   job_context = context;
   job_iterations = iterations;
   atomic_store(&job_next, 0);
-  job_active = workers;
-  job_generation++;
-  pthread_cond_broadcast(&wake);
-  pthread_mutex_unlock(&lock);
+  atomic_store(&job_active, workers);
+  atomic_fetch_add(&job_generation, 1);
+  if (atomic_load(&sleeping_workers) > 0) {
+    pthread_mutex_lock(&lock);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+  }
   inside = 1;
   run_iterations();
   inside = 0;
-  pthread_mutex_lock(&lock);
-  while (job_active > 0) pthread_cond_wait(&done, &lock);
-  pthread_mutex_unlock(&lock);
+  if (!spin_until(job_finished, NULL)) {
+    pthread_mutex_lock(&lock);
+    atomic_store(&caller_sleeping, 1);
+    while (atomic_load(&job_active) > 0) pthread_cond_wait(&done, &lock);
+    atomic_store(&caller_sleeping, 0);
+    pthread_mutex_unlock(&lock);
+  }
   atomic_store(&busy, 0);
 }
 

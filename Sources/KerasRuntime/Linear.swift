@@ -147,13 +147,7 @@ func fillRows(_ out: inout [Float], rows: Int, with row: [Float]) {
 
 /// The number of cores the products may use.
 enum ProcessInfoCores {
-  static let count: Int = {
-    #if canImport(Glibc)
-      return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    #else
-      return 1
-    #endif
-  }()
+  static let count = Int(ckernels_cores())
 }
 
 /// Which kernels the runtime uses: AVX-512 or AVX2/FMA when the processor has them, else portable

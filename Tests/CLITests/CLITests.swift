@@ -397,6 +397,14 @@ struct BenchTests {
     #expect(table.contains { $0.hasPrefix("conv2d ") && $0.contains("Conv2D") && $0.contains("(None, 10, 8, 6)") })
   }
 
+  @Test("the runtime uses the cores the process may run on, not all those online", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")))
+  func affinity() throws {
+    let result = try run(["-c", "0", binary.path, "bench", fixture("keras3/conv2d.keras"), "--runs", "3", "--format", "json"], executable: URL(fileURLWithPath: "/usr/bin/taskset"))
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(report["cores"] as? Int == 1)
+  }
+
   @Test("bad counts are usage errors", arguments: [["--runs", "0"], ["--batch", "0"], ["--warmup=-1"], ["--batch", "2", "--input", "x.npy"]])
   func refused(_ extra: [String]) throws {
     let result = try run(["bench", fixture("keras2/lstm_worked_example.h5")] + extra)

@@ -141,3 +141,51 @@ struct ActivationFoldTests {
     #expect(worst < 1e-5, "max abs error \(worst)")
   }
 }
+
+@Suite("The runtime's thread pool")
+struct PoolTests {
+  /// Counts of each iteration's runs (the iterations run on several threads).
+  final class Counts: @unchecked Sendable {
+    private var slots: [Int]
+    private let lock = NSLock()
+    init(_ count: Int) { slots = Array(repeating: 0, count: count) }
+    func add(_ index: Int) { lock.withLock { slots[index] += 1 } }
+    var all: [Int] { lock.withLock { slots } }
+  }
+
+  @Test("every iteration runs exactly once: loops back to back, after gaps longer than the workers' spin, and nested")
+  func exactlyOnce() throws {
+    for round in 0..<400 {
+      let iterations = 1 + round % 37
+      let counts = Counts(iterations)
+      Parallel.perform(iterations: iterations) { counts.add($0) }
+      #expect(counts.all == Array(repeating: 1, count: iterations), "round \(round)")
+      // Every 50th round, an idle gap: the workers go to sleep and must be woken.
+      if round % 50 == 49 { usleep(2_000) }
+    }
+    let nested = Counts(8 * 8)
+    Parallel.perform(iterations: 8) { outer in
+      Parallel.perform(iterations: 8) { inner in nested.add(outer * 8 + inner) }
+    }
+    #expect(nested.all == Array(repeating: 1, count: 64))
+  }
+
+  @Test("loops started from several threads at once each run every iteration once")
+  func concurrentCallers() async throws {
+    let results = await withTaskGroup(of: Bool.self) { group in
+      for caller in 0..<4 {
+        group.addTask {
+          for round in 0..<200 {
+            let iterations = 2 + (round + caller) % 11
+            let counts = Counts(iterations)
+            Parallel.perform(iterations: iterations) { counts.add($0) }
+            if counts.all != Array(repeating: 1, count: iterations) { return false }
+          }
+          return true
+        }
+      }
+      return await group.reduce(into: [Bool]()) { $0.append($1) }
+    }
+    #expect(results == [true, true, true, true])
+  }
+}

@@ -32,6 +32,10 @@ int ckernels_level(void);
 /// value that names none of these.
 int ckernels_requested_level(void);
 
+/// The cores this process may run on: those of its CPU affinity mask (`taskset`, a container's
+/// cpuset), else the online ones; at least 1. The pool has one thread per core.
+long ckernels_cores(void);
+
 /// One iteration of a parallel loop: `context` is the caller's, `index` in [0, iterations).
 typedef void (*ckernels_task)(void *context, long index);
 
