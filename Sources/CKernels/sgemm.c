@@ -48,6 +48,68 @@ static inline void store8_avx2(float *c, long n, __m256 x) {
   else _mm256_maskstore_ps(c, lanes_avx2(n), x);
 }
 
+/// AVX2 micro-kernel over one k×16 panel of b (rows 16 floats apart, 32-byte aligned):
+/// c[m×cols] += a[m×k] · panel, for the first `cols` (1...16) columns of the panel (a narrow
+/// layer's last panel is zero-padded, and its columns of c are read and written under a mask).
+/// Six-row blocks reuse the panel from L1; the rows left over run one at a time.
+__attribute__((target("avx2,fma")))
+static void panel_avx2(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k, long cols) {
+  const long n0 = cols, n1 = cols - 8;
+  long i = 0;
+  for (; i + 6 <= m; i += 6) {
+    float *c0 = c + i * ldc;
+    __m256 acc[6][2];
+    for (int r = 0; r < 6; r++) {
+      acc[r][0] = load8_avx2(c0 + r * ldc, n0);
+      acc[r][1] = n1 > 0 ? load8_avx2(c0 + r * ldc + 8, n1) : _mm256_setzero_ps();
+    }
+    const float *a0 = a + i * lda;
+    for (long p = 0; p < k; p++) {
+      const __m256 b0 = _mm256_load_ps(panel + 16 * p);
+      const __m256 b1 = _mm256_load_ps(panel + 16 * p + 8);
+      for (int r = 0; r < 6; r++) {
+        const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p);
+        acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      store8_avx2(c0 + r * ldc, n0, acc[r][0]);
+      if (n1 > 0) store8_avx2(c0 + r * ldc + 8, n1, acc[r][1]);
+    }
+  }
+  for (; i < m; i++) {
+    // One row (a recurrent step at batch 1): four independent accumulator pairs over k, so the
+    // FMAs do not wait on each other; one pair would run at the FMA's latency.
+    float *c0 = c + i * ldc;
+    const float *ai = a + i * lda;
+    __m256 x0 = load8_avx2(c0, n0), x1 = n1 > 0 ? load8_avx2(c0 + 8, n1) : _mm256_setzero_ps();
+    __m256 y0 = _mm256_setzero_ps(), y1 = _mm256_setzero_ps();
+    __m256 z0 = _mm256_setzero_ps(), z1 = _mm256_setzero_ps();
+    __m256 w0 = _mm256_setzero_ps(), w1 = _mm256_setzero_ps();
+    long p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const float *q = panel + 16 * p;
+      x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q), x0);
+      x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q + 8), x1);
+      y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 16), y0);
+      y1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 24), y1);
+      z0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 32), z0);
+      z1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 40), z1);
+      w0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 48), w0);
+      w1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 56), w1);
+    }
+    for (; p < k; p++) {
+      x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p), x0);
+      x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p + 8), x1);
+    }
+    x0 = _mm256_add_ps(_mm256_add_ps(x0, y0), _mm256_add_ps(z0, w0));
+    x1 = _mm256_add_ps(_mm256_add_ps(x1, y1), _mm256_add_ps(z1, w1));
+    store8_avx2(c0, n0, x0);
+    if (n1 > 0) store8_avx2(c0 + 8, n1, x1);
+  }
+}
+
 __attribute__((target("avx2,fma")))
 static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, long k, long n, long lda, long ldbFull, long ldc) {
   // Panels up to k = 1024 fit a 64 KiB stack buffer; larger k is cut into chunks of 1024.
@@ -60,48 +122,10 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
     return;
   }
   float panel[16 * max_k] __attribute__((aligned(32)));
-  const float *b = panel;
-  const long ldb = 16;
   for (long j = 0; j < n; j += 16) {
-    // The last panel of a layer whose width is not a multiple of 16 is zero-padded, and its
-    // columns of c are read and written under a mask.
     const long cols = n - j < 16 ? n - j : 16;
-    const long n0 = cols, n1 = cols - 8;
     pack_panel(bFull, ldbFull, k, j, cols, 16, panel);
-    long i = 0;
-    for (; i + 6 <= m; i += 6) {
-      float *c0 = c + i * ldc + j;
-      __m256 acc[6][2];
-      for (int r = 0; r < 6; r++) {
-        acc[r][0] = load8_avx2(c0 + r * ldc, n0);
-        acc[r][1] = n1 > 0 ? load8_avx2(c0 + r * ldc + 8, n1) : _mm256_setzero_ps();
-      }
-      const float *a0 = a + i * lda;
-      for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_load_ps(b + p * ldb);
-        const __m256 b1 = _mm256_load_ps(b + p * ldb + 8);
-        for (int r = 0; r < 6; r++) {
-          const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p);
-          acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
-        }
-      }
-      for (int r = 0; r < 6; r++) {
-        store8_avx2(c0 + r * ldc, n0, acc[r][0]);
-        if (n1 > 0) store8_avx2(c0 + r * ldc + 8, n1, acc[r][1]);
-      }
-    }
-    for (; i < m; i++) {
-      float *c0 = c + i * ldc + j;
-      __m256 x0 = load8_avx2(c0, n0), x1 = n1 > 0 ? load8_avx2(c0 + 8, n1) : _mm256_setzero_ps();
-      for (long p = 0; p < k; p++) {
-        const __m256 s = _mm256_broadcast_ss(a + i * lda + p);
-        x0 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb), x0);
-        x1 = _mm256_fmadd_ps(s, _mm256_load_ps(b + p * ldb + 8), x1);
-      }
-      store8_avx2(c0, n0, x0);
-      if (n1 > 0) store8_avx2(c0 + 8, n1, x1);
-    }
+    panel_avx2(a, lda, panel, c + j, ldc, m, k, cols);
   }
 }
 
@@ -243,36 +267,55 @@ void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, lo
   sgemm_generic(a, b, c, m, k, n, lda, ldb, ldc);
 }
 
+/// The width of the panels a k×n matrix is packed into for the kernels in use (32 floats for
+/// AVX-512, 16 for AVX2: each kernel's register block), or 0 when it is not packed.
+static long packed_width(long n) {
+#ifdef CKERNELS_X86
+  // Narrow products waste most of a zero-padded panel: those run unpacked, as ckernels_sgemm
+  // chooses its kernel.
+  if (ckernels_level() >= 2 && n >= 8) return 32;
+  if (ckernels_level() == 1 && n >= 4) return 16;
+#else
+  (void)n;
+#endif
+  return 0;
+}
+
 long ckernels_packed_floats(long k, long n) {
 #ifdef CKERNELS_X86
   // Fewer than 8 columns would waste most of a padded panel: those run unpacked.
-  if (ckernels_level() >= 2 && n >= 8) return ((n + 31) / 32) * 32 * k;
+  const long width = packed_width(n);
+  if (width > 0) return ((n + width - 1) / width) * width * k;
 #endif
   return 0;
 }
 
 void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
-  long panels = ckernels_packed_floats(k, n) / (32 * (k > 0 ? k : 1));
+  const long width = packed_width(n);
+  if (width == 0 || k <= 0) return;
+  const long panels = (n + width - 1) / width;
   for (long jp = 0; jp < panels; jp++) {
-    long cols = n - 32 * jp < 32 ? n - 32 * jp : 32;
-    pack_panel(b, ldb, k, 32 * jp, cols, 32, packed + jp * 32 * k);
+    long cols = n - width * jp < width ? n - width * jp : width;
+    pack_panel(b, ldb, k, width * jp, cols, width, packed + jp * width * k);
   }
 }
 
 void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,
                            long col0, long cols, long lda, long ldb, long ldc) {
 #ifdef CKERNELS_X86
-  if (ckernels_packed_floats(k, n) > 0 && col0 % 32 == 0) {
+  const long width = packed_width(n);
+  if (width > 0 && k > 0 && col0 % width == 0) {
     // Chunks of k keep the rows of a being broadcast within L1 across a panel.
     enum { chunk = 256 };
     // The last panel is zero-padded past column n: every column is read from the panels.
     long end = col0 + cols < n ? col0 + cols : n;
-    for (long j = col0; j < end; j += 32) {
-      const float *panel = packed + (j / 32) * 32 * k;
-      long width = end - j < 32 ? end - j : 32;
+    for (long j = col0; j < end; j += width) {
+      const float *panel = packed + (j / width) * width * k;
+      long used = end - j < width ? end - j : width;
       for (long p0 = 0; p0 < k; p0 += chunk) {
         long kk = k - p0 < chunk ? k - p0 : chunk;
-        panel_avx512(a + p0, lda, panel + 32 * p0, c + j, ldc, m, kk, width);
+        if (width == 32) panel_avx512(a + p0, lda, panel + 32 * p0, c + j, ldc, m, kk, used);
+        else panel_avx2(a + p0, lda, panel + 16 * p0, c + j, ldc, m, kk, used);
       }
     }
     (void)b;

@@ -7,9 +7,9 @@
 /// Uses an AVX2/FMA register-blocked kernel when the processor has it, else portable C.
 void ckernels_sgemm(const float *a, const float *b, float *c, long m, long k, long n, long lda, long ldb, long ldc);
 
-/// How many floats ckernels_pack writes for a k×n b: its 32-column panels, each k×32 contiguous,
-/// the last zero-padded past column n, in the AVX-512 kernel's layout; 0 when that kernel is not
-/// in use (nothing to pack).
+/// How many floats ckernels_pack writes for a k×n b: its column panels, each k×width contiguous,
+/// the last zero-padded past column n, in the layout of the kernel in use (width 32 for AVX-512,
+/// 16 for AVX2/FMA); 0 when the portable kernel is in use or b is too narrow (nothing to pack).
 long ckernels_packed_floats(long k, long n);
 
 /// Packs b (k×n, row stride ldb) once, for products that reuse it (recurrent steps, convolution
@@ -17,7 +17,7 @@ long ckernels_packed_floats(long k, long n);
 void ckernels_pack(const float *b, long k, long n, long ldb, float *packed);
 
 /// Columns [col0, col0 + cols) of c[m×n] += a[m×k] · b[k×n], reading b's panels from `packed`
-/// (from ckernels_pack; col0 a multiple of 32), or from b itself when nothing was packed.
+/// (from ckernels_pack; col0 a multiple of 32, which every panel width divides), or from b itself when nothing was packed.
 void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,
                            long col0, long cols, long lda, long ldb, long ldc);
 
