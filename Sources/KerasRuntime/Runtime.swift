@@ -9,9 +9,12 @@ public final class Runtime {
   /// Each layer's kernel, built once with its bound weights, by layer path (`lstm`, or
   /// `encoder/lstm` inside a nested model).
   let kernels: [String: Kernel]
-  /// When each value of a model's schedule can be let go, by model path ("" for the model,
-  /// `encoder/` for a nested one).
-  let lifetimes: [String: Lifetimes]
+  /// Each model's schedule compiled for running, by model path ("" for the model, `encoder/`
+  /// for a nested one): kernels, value slots and when each value can be let go, found once.
+  let plans: [String: Plan]
+  /// The largest output of any layer per sample (product of its known non-batch dimensions),
+  /// so that the size check of every pass is one multiplication.
+  let largestPerSample: Int
   /// The layers folded into the layer before them (``Fusion``: a BatchNormalization, an
   /// element-wise activation), by layer path, each with that layer's path.
   public let folded: [String: String]
@@ -52,7 +55,8 @@ public final class Runtime {
       return tensors
     }
     (kernels, folded) = try Self.buildKernels(analysis, weights: read)
-    lifetimes = Lifetimes.all(analysis)
+    plans = Plan.all(analysis, kernels: kernels)
+    largestPerSample = Self.largestPerSample(analysis)
   }
 
   /// A runtime over in-memory weights, by layer path (`lstm`, `encoder/lstm` in a nested model),
@@ -71,7 +75,8 @@ public final class Runtime {
     }
     self.analysis = analysis
     (kernels, folded) = try Self.buildKernels(analysis) { path throws(RuntimeError) in weights[path] ?? [] }
-    lifetimes = Lifetimes.all(analysis)
+    plans = Plan.all(analysis, kernels: kernels)
+    largestPerSample = Self.largestPerSample(analysis)
   }
 
   /// Every layer's kernel from its definition and weights (`weights` gives a layer's by path,
@@ -205,6 +210,9 @@ public final class Runtime {
   /// Refuses, before computing anything, a model whose config makes some layer's output larger
   /// than ``maxActivationElements`` (a hostile `RepeatVector(10**9)`, say).
   func checkActivationSizes(batch: Int) throws(RuntimeError) {
+    let (total, overflow) = max(batch, 1).multipliedReportingOverflow(by: largestPerSample)
+    if !overflow, total <= Self.maxActivationElements { return }
+    // Too large: find the layer to name.
     for layer in analysis.layers {
       for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) {
         var count = max(batch, 1)
@@ -220,40 +228,50 @@ public final class Runtime {
     }
   }
 
+  /// See ``largestPerSample``; saturating at Int.max.
+  static func largestPerSample(_ analysis: ModelAnalysis) -> Int {
+    var largest = 1
+    for layer in analysis.layers {
+      for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) {
+        var count = 1
+        for d in shape.dropFirst() {
+          guard let d else { continue }
+          let (p, overflow) = count.multipliedReportingOverflow(by: d)
+          count = overflow ? Int.max : p
+        }
+        largest = max(largest, count)
+      }
+    }
+    return largest
+  }
+
   /// Runs a model's schedule. A value is let go after the last call that reads it (and a value
   /// nothing reads is never kept), so a pass holds only the activations still ahead of it.
   func run(_ model: ModelAnalysis, _ inputs: [Value], path: String, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
-    let lifetime = lifetimes[path]
-    var values: [TensorRef: Value] = [:]
-    for (ref, value) in zip(model.config.inputs, inputs) {
-      values[TensorRef(layer: ref.layer, node: 0, tensor: 0)] = value
-    }
-    for (index, step) in model.schedule.enumerated() {
-      let layer = model.layers[step.layer]
-      let call = layer.config.calls[step.call]
+    guard let plan = plans[path] else { throw RuntimeError("model \(model.config.name): no schedule was compiled") }
+    var values = [Value?](repeating: nil, count: plan.slots)
+    for (slot, value) in zip(plan.inputs, inputs) { values[slot] = value }
+    for step in plan.steps {
       var ins: [Value] = []
-      ins.reserveCapacity(call.inputs.count)
-      for ref in call.inputs {
-        guard let v = values[ref] else { throw RuntimeError("layer \(layer.name): input \(ref) was not computed") }
+      ins.reserveCapacity(step.inputs.count)
+      for (slot, ref) in zip(step.inputs, step.call.inputs) {
+        guard let v = values[slot] else { throw RuntimeError("layer \(step.name): input \(ref) was not computed") }
         ins.append(v)
       }
-      var kernelCall = KernelCall(call.arguments)
-      if call.inputs.count != call.dataInputPositions.count {
-        (ins, kernelCall.attentionMask) = try Self.separatingMasks(ins, call, layer: layer.name)
+      var kernelCall = step.arguments
+      if step.call.inputs.count != step.call.dataInputPositions.count {
+        (ins, kernelCall.attentionMask) = try Self.separatingMasks(ins, step.call, layer: step.name)
       }
-      let outs = try apply(layer, ins, path: path + layer.name, call: kernelCall, profile: profile)
+      let outs = try apply(step, model, ins, call: kernelCall, profile: profile)
       ins.removeAll()
-      if let lifetime {
-        for ref in lifetime.released[index] { values[ref] = nil }
-      }
-      for (i, v) in outs.enumerated() {
-        let ref = TensorRef(layer: layer.name, node: step.node, tensor: i)
-        if lifetime?.read.contains(ref) ?? true { values[ref] = v }
+      for slot in step.released { values[slot] = nil }
+      for (i, v) in outs.enumerated() where i < step.outputs.count {
+        if let slot = step.outputs[i] { values[slot] = v }
       }
     }
     var outputs: [Value] = []
-    for ref in model.config.outputs {
-      guard let v = values[ref] else { throw RuntimeError("output \(ref) of model \(model.config.name) was not computed") }
+    for (slot, ref) in zip(plan.outputs, model.config.outputs) {
+      guard let v = values[slot] else { throw RuntimeError("output \(ref) of model \(model.config.name) was not computed") }
       outputs.append(v)
     }
     return outputs
@@ -290,19 +308,19 @@ public final class Runtime {
     return (data, named["attention_mask"].map { all[$0].tensor })
   }
 
-  func apply(_ layer: LayerInfo, _ inputs: [Value], path: String, call: KernelCall, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
-    if let nested = layer.nested {
-      return try run(nested, inputs, path: path + "/", profile: profile)
+  func apply(_ step: Plan.Step, _ model: ModelAnalysis, _ inputs: [Value], call: KernelCall, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
+    if let nested = model.layers[step.layer].nested {
+      return try run(nested, inputs, path: step.path + "/", profile: profile)
     }
-    guard let kernel = kernels[path] else { throw RuntimeError("layer \(layer.name) (\(layer.className)): no kernel was built") }
+    guard let kernel = step.kernel else { throw RuntimeError("layer \(step.name) (\(step.className)): no kernel was built") }
     do {
       guard let profile else { return try kernel.run(inputs, call) }
       let start = ContinuousClock.now
       let outputs = try kernel.run(inputs, call)
-      profile.add(path, layer: layer, seconds: seconds(since: start))
+      profile.add(step.path, layer: model.layers[step.layer], seconds: seconds(since: start))
       return outputs
     } catch {
-      throw RuntimeError("layer \(layer.name) (\(layer.className)): \(error.message)")
+      throw RuntimeError("layer \(step.name) (\(step.className)): \(error.message)")
     }
   }
 }
@@ -357,29 +375,73 @@ enum WeightBinder {
 }
 
 /// When the values of one model's schedule can be let go.
-struct Lifetimes {
-  /// After step i, the values no later step reads (model outputs are kept to the end).
-  let released: [[TensorRef]]
-  /// The values some step or the model's outputs read; any other is dropped as it is made.
-  let read: Set<TensorRef>
+/// A model's schedule compiled for running: each step's kernel, and the values it reads and
+/// makes as slots of an array instead of entries of a dictionary keyed by layer name. A value is
+/// released after the last step that reads it (model outputs are kept to the end), and one that
+/// nothing reads gets no slot: it is dropped as it is made.
+struct Plan {
+  struct Step {
+    let layer: Int
+    let name: String
+    let className: String
+    /// The layer's path (`encoder/lstm` in a nested model): its kernel's and its profile's key.
+    let path: String
+    let call: LayerCall
+    let arguments: KernelCall
+    let kernel: Kernel?
+    /// The slots of the call's inputs, in order.
+    let inputs: [Int]
+    /// The slot of each output tensor, nil where nothing reads it.
+    let outputs: [Int?]
+    /// The slots no later step reads.
+    let released: [Int]
+  }
 
-  init(_ model: ModelAnalysis) {
+  let steps: [Step]
+  let inputs: [Int]
+  let outputs: [Int]
+  let slots: Int
+
+  init(_ model: ModelAnalysis, prefix: String, kernels: [String: Kernel]) {
+    // The last step that reads each value (Int.max: a model output, kept to the end).
     var last: [TensorRef: Int] = [:]
     for (index, step) in model.schedule.enumerated() {
       for ref in model.layers[step.layer].config.calls[step.call].inputs { last[ref] = index }
     }
     for ref in model.config.outputs { last[ref] = Int.max }
-    var released = [[TensorRef]](repeating: [], count: model.schedule.count)
-    for (ref, index) in last where index < released.count { released[index].append(ref) }
-    self.released = released
-    read = Set(last.keys)
+    // A slot for each model input and each value read; by producing call, the highest output
+    // index read.
+    var slotOf: [TensorRef: Int] = [:]
+    let modelInputs = model.config.inputs.map { TensorRef(layer: $0.layer, node: 0, tensor: 0) }
+    for ref in modelInputs + Array(last.keys) where slotOf[ref] == nil { slotOf[ref] = slotOf.count }
+    var highestRead: [TensorRef: Int] = [:]
+    for ref in last.keys {
+      let producer = TensorRef(layer: ref.layer, node: ref.node, tensor: 0)
+      highestRead[producer] = max(highestRead[producer] ?? -1, ref.tensor)
+    }
+    var released = [[Int]](repeating: [], count: model.schedule.count)
+    for (ref, index) in last where index < released.count { released[index].append(slotOf[ref]!) }
+    steps = model.schedule.enumerated().map { index, step in
+      let layer = model.layers[step.layer]
+      let call = layer.config.calls[step.call]
+      let highest = highestRead[TensorRef(layer: layer.name, node: step.node, tensor: 0)] ?? -1
+      let outputs: [Int?] = (0..<(highest + 1)).map { slotOf[TensorRef(layer: layer.name, node: step.node, tensor: $0)] }
+      let path = prefix + layer.name
+      return Step(
+        layer: step.layer, name: layer.name, className: layer.className, path: path, call: call,
+        arguments: KernelCall(call.arguments), kernel: kernels[path], inputs: call.inputs.map { slotOf[$0]! },
+        outputs: outputs, released: released[index])
+    }
+    inputs = modelInputs.map { slotOf[$0]! }
+    outputs = model.config.outputs.map { slotOf[$0]! }
+    slots = slotOf.count
   }
 
-  /// The lifetimes of a model and of every nested model in it, by model path.
-  static func all(_ model: ModelAnalysis, prefix: String = "") -> [String: Lifetimes] {
-    var result = [prefix: Lifetimes(model)]
+  /// The plans of a model and of every nested model in it, by model path.
+  static func all(_ model: ModelAnalysis, kernels: [String: Kernel], prefix: String = "") -> [String: Plan] {
+    var result = [prefix: Plan(model, prefix: prefix, kernels: kernels)]
     for layer in model.layers {
-      if let nested = layer.nested { result.merge(all(nested, prefix: prefix + layer.name + "/")) { a, _ in a } }
+      if let nested = layer.nested { result.merge(all(nested, kernels: kernels, prefix: prefix + layer.name + "/")) { a, _ in a } }
     }
     return result
   }
