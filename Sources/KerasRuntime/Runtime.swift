@@ -210,39 +210,34 @@ public final class Runtime {
   /// Refuses, before computing anything, a model whose config makes some layer's output larger
   /// than ``maxActivationElements`` (a hostile `RepeatVector(10**9)`, say).
   func checkActivationSizes(batch: Int) throws(RuntimeError) {
-    let (total, overflow) = max(batch, 1).multipliedReportingOverflow(by: largestPerSample)
-    if !overflow, total <= Self.maxActivationElements { return }
+    func fits(_ perSample: Int) -> Bool {
+      let (total, overflow) = max(batch, 1).multipliedReportingOverflow(by: perSample)
+      return !overflow && total <= Self.maxActivationElements
+    }
+    if fits(largestPerSample) { return }
     // Too large: find the layer to name.
     for layer in analysis.layers {
-      for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) {
-        var count = max(batch, 1)
-        for d in shape.dropFirst() {
-          guard let d else { continue }
-          let (p, overflow) = count.multipliedReportingOverflow(by: d)
-          guard !overflow, p <= Self.maxActivationElements else {
-            throw RuntimeError("layer \(layer.name) would produce more than \(Self.maxActivationElements) values (shape \(pythonTuple(shape)))")
-          }
-          count = p
-        }
+      for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) where !fits(Self.perSample(shape)) {
+        throw RuntimeError("layer \(layer.name) would produce more than \(Self.maxActivationElements) values (shape \(pythonTuple(shape)))")
       }
     }
   }
 
-  /// See ``largestPerSample``; saturating at Int.max.
-  static func largestPerSample(_ analysis: ModelAnalysis) -> Int {
-    var largest = 1
-    for layer in analysis.layers {
-      for shape in layer.outputs.compactMap({ $0 }).flatMap({ $0 }) {
-        var count = 1
-        for d in shape.dropFirst() {
-          guard let d else { continue }
-          let (p, overflow) = count.multipliedReportingOverflow(by: d)
-          count = overflow ? Int.max : p
-        }
-        largest = max(largest, count)
-      }
+  /// The values one sample of an output of `shape` holds: the product of its known non-batch
+  /// dimensions, saturating at Int.max.
+  static func perSample(_ shape: Shape) -> Int {
+    var count = 1
+    for d in shape.dropFirst() {
+      guard let d else { continue }
+      let (p, overflow) = count.multipliedReportingOverflow(by: d)
+      count = overflow ? Int.max : p
     }
-    return largest
+    return count
+  }
+
+  /// See ``largestPerSample``.
+  static func largestPerSample(_ analysis: ModelAnalysis) -> Int {
+    analysis.layers.flatMap { $0.outputs.compactMap { $0 }.flatMap { $0 } }.map(perSample).max() ?? 1
   }
 
   /// Runs a model's schedule. A value is let go after the last call that reads it (and a value
