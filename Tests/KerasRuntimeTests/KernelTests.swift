@@ -189,3 +189,35 @@ struct PoolTests {
     #expect(results == [true, true, true, true])
   }
 }
+
+@Suite("The activation size limit")
+struct ActivationLimitTests {
+  /// Input (None, 4) → RepeatVector(n): an output of n × 4 values per sample.
+  static func model(repeats n: Int) throws -> Runtime {
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 4]}, "inbound_nodes": []},
+        {"class_name": "RepeatVector", "name": "many", "config": {"name": "many", "n": \(n)}, "inbound_nodes": [[["x", 0, 0, {}]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["many", 0, 0]]}}
+      """)
+    return try Runtime(analysis: ModelAnalysis(config: config, keras3: false), weights: [:])
+  }
+
+  @Test("a layer whose output would pass the limit is refused before anything is computed, naming it; the batch counts")
+  func refused() throws {
+    let huge = try Self.model(repeats: Runtime.maxActivationElements)  // 4 × the limit per sample
+    #expect(throws: RuntimeError.self) { try huge.checkInputs([Tensor(shape: [1, 4], data: [0, 0, 0, 0])]) }
+    do {
+      try huge.checkInputs([Tensor(shape: [1, 4], data: [0, 0, 0, 0])])
+    } catch {
+      #expect(error.message.contains("layer many would produce more than \(Runtime.maxActivationElements) values"))
+    }
+    // A quarter of the limit per sample: a batch of 4 fits, a batch of 5 does not.
+    let quarter = try Self.model(repeats: Runtime.maxActivationElements / 16)
+    try quarter.checkInputs([Tensor(shape: [4, 4], data: Array(repeating: 0, count: 16))])
+    #expect(throws: RuntimeError.self) { try quarter.checkInputs([Tensor(shape: [5, 4], data: Array(repeating: 0, count: 20))]) }
+    // A per-sample count past Int's range saturates, so it can only be refused, never wrap around.
+    #expect(Runtime.perSample([nil, Int.max / 2, 3]) == Int.max)
+    #expect(Runtime.perSample([nil, 7, nil, 6]) == 42)
+  }
+}
