@@ -22,6 +22,10 @@ struct RecurrentLayer: Sendable {
   let kernel: Tensor
   let recurrentKernel: Tensor
   let bias: Tensor?
+  /// `recurrentKernel` packed for the products of the time steps, once when the layer is built
+  /// rather than on every call; nil for a GRU with reset_after=false, whose steps multiply
+  /// column blocks of the plain matrix, and for weights of the wrong shape (refused by `run`).
+  let packedRecurrent: PackedMatrix?
 
   var gates: Int {
     switch kind {
@@ -55,6 +59,9 @@ struct RecurrentLayer: Sendable {
     kernel = weights[0]
     recurrentKernel = weights[1]
     bias = weights.count > 2 ? weights[2] : nil
+    let width = (kind == .lstm ? 4 : kind == .gru ? 3 : 1) * units
+    packedRecurrent = kind == .gru && !resetAfter || recurrentKernel.shape != [units, width]
+      ? nil : PackedMatrix(recurrentKernel.data, k: units, n: width)
   }
 
   /// Runs the layer; returns the output and, with `return_state`, the final states.
@@ -97,7 +104,7 @@ struct RecurrentLayer: Sendable {
     var output = [Float](repeating: 0, count: batch * u)  // last output, carried through masked steps
     var sequence = [Float](repeating: 0, count: returnSequences ? batch * steps * u : 0)
     let resetBefore = kind == .gru && !resetAfter
-    let packedU = PackedMatrix(recurrentKernel.data, k: u, n: width)
+    let packedU = packedRecurrent  // set whenever !resetBefore: the shapes were checked above
 
     // Batch rows recur independently: with a large enough batch, each core runs the whole time
     // loop over its share of the rows (no synchronisation per step, gates computed in parallel);
@@ -140,7 +147,7 @@ struct RecurrentLayer: Sendable {
           if resetBefore {
             Linear.matmul(hp + lo * u, up, zp + lo * width, m: count, k: u, n: width, accumulate: true, ldb: width, columns: 2 * u)
           } else {
-            Linear.matmul(hp + lo * u, packed: packedU, zp + lo * width, m: count, accumulate: true, parallel: cores == 1)
+            Linear.matmul(hp + lo * u, packed: packedU!, zp + lo * width, m: count, accumulate: true, parallel: cores == 1)
           }
           for b in rows {
             let x = p + (b * steps + t) * width
