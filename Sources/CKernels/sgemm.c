@@ -282,12 +282,8 @@ static long packed_width(long n) {
 }
 
 long ckernels_packed_floats(long k, long n) {
-#ifdef CKERNELS_X86
-  // Fewer than 8 columns would waste most of a padded panel: those run unpacked.
   const long width = packed_width(n);
-  if (width > 0) return ((n + width - 1) / width) * width * k;
-#endif
-  return 0;
+  return width > 0 ? ((n + width - 1) / width) * width * k : 0;
 }
 
 void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
