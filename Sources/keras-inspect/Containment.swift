@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSandbox
 import HDF5
 import KerasRuntime
 import Foundation
@@ -11,8 +12,11 @@ import Foundation
 /// the file it reads) becomes a clear error, exit 2, instead of a signal or a stuck CI job.
 ///
 /// At start-up the program forks and the child starts this program afresh (`/proc/self/exe`, so
-/// that nothing of the parent's runtime state carries over); it writes to the same stdout and
-/// stderr, and is the process that sandboxes itself and reads. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
+/// that nothing of the parent's runtime state carries over, and glibc gives its heap huge pages);
+/// it writes to the same stdout and stderr, and is the process that sandboxes itself and reads.
+/// `summary`, which reads no weight values, forks its reader before the Swift runtime starts
+/// instead (CSandbox's reader.c): the reader then skips starting the program a second time
+/// (about 5 ms), and the parent starts while it reads. The parent waits, up to `KERAS_INSPECT_TIMEOUT` seconds (default 30; 0 waits
 /// forever), and exits with the child's status. `KERAS_INSPECT_NO_CONTAINMENT=1` runs in-process.
 enum Containment {
   /// Set in the environment of the child that reads, so that it knows it is the contained one.
@@ -23,11 +27,20 @@ enum Containment {
   static func run(_ body: () -> Void, recover: (String) -> Int32? = { _ in nil }) -> Never {
     let environment = ProcessInfo.processInfo.environment
     #if canImport(Glibc)
+      if csandbox_forked_reader() == 1 {
+        // `summary`'s reader, forked before the Swift runtime started (CSandbox's reader.c).
+        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+        sandbox(environment, reader: "forked at start-up")
+        runOnNewThread(body)
+        end()
+      }
+      let forked = csandbox_reader_pid()
+      if forked > 0 { exit(supervise(forked, timeout: environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30, recover: recover)) }
       if environment[childMarker] == "1" {
         // The contained child: die of a crash at once (the Swift runtime's backtracer would print
         // pages to stderr and take its time; the parent reports the crash in one line).
         for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
-        sandbox(environment)
+        sandbox(environment, reader: "started afresh")
         body()
         end()
       }
@@ -59,9 +72,20 @@ enum Containment {
         // fork failed: run unprotected rather than not at all.
       }
     #endif
-    sandbox(environment)
+    sandbox(environment, reader: "in-process")
     body()
     end()
+  }
+
+  /// Runs `body` on a thread of its own (see `csandbox_run_on_new_thread`), or here if none starts.
+  static func runOnNewThread(_ body: () -> Void) {
+    withoutActuallyEscaping(body) { body in
+      var box: () -> Void = body
+      let started = withUnsafeMutablePointer(to: &box) { pointer in
+        csandbox_run_on_new_thread({ context in context!.assumingMemoryBound(to: (() -> Void).self).pointee() }, pointer)
+      }
+      if started != 0 { body() }
+    }
   }
 
   /// Lets the reading process reuse the memory of freed activations instead of handing it back.
@@ -87,8 +111,8 @@ enum Containment {
   }
 
   /// The reading process gives up what reading does not need (``Sandbox``), before it parses
-  /// anything; `--verbose` prints what it kept.
-  static func sandbox(_ environment: [String: String]) {
+  /// anything; `--verbose` prints what it kept, and how the `reader` was started.
+  static func sandbox(_ environment: [String: String], reader: String) {
     Parallel.keepFreedBuffers(false)
     #if DEBUG
       // Tests only (debug builds, which `swift test` runs): the file's own refusals off, to show
@@ -98,6 +122,7 @@ enum Containment {
     let arguments = Array(CommandLine.arguments.dropFirst())
     let status = Sandbox.apply(arguments, environment: environment)
     if arguments.contains("--verbose") {
+      printError("keras-inspect: reader: \(reader)")
       printError("keras-inspect: \(status)")
       printError("keras-inspect: kernels: \(KernelSelection.active)")
     }

@@ -124,6 +124,19 @@ struct CorpusTests {
     #expect(errors.contains { $0.contains("reading took longer than 1.5 s") })
   }
 
+  @Test("summary, whose reader is forked at start-up: a file that crashes or hangs libhdf5 is one line, exit 2, within the limit")
+  func summaryContained() throws {
+    let crash = fixtures.appendingPathComponent("fuzz-found/global_heap_segv.h5").path
+    let hang = fixtures.appendingPathComponent("fuzz-found/global_heap_reference_hang.h5").path
+    let (crashed, _) = try run(["summary", crash], timeout: "1.5")
+    #expect(crashed.status == 2 && crashed.stdout.isEmpty)
+    #expect(crashed.stderr == "keras-inspect: \(crash): reading crashed with signal 11 (Segmentation fault), most likely inside the HDF5 library: the file is corrupt\n")
+    let (hung, seconds) = try run(["summary", hang], timeout: "1.5")
+    #expect(seconds < 2.5, "took \(seconds) s")
+    #expect(hung.status == 2)
+    #expect(hung.stderr == "keras-inspect: \(hang): reading took longer than 1.5 s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)\n")
+  }
+
   @Test("a process killed by a signal while reading is reported as a corrupt file, exit 2")
   func signalContained() throws {
     let hang = fixtures.appendingPathComponent("fuzz-found/global_heap_reference_hang.h5").path

@@ -137,20 +137,43 @@ struct SandboxTests {
     #expect(probed.stderr.contains("read allowed") && probed.stderr.contains("no_new_privs 1"), "\(probed.stderr)")
   }
 
-  @Test("the reading process starts with huge pages for its heap, and the user's own glibc tunables win")
+  @Test("a reading process that reads weights starts afresh with huge pages for its heap, and the user's own glibc tunables win")
   func readerTunables() throws {
     var environment = ProcessInfo.processInfo.environment
     environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] = fixture("keras2/lstm_worked_example.json")
     environment["GLIBC_TUNABLES"] = nil
-    let plain = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    let plain = try run([fixture("keras2/lstm_worked_example.h5"), "--verbose"], environment: environment)
     #expect(plain.status == 0 && plain.stderr.contains("tunables glibc.malloc.hugetlb=1\n"), "\(plain.stderr)")
+    #expect(plain.stderr.contains("keras-inspect: reader: started afresh\n"), "\(plain.stderr)")
     environment["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=2"
-    let added = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    let added = try run([fixture("keras2/lstm_worked_example.h5"), "--verbose"], environment: environment)
     #expect(added.stderr.contains("tunables glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\n"), "\(added.stderr)")
     environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2"
-    let kept = try run(["summary", fixture("keras2/lstm_worked_example.h5")], environment: environment)
+    let kept = try run([fixture("keras2/lstm_worked_example.h5"), "--verbose"], environment: environment)
     #expect(kept.stderr.contains("tunables glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2\n"), "\(kept.stderr)")
     #expect(kept.stdout == plain.stdout && added.stdout == plain.stdout)
+  }
+
+  @Test("summary's reader is forked at start-up: sandboxed all the same, the environment untouched, the same output as in-process")
+  func summaryReaderForked() throws {
+    let model = fixture("keras2/lstm_worked_example.h5")
+    var environment = ProcessInfo.processInfo.environment
+    environment["KERAS_INSPECT_TEST_SANDBOX_PROBE"] = fixture("keras2/lstm_worked_example.json")
+    environment["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=2"
+    let forked = try run(["summary", model, "--verbose"], environment: environment)
+    #expect(forked.status == 0, "\(forked.stderr)")
+    #expect(forked.stderr.contains("keras-inspect: reader: forked at start-up\n"), "\(forked.stderr)")
+    #expect(forked.stderr.contains("read denied, write denied, create beside denied; no_new_privs 1"), "\(forked.stderr)")
+    #expect(forked.stderr.contains("tunables glibc.malloc.arena_max=2\n"), "\(forked.stderr)")
+    environment["KERAS_INSPECT_NO_CONTAINMENT"] = "1"
+    let inProcess = try run(["summary", model, "--verbose"], environment: environment)
+    #expect(inProcess.stderr.contains("keras-inspect: reader: in-process\n"), "\(inProcess.stderr)")
+    #expect(forked.stdout == inProcess.stdout && forked.stdout.contains("Total params: 640"))
+    // Several files, one reader; and the quick path and the argument parser's path alike.
+    let two = try run(["summary", model, fixture("keras3/lstm_worked_example.h5")])
+    #expect(two.status == 0 && two.stdout.components(separatedBy: "Total params: 640").count == 3, "\(two.stderr)")
+    let json = try run(["summary", model, "--format", "json"])
+    #expect(json.status == 0 && json.stdout.hasPrefix("{"), "\(json.stderr)")
   }
 
   @Test("--verbose says how the reader is sandboxed; KERAS_INSPECT_NO_SANDBOX turns it off")

@@ -38,4 +38,18 @@ uint64_t csandbox_address_space(void);
 /// Caps address space, the size of files written, and open files (0 leaves one as it is).
 int csandbox_limits(uint64_t address_space, uint64_t file_size, uint64_t open_files);
 
+/// Whether this process is the reader `keras-inspect summary` forked at start-up, before the Swift
+/// runtime started (1), or not (0). A summary reads no weight values, so its reader needs none of
+/// what starting the program afresh gives (a heap with huge pages), and forking saves starting it.
+int csandbox_forked_reader(void);
+
+/// In the process that forked that reader: its pid; 0 otherwise.
+int csandbox_reader_pid(void);
+
+/// Runs `body(context)` on a new thread (with the main thread's stack size) and waits for it.
+/// The forked reader runs on one: a thread started after the fork has none of the thread-local
+/// state the parent's main thread may have cached before it (the Swift runtime caches the
+/// thread id its locks are taken with). Returns 0, or -1 when no thread could be started.
+int csandbox_run_on_new_thread(void (*body)(void *), void *context);
+
 #endif
