@@ -144,6 +144,8 @@ static void start(void) {
   pthread_attr_destroy(&attributes);
 }
 
+static void run_job(long iterations, ckernels_task task, void *context);
+
 void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
   if (iterations <= 0) return;
   int expected = 0;
@@ -158,6 +160,11 @@ void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
     atomic_store(&busy, 0);
     return;
   }
+  run_job(iterations, task, context);
+}
+
+/// Runs a job on the pool, which the caller has taken (`busy`), and releases it.
+static void run_job(long iterations, ckernels_task task, void *context) {
   job_task = task;
   job_context = context;
   job_iterations = iterations;
@@ -180,6 +187,59 @@ void ckernels_parallel_for(long iterations, ckernels_task task, void *context) {
     pthread_mutex_unlock(&lock);
   }
   atomic_store(&busy, 0);
+}
+
+/// The team in progress: ckernels_parallel_team hands its members out as the iterations of a
+/// pool job. A member waits at barriers for the others, so no thread can take a second member
+/// before every member has a thread: each runs on its own.
+static ckernels_team_task team_task;
+static void *team_context;
+static long team_size;
+
+static void run_member(void *unused, long member) {
+  (void)unused;
+  team_task(team_context, member, team_size);
+}
+
+long ckernels_parallel_team(long members, ckernels_team_task task, void *context) {
+  int expected = 0;
+  if (members <= 1 || inside || !atomic_compare_exchange_strong(&busy, &expected, 1)) {
+    task(context, 0, 1);
+    return 1;
+  }
+  pthread_once(&started, start);
+  long team = members < workers + 1 ? members : workers + 1;
+  if (team <= 1) {
+    atomic_store(&busy, 0);
+    task(context, 0, 1);
+    return 1;
+  }
+  team_task = task;
+  team_context = context;
+  team_size = team;
+  run_job(team, run_member, NULL);
+  return team;
+}
+
+void ckernels_barrier_init(ckernels_barrier *barrier, long team) {
+  barrier->arrived = 0;
+  barrier->phase = 0;
+  barrier->team = team;
+}
+
+void ckernels_barrier_wait(ckernels_barrier *barrier) {
+  if (barrier->team <= 1) return;
+  long phase = __atomic_load_n(&barrier->phase, __ATOMIC_ACQUIRE);
+  if (__atomic_add_fetch(&barrier->arrived, 1, __ATOMIC_ACQ_REL) == barrier->team) {
+    __atomic_store_n(&barrier->arrived, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&barrier->phase, phase + 1, __ATOMIC_RELEASE);
+    return;
+  }
+  // The other members are running (each has a thread): spin, and on a busy machine let the
+  // scheduler run them.
+  for (long spins = 0; __atomic_load_n(&barrier->phase, __ATOMIC_ACQUIRE) == phase; spins++) {
+    if (spins < (1 << 14)) relax(); else sched_yield();
+  }
 }
 
 void ckernels_keep_freed_buffers(int keep) {

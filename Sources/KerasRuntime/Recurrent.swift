@@ -26,6 +26,18 @@ struct RecurrentLayer: Sendable {
   /// rather than on every call; nil for a GRU with reset_after=false, whose steps multiply
   /// column blocks of the plain matrix, and for weights of the wrong shape (refused by `run`).
   let packedRecurrent: PackedMatrix?
+  /// At batch 1 (fewer rows than cores) each core runs the whole time loop over its share of the
+  /// units, the gate columns of those units packed apart: a core reads only its part of the
+  /// recurrent kernel every step, from its own cache, and the cores meet once per step. Nil when
+  /// the products are too small to share (see `splitMultiplyAdds`) or there is one core.
+  let splitRecurrent: [PackedMatrix]?
+  /// The units of each part of `splitRecurrent`.
+  let splitUnits: [Range<Int>]
+
+  /// Multiply-adds of one step's recurrent product from which its columns are shared by the
+  /// cores at batch 1: LSTM medium's 128 × 512 (65,536) is; a 10-unit layer's 400 are not, where
+  /// meeting once per step would cost more than the product.
+  static let splitMultiplyAdds = 1 << 14
 
   var gates: Int {
     switch kind {
@@ -62,12 +74,70 @@ struct RecurrentLayer: Sendable {
     let width = (kind == .lstm ? 4 : kind == .gru ? 3 : 1) * units
     packedRecurrent = kind == .gru && !resetAfter || recurrentKernel.shape != [units, width]
       ? nil : PackedMatrix(recurrentKernel.data, k: units, n: width)
+    let parts = min(ProcessInfoCores.count, units / 16)
+    if packedRecurrent != nil, parts > 1, units * width >= Self.splitMultiplyAdds {
+      let (u, gates) = (units, width / units)
+      splitUnits = (0..<parts).map { p in (p * u / parts)..<((p + 1) * u / parts) }
+      let data = recurrentKernel.data
+      splitRecurrent = splitUnits.map { range in
+        // Row by row, the part's columns of each gate: gate blocks of range.count columns.
+        var columns: [Float] = []
+        columns.reserveCapacity(u * gates * range.count)
+        for row in 0..<u {
+          for gate in 0..<gates {
+            let base = row * width + gate * u
+            columns += data[(base + range.lowerBound)..<(base + range.upperBound)]
+          }
+        }
+        return PackedMatrix(columns, k: u, n: gates * range.count)
+      }
+    } else {
+      splitRecurrent = nil
+      splitUnits = []
+    }
+  }
+
+  /// One step's gates for `len` units of one batch row: `g` holds the pre-activations of those
+  /// units in gate blocks of `len` (LSTM i, f, c, o; GRU z, r, h; SimpleRNN h), x·W + b + h·U
+  /// except the GRU candidate's x·W, given apart in `xCandidate`. Writes the new state to `hNew`
+  /// (and `cNew` for an LSTM), from the state `h`, `c` of the step before. Not for a GRU with
+  /// reset_after=false, whose candidate needs another product.
+  @inline(__always)
+  func combine(
+    _ g: UnsafeMutablePointer<Float>, len: Int, xCandidate: UnsafePointer<Float>, h: UnsafePointer<Float>, c: UnsafePointer<Float>,
+    hNew: UnsafeMutablePointer<Float>, cNew: UnsafeMutablePointer<Float>
+  ) {
+    switch kind {
+    case .lstm:
+      // i, f, c, o = σ(x_i + h·U_i), σ(...f), tanh(...c), σ(...o)
+      recurrentActivation.apply(g, 2 * len)
+      activation.apply(g + 2 * len, len)
+      recurrentActivation.apply(g + 3 * len, len)
+      for j in 0..<len { cNew[j] = g[len + j] * c[j] + g[j] * g[2 * len + j] }
+      for j in 0..<len { hNew[j] = cNew[j] }
+      activation.apply(hNew, len)
+      for j in 0..<len { hNew[j] *= g[3 * len + j] }
+    case .gru:
+      // z, r = σ(x_z + h·U_z + b), σ(x_r + ...); candidate = tanh(x_h + r ⊙ (h·U_h + b_rh))
+      recurrentActivation.apply(g, 2 * len)
+      for j in 0..<len { g[2 * len + j] = xCandidate[j] + g[len + j] * g[2 * len + j] }
+      activation.apply(g + 2 * len, len)
+      for j in 0..<len { hNew[j] = g[j] * h[j] + (1 - g[j]) * g[2 * len + j] }
+    case .simple:
+      activation.apply(g, len)
+      for j in 0..<len { hNew[j] = g[j] }
+    }
   }
 
   /// Runs the layer; returns the output and, with `return_state`, the final states.
   /// `initialState`: h (and c for an LSTM), each (batch, units), as `initial_state=` passes them;
   /// zeros when empty.
   func run(_ input: Value, initialState: [Tensor] = []) throws(RuntimeError) -> [Tensor] {
+    try runTracked(input, initialState: initialState).outputs
+  }
+
+  /// ``run(_:initialState:)``, also saying whether the units were shared by the cores (tests).
+  func runTracked(_ input: Value, initialState: [Tensor] = []) throws(RuntimeError) -> (outputs: [Tensor], split: Bool) {
     let x = input.tensor
     guard x.rank == 3 else { throw RuntimeError("recurrent input must be (batch, time, features), got \(x.shape)") }
     let (batch, steps, n) = (x.shape[0], x.shape[1], x.shape[2])
@@ -113,6 +183,7 @@ struct RecurrentLayer: Sendable {
     let share = (batch + cores - 1) / cores
     let biasU = recurrentBias
     let withInput = kind == .gru ? 2 * u : width  // columns that take x_t before the activations
+    var split = false
     projected.withUnsafeMutableBufferPointer { P in
     h.withUnsafeMutableBufferPointer { H in
     c.withUnsafeMutableBufferPointer { C in
@@ -125,6 +196,12 @@ struct RecurrentLayer: Sendable {
         .map { UInt(bitPattern: $0) }
       let uAddress = UInt(bitPattern: U.baseAddress)
       let mask = input.mask
+      if cores == 1, batch < ProcessInfoCores.count, let parts = splitRecurrent,
+        runSplit(parts, batch: batch, steps: steps, addresses: addresses, mask: mask, biasU: biasU, withInput: withInput)
+      {
+        split = true
+        return
+      }
       Parallel.perform(iterations: cores) { part in
         let rows = (part * share)..<min(batch, (part + 1) * share)
         guard !rows.isEmpty else { return }
@@ -153,35 +230,18 @@ struct RecurrentLayer: Sendable {
             let x = p + (b * steps + t) * width
             let g = zp + b * width
             let hb = hp + b * u, cb = cp + b * u
-            switch kind {
-            case .lstm:
-              // i, f, c, o = σ(x_i + h·U_i), σ(...f), tanh(...c), σ(...o)
-              recurrentActivation.apply(g, 2 * u)
-              activation.apply(g + 2 * u, u)
-              recurrentActivation.apply(g + 3 * u, u)
-              for j in 0..<u { cNew[b * u + j] = g[u + j] * cb[j] + g[j] * g[2 * u + j] }
-              for j in 0..<u { hNew[b * u + j] = cNew[b * u + j] }
-              activation.apply(hNew + b * u, u)
-              for j in 0..<u { hNew[b * u + j] *= g[3 * u + j] }
-            case .gru where resetAfter:
-              // z, r = σ(x_z + h·U_z + b), σ(x_r + ...); candidate = tanh(x_h + r ⊙ (h·U_h + b_rh))
-              recurrentActivation.apply(g, 2 * u)
-              for j in 0..<u { g[2 * u + j] = x[2 * u + j] + g[u + j] * g[2 * u + j] }
-              activation.apply(g + 2 * u, u)
-              for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
-            case .gru:
-              // reset_after=false: candidate = tanh(x_h + (r ⊙ h) · U_h)
-              recurrentActivation.apply(g, 2 * u)
-              let gated = cNew + b * u  // scratch: c is unused by GRU
-              for j in 0..<u { gated[j] = g[u + j] * hb[j] }
-              for j in 0..<u { g[2 * u + j] = x[2 * u + j] }
-              Linear.matmul(gated, up + 2 * u, g + 2 * u, m: 1, k: u, n: u, accumulate: true, ldb: width, columns: u)
-              activation.apply(g + 2 * u, u)
-              for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
-            case .simple:
-              activation.apply(g, u)
-              for j in 0..<u { hNew[b * u + j] = g[j] }
+            guard resetBefore else {
+              combine(g, len: u, xCandidate: x + 2 * u, h: hb, c: cb, hNew: hNew + b * u, cNew: cNew + b * u)
+              continue
             }
+            // GRU, reset_after=false: candidate = tanh(x_h + (r ⊙ h) · U_h)
+            recurrentActivation.apply(g, 2 * u)
+            let gated = cNew + b * u  // scratch: c is unused by GRU
+            for j in 0..<u { gated[j] = g[u + j] * hb[j] }
+            for j in 0..<u { g[2 * u + j] = x[2 * u + j] }
+            Linear.matmul(gated, up + 2 * u, g + 2 * u, m: 1, k: u, n: u, accumulate: true, ldb: width, columns: u)
+            activation.apply(g + 2 * u, u)
+            for j in 0..<u { hNew[b * u + j] = g[j] * hb[j] + (1 - g[j]) * g[2 * u + j] }
           }
           // Masked steps keep the previous state and output (or output zeros).
           for b in rows {
@@ -205,7 +265,83 @@ struct RecurrentLayer: Sendable {
       results.append(Tensor(shape: [batch, u], data: h))
       if kind == .lstm { results.append(Tensor(shape: [batch, u], data: c)) }
     }
-    return results
+    return (results, split)
+  }
+}
+
+extension RecurrentLayer {
+  /// The time loop with the units shared by the cores (``splitRecurrent``): each member of a
+  /// team runs every step for its units, reading the whole state h of the step before and
+  /// writing its part of the next into the other of two buffers, then waits for the others.
+  /// `addresses` are those of `run`'s buffers (projected input, h, c, z, next, output,
+  /// sequence). Returns false, having changed nothing, when the pool gives no team of that size
+  /// (nested in another loop, or busy); the caller then runs the loop on its own.
+  func runSplit(
+    _ parts: [PackedMatrix], batch: Int, steps: Int, addresses: [UInt], mask: [Bool]?, biasU: [Float], withInput: Int
+  ) -> Bool {
+    let u = units, width = gates * units, gateCount = gates
+    let barrier = Parallel.Barrier(team: parts.count)
+    // h of every other step: steps 0, 2, ... read h (addresses[1]) and write here.
+    let spare = UnsafeMutablePointer<Float>.allocate(capacity: batch * u)
+    defer { spare.deallocate() }
+    let spareAddress = UInt(bitPattern: spare)
+    let team = Parallel.team(parts.count) { member, team in
+      guard team == parts.count else { return }
+      let range = splitUnits[member]
+      let (a, len) = (range.lowerBound, range.count)
+      let pointer = { (i: Int) in UnsafeMutablePointer<Float>(bitPattern: addresses[i])! }
+      let (p, cp, np, outp) = (pointer(0), pointer(2), pointer(4), pointer(5))
+      let seqp = UnsafeMutablePointer<Float>(bitPattern: addresses[6])
+      let (hA, hB) = (pointer(1), UnsafeMutablePointer<Float>(bitPattern: spareAddress)!)
+      let hNew = np, cNew = np + batch * u
+      let z = UnsafeMutablePointer<Float>.allocate(capacity: batch * gateCount * len)
+      defer { z.deallocate() }
+      biasU.withUnsafeBufferPointer { bias in
+        for step in 0..<steps {
+          let t = goBackwards ? steps - 1 - step : step
+          let (current, next) = step % 2 == 0 ? (hA, hB) : (hB, hA)
+          for b in 0..<batch {
+            let x = p + (b * steps + t) * width, g = z + b * gateCount * len
+            for gate in 0..<gateCount {
+              let column = gate * u + a
+              if column < withInput {
+                for j in 0..<len { g[gate * len + j] = x[column + j] + bias[column + j] }
+              } else {
+                for j in 0..<len { g[gate * len + j] = bias[column + j] }
+              }
+            }
+          }
+          Linear.matmul(current, packed: parts[member], z, m: batch, accumulate: true, parallel: false)
+          for b in 0..<batch {
+            let x = p + (b * steps + t) * width, o = b * u + a
+            combine(z + b * gateCount * len, len: len, xCandidate: x + 2 * u + a, h: current + o, c: cp + o, hNew: hNew + o, cNew: cNew + o)
+          }
+          // Masked steps keep the previous state and output (or output zeros).
+          for b in 0..<batch {
+            let keep = mask.map { $0[b * steps + t] } ?? true
+            let o = b * u + a
+            if keep {
+              for j in 0..<len { next[o + j] = hNew[o + j] }
+              if kind == .lstm { for j in 0..<len { cp[o + j] = cNew[o + j] } }
+              for j in 0..<len { outp[o + j] = hNew[o + j] }
+            } else {
+              for j in 0..<len { next[o + j] = current[o + j] }
+            }
+            if returnSequences, let seqp {
+              let s = (b * steps + step) * u + a
+              for j in 0..<len { seqp[s + j] = keep || !zeroOutputForMask ? outp[o + j] : 0 }
+            }
+          }
+          barrier.wait()
+        }
+      }
+    }
+    guard team == parts.count else { return false }
+    // After an odd number of steps the last state is in the spare buffer.
+    if steps % 2 == 1 {
+      UnsafeMutablePointer<Float>(bitPattern: addresses[1])!.update(from: spare, count: batch * u)
+    }
+    return true
   }
 }
 

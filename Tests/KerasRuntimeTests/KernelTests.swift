@@ -73,6 +73,60 @@ struct KernelTests {
     #expect(y.data == [1, 1, 2.5])  // step 2 masked: output and state carried; step 3: 2 + 0.5·1
   }
 
+  @Test("at batch 1 the units split over the cores, and every kind, mask, direction, sequence and state gives what one core computes",
+    arguments: [("LSTM", 7), ("LSTM", 8), ("GRU", 7), ("SimpleRNN", 8)])
+  func splitUnits(_ className: String, _ steps: Int) throws {
+    let (n, u) = (5, 130)
+    let gates = className == "LSTM" ? 4 : className == "GRU" ? 3 : 1
+    var seed: UInt32 = 12345
+    func values(_ count: Int, scale: Float) -> [Float] {
+      (0..<count).map { _ in
+        seed = seed &* 1_664_525 &+ 1_013_904_223
+        return (Float(seed >> 8) / Float(1 << 24) - 0.5) * scale
+      }
+    }
+    let biasRows = className == "GRU" ? 2 : 1  // reset_after: an input and a recurrent row
+    let weights = [
+      Tensor(shape: [n, gates * u], data: values(n * gates * u, scale: 1)),
+      Tensor(shape: [u, gates * u], data: values(u * gates * u, scale: 0.2)),
+      Tensor(shape: biasRows == 2 ? [2, gates * u] : [gates * u], data: values(biasRows * gates * u, scale: 0.5)),
+    ]
+    for goBackwards in [false, true] {
+      let config: [String: JSONValue] = [
+        "units": .number(Double(u)), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"),
+        "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(goBackwards), "reset_after": .bool(true),
+      ]
+      let layer = try RecurrentLayer(recurrent(className, config), weights: weights, keras3: true)
+      if ProcessInfoCores.count > 1 {
+        #expect(layer.splitRecurrent?.count == min(ProcessInfoCores.count, u / 16))
+      }
+      let x = values(steps * n, scale: 2)
+      let mask = (0..<steps).map { $0 % 3 != 1 }
+      let states = (className == "LSTM" ? 2 : 1)
+      let initial = (0..<states).map { _ in Tensor(shape: [1, u], data: values(u, scale: 1)) }
+      // Batch 1 runs split; the same row once per core (at least twice) runs the whole units per
+      // row, on one core or each core its rows.
+      // Other tests' loops may hold the pool, and a split needs it: try until one runs split.
+      var one: [Tensor] = []
+      var split = false
+      for _ in 0..<(ProcessInfoCores.count > 1 ? 500 : 1) where !split {
+        (one, split) = try layer.runTracked(Value(tensor: Tensor(shape: [1, steps, n], data: x), mask: mask), initialState: initial)
+        if !split { usleep(1000) }
+      }
+      #expect(split || ProcessInfoCores.count == 1, "the units were never split over the cores")
+      let rows = max(2, ProcessInfoCores.count)
+      let two = try layer.run(
+        Value(tensor: Tensor(shape: [rows, steps, n], data: Array([[Float]](repeating: x, count: rows).joined())),
+          mask: Array([[Bool]](repeating: mask, count: rows).joined())),
+        initialState: initial.map { state in Tensor(shape: [rows, u], data: Array([[Float]](repeating: state.data, count: rows).joined())) })
+      #expect(one.count == 1 + states && two.count == 1 + states)
+      for (a, b) in zip(one, two) {
+        let worst = zip(a.data, b.data.prefix(a.count)).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-6, "\(className) steps \(steps) backwards \(goBackwards): \(worst)")
+      }
+    }
+  }
+
   @Test("convolution padding: same and causal lengths and values")
   func convolution() throws {
     let x = Tensor(shape: [1, 4, 1], data: [1, 2, 3, 4])
@@ -168,6 +222,63 @@ struct PoolTests {
       Parallel.perform(iterations: 8) { inner in nested.add(outer * 8 + inner) }
     }
     #expect(nested.all == Array(repeating: 1, count: 64))
+  }
+
+  @Test("a team's members run at the same time and meet at barriers; nested in a loop, or beside other callers, a team is one member")
+  func teams() async throws {
+    let cores = ProcessInfoCores.count
+    // Each member counts its rounds; at every barrier all members must have counted as many.
+    func rounds(_ members: Int) -> (team: Int, agreed: Bool) {
+      let counts = Counts(members)
+      let barrier = Parallel.Barrier(team: min(members, cores))
+      var agreed = true
+      let lock = NSLock()
+      let team = Parallel.team(members) { member, team in
+        guard team == min(members, cores) else { return }
+        for round in 1...300 {
+          counts.add(member)
+          barrier.wait()
+          if counts.all.prefix(team) != ArraySlice(Array(repeating: round, count: team)) { lock.lock(); agreed = false; lock.unlock() }
+          barrier.wait()
+        }
+      }
+      return (team, agreed)
+    }
+    var formed = false
+    for _ in 0..<200 where !formed {
+      let (team, agreed) = rounds(2)
+      #expect(agreed)
+      formed = team == min(2, cores)
+      if !formed { usleep(1000) }  // another test's loop held the pool
+    }
+    #expect(formed)
+    // Nested in a loop's iteration (on a pool thread: one member, at once), and in every case
+    // each member of the team it got runs once.
+    let nested = Counts(2 * 2)
+    Parallel.perform(iterations: 2) { outer in
+      let team = Parallel.team(2) { member, team in nested.add(outer * 2 + member) }
+      if team == 1 { nested.add(outer * 2 + 1) }
+    }
+    #expect(nested.all == [1, 1, 1, 1])
+    // Teams and loops from several threads at once: each finishes, whatever team it got.
+    let finished = await withTaskGroup(of: Bool.self) { group in
+      for caller in 0..<4 {
+        group.addTask {
+          for round in 0..<50 {
+            if (round + caller) % 2 == 0 {
+              if !rounds(2).agreed { return false }
+            } else {
+              let counts = Counts(5)
+              Parallel.perform(iterations: 5) { counts.add($0) }
+              if counts.all != Array(repeating: 1, count: 5) { return false }
+            }
+          }
+          return true
+        }
+      }
+      return await group.reduce(into: [Bool]()) { $0.append($1) }
+    }
+    #expect(finished == [true, true, true, true])
   }
 
   @Test("loops started from several threads at once each run every iteration once")

@@ -44,6 +44,27 @@ typedef void (*ckernels_task)(void *context, long index);
 /// thread's loop runs, run their iterations on the calling thread.
 void ckernels_parallel_for(long iterations, ckernels_task task, void *context);
 
+/// One member of a team (ckernels_parallel_team): `member` in [0, team).
+typedef void (*ckernels_team_task)(void *context, long member, long team);
+
+/// Runs task(context, member, team) for every member in [0, team) at the same time, each on a
+/// thread of its own (the caller's among them), so that members may wait for each other at a
+/// ckernels_barrier; returns team when all are done. team is `members`, or fewer when the pool
+/// has fewer threads; 1 (member 0 alone, on the calling thread) for a nested call, while another
+/// thread's loop runs, or on one core. Every member must reach every barrier.
+long ckernels_parallel_team(long members, ckernels_team_task task, void *context);
+
+/// A barrier for the members of a team: ckernels_barrier_wait returns once all `team` members
+/// have called it. Reusable at once (sense-reversing); waiting spins, then yields the core.
+typedef struct {
+  long arrived;
+  long phase;
+  long team;
+} ckernels_barrier;
+
+void ckernels_barrier_init(ckernels_barrier *barrier, long team);
+void ckernels_barrier_wait(ckernels_barrier *barrier);
+
 /// With `keep`, freed buffers of up to 32 MiB stay in the process's heap for reuse (glibc:
 /// mallopt), instead of each being mapped afresh and unmapped on free. Without, every buffer
 /// over 128 KiB gets a mapping of its own, handed back when freed (and glibc's threshold no
