@@ -29,7 +29,7 @@ enum Containment {
     #if canImport(Glibc)
       if csandbox_forked_reader() == 1 {
         // `summary`'s reader, forked before the Swift runtime started (CSandbox's reader.c).
-        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+        dieOfCrashes()
         sandbox(environment, reader: "forked at start-up")
         runOnNewThread(body)
         end()
@@ -37,9 +37,8 @@ enum Containment {
       let forked = csandbox_reader_pid()
       if forked > 0 { exit(supervise(forked, timeout: environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30, recover: recover)) }
       if environment[childMarker] == "1" {
-        // The contained child: die of a crash at once (the Swift runtime's backtracer would print
-        // pages to stderr and take its time; the parent reports the crash in one line).
-        for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
+        // The contained child, started afresh.
+        dieOfCrashes()
         sandbox(environment, reader: "started afresh")
         body()
         end()
@@ -75,6 +74,12 @@ enum Containment {
     sandbox(environment, reader: "in-process")
     body()
     end()
+  }
+
+  /// A contained reader dies of a crash at once (the Swift runtime's backtracer would print
+  /// pages to stderr and take its time; the parent reports the crash in one line).
+  static func dieOfCrashes() {
+    for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
   }
 
   /// Runs `body` on a thread of its own (see `csandbox_run_on_new_thread`), or here if none starts.
