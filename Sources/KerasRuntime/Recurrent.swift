@@ -30,9 +30,7 @@ struct RecurrentLayer: Sendable {
   /// units, the gate columns of those units packed apart: a core reads only its part of the
   /// recurrent kernel every step, from its own cache, and the cores meet once per step. Nil when
   /// the products are too small to share (see `splitMultiplyAdds`) or there is one core.
-  let splitRecurrent: [PackedMatrix]?
-  /// The units of each part of `splitRecurrent`.
-  let splitUnits: [Range<Int>]
+  let splitRecurrent: [(units: Range<Int>, packed: PackedMatrix)]?
 
   /// Multiply-adds of one step's recurrent product from which its columns are shared by the
   /// cores at batch 1: LSTM medium's 128 × 512 (65,536) is; a 10-unit layer's 400 are not, where
@@ -77,9 +75,9 @@ struct RecurrentLayer: Sendable {
     let parts = min(ProcessInfoCores.count, units / 16)
     if packedRecurrent != nil, parts > 1, units * width >= Self.splitMultiplyAdds {
       let (u, gates) = (units, width / units)
-      splitUnits = (0..<parts).map { p in (p * u / parts)..<((p + 1) * u / parts) }
       let data = recurrentKernel.data
-      splitRecurrent = splitUnits.map { range in
+      splitRecurrent = (0..<parts).map { p in
+        let range = (p * u / parts)..<((p + 1) * u / parts)
         // Row by row, the part's columns of each gate: gate blocks of range.count columns.
         var columns: [Float] = []
         columns.reserveCapacity(u * gates * range.count)
@@ -89,11 +87,10 @@ struct RecurrentLayer: Sendable {
             columns += data[(base + range.lowerBound)..<(base + range.upperBound)]
           }
         }
-        return PackedMatrix(columns, k: u, n: gates * range.count)
+        return (range, PackedMatrix(columns, k: u, n: gates * range.count))
       }
     } else {
       splitRecurrent = nil
-      splitUnits = []
     }
   }
 
@@ -277,7 +274,7 @@ extension RecurrentLayer {
   /// sequence). Returns false, having changed nothing, when the pool gives no team of that size
   /// (nested in another loop, or busy); the caller then runs the loop on its own.
   func runSplit(
-    _ parts: [PackedMatrix], batch: Int, steps: Int, addresses: [UInt], mask: [Bool]?, biasU: [Float], withInput: Int
+    _ parts: [(units: Range<Int>, packed: PackedMatrix)], batch: Int, steps: Int, addresses: [UInt], mask: [Bool]?, biasU: [Float], withInput: Int
   ) -> Bool {
     let u = units, width = gates * units, gateCount = gates
     let barrier = Parallel.Barrier(team: parts.count)
@@ -287,7 +284,7 @@ extension RecurrentLayer {
     let spareAddress = UInt(bitPattern: spare)
     let team = Parallel.team(parts.count) { member, team in
       guard team == parts.count else { return }
-      let range = splitUnits[member]
+      let range = parts[member].units
       let (a, len) = (range.lowerBound, range.count)
       let pointer = { (i: Int) in UnsafeMutablePointer<Float>(bitPattern: addresses[i])! }
       let (p, cp, np, outp) = (pointer(0), pointer(2), pointer(4), pointer(5))
@@ -311,7 +308,7 @@ extension RecurrentLayer {
               }
             }
           }
-          Linear.matmul(current, packed: parts[member], z, m: batch, accumulate: true, parallel: false)
+          Linear.matmul(current, packed: parts[member].packed, z, m: batch, accumulate: true, parallel: false)
           for b in 0..<batch {
             let x = p + (b * steps + t) * width, o = b * u + a
             combine(z + b * gateCount * len, len: len, xCandidate: x + 2 * u + a, h: current + o, c: cp + o, hNew: hNew + o, cNew: cNew + o)

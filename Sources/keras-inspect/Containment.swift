@@ -35,7 +35,7 @@ enum Containment {
         end()
       }
       let forked = csandbox_reader_pid()
-      if forked > 0 { exit(supervise(forked, timeout: environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? 30, recover: recover)) }
+      if forked > 0 { exit(supervise(forked, timeout: timeout(environment), recover: recover)) }
       if environment[childMarker] == "1" {
         // The contained child, started afresh.
         dieOfCrashes()
@@ -63,10 +63,7 @@ enum Containment {
         unsetenv(childMarker)
         if let tunables { setenv(HugePages.tunablesVariable, tunables, 1) } else { unsetenv(HugePages.tunablesVariable) }
         if pid > 0 {
-          // `bench` runs as long as its passes take: no default limit.
-          let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName
-          let timeout = environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : 30)
-          exit(supervise(pid, timeout: timeout, recover: recover))
+          exit(supervise(pid, timeout: timeout(environment), recover: recover))
         }
         // fork failed: run unprotected rather than not at all.
       }
@@ -74,6 +71,13 @@ enum Containment {
     sandbox(environment, reader: "in-process")
     body()
     end()
+  }
+
+  /// How long the parent waits for its reader: `KERAS_INSPECT_TIMEOUT` seconds, else 30; `bench`
+  /// runs as long as its passes take, with no default limit.
+  static func timeout(_ environment: [String: String]) -> Double {
+    let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName
+    return environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : 30)
   }
 
   /// A contained reader dies of a crash at once (the Swift runtime's backtracer would print
