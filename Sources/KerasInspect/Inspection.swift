@@ -52,8 +52,22 @@ public final class Inspection {
     self.analysis = ModelAnalysis(file: file, config: config)
   }
 
+  /// What a text summary needs: this inspection when the file's weights are listed or its config
+  /// accounts for every weight (`ModelAnalysis.configAccountsForWeights`), else the file opened
+  /// again in full, its weights listed (a file opened with `listWeights: false` whose config does
+  /// not say everything: a layer keras-inspect does not understand, weights not in float32).
+  /// `configPath` as the file was first opened with.
+  public func forSummary(configPath: String? = nil) throws(InspectionError) -> Inspection {
+    if file.weightsListed || analysis.configAccountsForWeights { return self }
+    guard let full = Inspection(file: try Self.open(path: file.path, configPath: configPath)) else {
+      throw InspectionError(path: file.path, message: "the architecture is gone on opening it again")
+    }
+    return full
+  }
+
   /// Opens any Keras file, with or without an architecture (enough to list weights).
-  public static func open(path: String, configPath: String? = nil) throws(InspectionError) -> KerasFile {
+  /// `listWeights: false` skips listing the stored weights of a legacy `.h5` model (see `KerasFile`).
+  public static func open(path: String, configPath: String? = nil, listWeights: Bool = true) throws(InspectionError) -> KerasFile {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw InspectionError(path: path, message: "no such file")
@@ -63,7 +77,7 @@ public final class Inspection {
       throw InspectionError(path: path, message: "permission denied")
     }
     do {
-      return try KerasFile(path: path, configPath: configPath)
+      return try KerasFile(path: path, configPath: configPath, listWeights: listWeights)
     } catch {
       throw InspectionError(path: path, message: error.message)
     }

@@ -44,12 +44,14 @@ struct RichTable {
     func rule(_ left: String, _ fill: String, _ join: String, _ right: String) -> String {
       left + widths.map { String(repeating: fill, count: $0) }.joined(separator: join) + right
     }
+    let between = rule("├", "─", "┼", "┤")
     var lines = [rule("┏", "━", "┳", "┓")]
+    lines.reserveCapacity(2 * rows.count + 4)
     // rich aligns header cells to the bottom of the header row, body cells to the top.
     lines += cells(headers, border: "┃", bottom: true)
     lines.append(rule("┡", "━", "╇", "┩"))
     for (i, row) in rows.enumerated() {
-      if i > 0 { lines.append(rule("├", "─", "┼", "┤")) }
+      if i > 0 { lines.append(between) }
       lines += cells(row, border: "│")
     }
     lines.append(rule("└", "─", "┴", "┘"))
@@ -57,33 +59,46 @@ struct RichTable {
   }
 
   /// One table row, as many lines tall as its tallest cell; shorter cells aligned to the top,
-  /// or to the `bottom`.
+  /// or to the `bottom`. Each line is assembled as UTF-8 bytes: a 429-row table is thousands of
+  /// cells, and joining them as Strings was most of a large model's summary.
   func cells(_ fields: [String], border: String, bottom: Bool = false) -> [String] {
     let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
     let height = wrapped.map(\.count).max() ?? 1
+    let bar = Array(border.utf8)
     return (0..<height).map { lineIndex in
-      let parts = wrapped.enumerated().map { i, lines in
+      var line: [UInt8] = []
+      line.reserveCapacity(widths.reduce(bar.count, +) * 3)
+      line += bar
+      for (i, lines) in wrapped.enumerated() {
         let index = bottom ? lineIndex - (height - lines.count) : lineIndex
-        return " " + (index >= 0 && index < lines.count ? lines[index] : String(repeating: " ", count: widths[i] - 2)) + " "
+        line.append(0x20)
+        if index >= 0 && index < lines.count {
+          line += lines[index]
+        } else {
+          line += repeatElement(0x20, count: widths[i] - 2)
+        }
+        line.append(0x20)
+        line += bar
       }
-      return border + parts.joined(separator: border) + border
+      return String(decoding: line, as: UTF8.self)
     }
   }
 
   /// rich's `Text.wrap` with `overflow="ellipsis"`: break before a word that does not fit,
-  /// never inside one; then truncate to the width with `…` and justify.
-  static func wrap(_ text: String, width: Int, alignment: Alignment) -> [String] {
+  /// never inside one; then truncate to the width with `…` and justify. Each line comes back as
+  /// its UTF-8 bytes, `width` cells wide.
+  static func wrap(_ text: String, width: Int, alignment: Alignment) -> [[UInt8]] {
     // Layer names, classes and shapes are ASCII: their bytes are their cells, and walking bytes
     // instead of grapheme clusters made a 429-row table render in a fraction of the time.
     if text.utf8.allSatisfy({ $0 < 0x80 }) {
-      return wrap(Array(text.utf8), space: 0x20, width: width, alignment: alignment) { String(decoding: $0, as: UTF8.self) }
+      return wrap(Array(text.utf8), space: 0x20, width: width, alignment: alignment) { Array($0) }
     }
-    return wrap(Array(text), space: " ", width: width, alignment: alignment) { String($0) }
+    return wrap(Array(text), space: " ", width: width, alignment: alignment) { Array(String($0).utf8) }
   }
 
   private static func wrap<Cell: Equatable>(
-    _ chars: [Cell], space: Cell, width: Int, alignment: Alignment, string: (ArraySlice<Cell>) -> String
-  ) -> [String] {
+    _ chars: [Cell], space: Cell, width: Int, alignment: Alignment, string: (ArraySlice<Cell>) -> [UInt8]
+  ) -> [[UInt8]] {
     // Words are `\s*\S+\s*`: leading spaces only on the first, trailing spaces kept.
     var words: [Range<Int>] = []
     var i = 0
@@ -109,7 +124,7 @@ struct RichTable {
         offset = word.count
       }
     }
-    var lines: [String] = []
+    var lines: [[UInt8]] = []
     var start = 0
     for end in breaks + [chars.count] {
       var line = chars[start..<end]
@@ -117,18 +132,19 @@ struct RichTable {
       // rstrip_end: drop trailing spaces that overflow the width.
       while line.count > width, line.last == space { line.removeLast() }
       if alignment != .left { while line.last == space { line.removeLast() } }
-      let text: String, count: Int
+      let text: [UInt8], count: Int
       if line.count > width {
-        (text, count) = (string(line.prefix(max(0, width - 1))) + "…", max(0, width - 1) + 1)
+        (text, count) = (string(line.prefix(max(0, width - 1))) + Array("…".utf8), max(0, width - 1) + 1)
       } else {
         (text, count) = (string(line), line.count)
       }
       let excess = width - count
-      switch alignment {
-      case .left: lines.append(text + String(repeating: " ", count: excess))
-      case .right: lines.append(String(repeating: " ", count: excess) + text)
-      case .center: lines.append(String(repeating: " ", count: excess / 2) + text + String(repeating: " ", count: excess - excess / 2))
-      }
+      let before = alignment == .right ? excess : alignment == .center ? excess / 2 : 0
+      var padded = [UInt8](repeating: 0x20, count: before)
+      padded.reserveCapacity(text.count + excess)
+      padded += text
+      padded += repeatElement(0x20, count: excess - before)
+      lines.append(padded)
     }
     return lines
   }

@@ -63,14 +63,28 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
   }
 
   /// Keras's `readable_memory_size`: `640 (2.50 KB)`; Keras 2 says `Byte`, Keras 3 `B`.
+  ///
+  /// Python divides by 1024 until the value is under 1024 (every division exact: a power of
+  /// two) and prints it with `{:.2f}`, the exact binary value rounded half to even. That is
+  /// computed here in integers: Foundation's `String(format:)` cost a summary's start-up about
+  /// half a millisecond (its first call looks up protocol conformances across the binary).
   func bytes(_ size: Int) -> String {
     let units = [self == .keras2 ? "Byte" : "B", "KB", "MB", "GB", "TB", "PB"]
-    var value = Double(size)
-    for unit in units {
-      if value / 1024 < 1 { return String(format: "%.2f", value) + " " + unit }
-      value /= 1024
+    // Python's loop divides once more past its last unit: 1024 PB prints as `1.00 PB`.
+    var scale = 0
+    while scale < units.count, size >> (10 * (scale + 1)) > 0 { scale += 1 }
+    let unit = units[min(scale, units.count - 1)]
+    let (hundredths, overflow) = max(0, size).multipliedReportingOverflow(by: 100)
+    guard !overflow else { return String(format: "%.2f", Double(size) / Double(1 << (10 * scale))) + " " + unit }
+    let shift = 10 * scale
+    var rounded = hundredths >> shift
+    let remainder = hundredths - (rounded << shift)
+    if shift > 0 {
+      let half = 1 << (shift - 1)
+      if remainder > half || (remainder == half && rounded % 2 == 1) { rounded += 1 }
     }
-    return String(format: "%.2f", value) + " " + units.last!
+    let cents = rounded % 100
+    return "\(rounded / 100).\(cents < 10 ? "0" : "")\(cents) \(unit)"
   }
 
   /// The "Connected to" cell.

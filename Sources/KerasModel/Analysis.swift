@@ -46,12 +46,16 @@ public struct LayerInfo: Sendable {
   public var trainableParams: Int { footprint(trainable: true).params }
   public var nonTrainableParams: Int { footprint(trainable: false).params }
 
-  /// Parameters and their bytes (stored dtype; float32 for weights known only from the config),
-  /// of the trainable or the non-trainable weights.
+  /// Parameters and their bytes (stored dtype; for weights known only from the config, float32
+  /// or the dtype the family gives the weight), of the trainable or the non-trainable weights.
   public func footprint(trainable: Bool) -> (params: Int, bytes: Int) {
     if stored.isEmpty, let expected {
-      let count = expected.filter { $0.trainable == trainable }.reduce(0) { saturatingSum($0, $1.count) }
-      return (count, saturatingProduct([4, count]))
+      var result = (params: 0, bytes: 0)
+      for weight in expected where weight.trainable == trainable {
+        result.params = saturatingSum(result.params, weight.count)
+        result.bytes = saturatingSum(result.bytes, saturatingProduct([weight.count, weight.elementSize ?? 4]))
+      }
+      return result
     }
     var result = (params: 0, bytes: 0)
     for (weight, isTrainable) in zip(stored, storedTrainable) where isTrainable == trainable {
@@ -101,6 +105,31 @@ public struct ModelAnalysis: Sendable {
       guard !keras3, ref.node > 0, nestedSequential.contains(ref.layer) else { return ref }
       return TensorRef(layer: ref.layer, node: ref.node - 1, tensor: ref.tensor)
     }
+  }
+
+  /// Whether the config alone gives every parameter count a summary prints, as the file's stored
+  /// weights would: every layer (and every layer of a nested model) understood, analysed without
+  /// a problem, its weights known from its config, and its variables held as float32 (the bytes
+  /// Keras's totals print are then counted in float32, or in the dtype a family gives a weight
+  /// of its own, such as Normalization's int64 `count`). Keras's own `model.summary()` counts the weights the config
+  /// built, so for a file Keras loads the two agree; a file whose weights contradict its config
+  /// is what the checks report.
+  public var configAccountsForWeights: Bool {
+    layers.allSatisfy { layer in
+      guard layer.understood, layer.problem == nil, let expected = layer.expected else { return false }
+      if let nested = layer.nested { return nested.configAccountsForWeights }
+      return expected.isEmpty || Self.variableDType(layer.config.config) == "float32"
+    }
+  }
+
+  /// The dtype Keras creates a layer's variables in, from its config's `dtype`: a name, or a
+  /// Keras 3 `DTypePolicy` / Keras 2 `Policy` object named by its `config.name`. A mixed policy
+  /// (`mixed_float16`) keeps float32 variables; no `dtype` at all (Keras 1) means float32. Nil
+  /// when the entry says something else (a quantized policy, say).
+  static func variableDType(_ config: JSONValue) -> String? {
+    guard let value = config["dtype"], !value.isNull else { return "float32" }
+    guard let name = value.string ?? value["config"]?["name"]?.string else { return nil }
+    return name.hasPrefix("mixed_") ? "float32" : name
   }
 
   /// The rows `model.summary()` prints: top-level layers, without a Sequential model's InputLayer.
@@ -205,7 +234,7 @@ struct Analyzer {
         problem = "input shape could not be derived"
       }
       let first = sigs.first ?? nil
-      let expected = first.map { sig in sig.weights.map { WeightSpec($0.name, $0.shape, trainable: $0.trainable && layer.trainable) } }
+      let expected = first.map { sig in sig.weights.map { WeightSpec($0.name, $0.shape, trainable: $0.trainable && layer.trainable, elementSize: $0.elementSize) } }
       let stored = storedPrefix == nil ? (stored[layer.name] ?? []) : []
       return LayerInfo(
         config: layer,

@@ -93,7 +93,12 @@ struct JSONParser {
   private func fail(_ message: String) -> JSONError { JSONError(message: message, offset: index) }
 
   private mutating func skipSpace() {
-    while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+    while index < bytes.count {
+      switch bytes[index] {
+      case 0x20, 0x0A, 0x0D, 0x09: index += 1
+      default: return
+      }
+    }
   }
 
   private mutating func consume(_ literal: StaticString) -> Bool {
@@ -131,13 +136,18 @@ struct JSONParser {
     return try body(&self)
   }
 
+  /// Members of the objects being parsed, innermost last: an object's are gathered here and its
+  /// dictionary is made once at its size, not grown (and rehashed) key by key.
+  private var pending: [(key: String, value: JSONValue)] = []
+
   private mutating func object() throws(JSONError) -> JSONValue {
-    var members: [String: JSONValue] = [:]
     skipSpace()
     if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
       index += 1
-      return .object(members)
+      return .object([:])
     }
+    let first = pending.count
+    defer { pending.removeSubrange(first...) }
     while true {
       skipSpace()
       guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
@@ -145,13 +155,19 @@ struct JSONParser {
       skipSpace()
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
       index += 1
-      members[key] = try value()
+      let member = try value()
+      pending.append((key, member))
       skipSpace()
       guard index < bytes.count else { throw fail("unterminated object") }
       if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-      if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+      if bytes[index] == UInt8(ascii: "}") { break }
       throw fail("expected ',' or '}' in an object")
     }
+    index += 1
+    // A repeated key keeps its last value, as Python's json does.
+    var members = [String: JSONValue](minimumCapacity: pending.count - first)
+    for (key, member) in pending[first...] { members[key] = member }
+    return .object(members)
   }
 
   private mutating func array() throws(JSONError) -> JSONValue {
@@ -258,6 +274,15 @@ struct JSONParser {
       index += 1
       if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
       guard digits(&self) > 0 else { throw fail("invalid number") }
+    }
+    // Most numbers in a config are small integers (shapes, units, strides): exact as Doubles
+    // up to 2^53, read here without the C library.
+    let negative = bytes[start] == UInt8(ascii: "-")
+    let first = negative ? start + 1 : start
+    if index - first <= 15, !bytes[first..<index].contains(where: { $0 < UInt8(ascii: "0") || $0 > UInt8(ascii: "9") }) {
+      var value = 0
+      for digit in bytes[first..<index] { value = value * 10 + Int(digit - UInt8(ascii: "0")) }
+      return negative ? -Double(value) : Double(value)
     }
     let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     guard let value = Double(text) else { throw fail("invalid number") }

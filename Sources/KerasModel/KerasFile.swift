@@ -23,7 +23,12 @@ public final class KerasFile {
   /// The layer groups that hold weights, in the file's order.
   public let weightLayers: [String]
   /// Stored weights per layer (per group name when there is no architecture to map them), in Keras's order.
+  /// Empty when the file was opened with `listWeights: false` and the listing was skipped
+  /// (``weightsListed``).
   public let weights: [String: [StoredWeight]]
+  /// Whether ``weights`` and ``weightLayers`` hold the file's listing. Always true, except for a
+  /// legacy `.h5` model opened with `listWeights: false`.
+  public private(set) var weightsListed: Bool
 
   private let file: File
 
@@ -42,8 +47,14 @@ public final class KerasFile {
 
   /// Opens `path`, whatever Keras format it is in. `configPath` gives the architecture of a
   /// weights-only file: the JSON of `model.to_json()`, or a `.keras` archive's `config.json`.
-  public init(path: String, configPath: String? = nil, maxArchiveEntryBytes: Int = 8 << 30) throws(ModelError) {
+  ///
+  /// `listWeights: false` skips listing the stored weights of a legacy `.h5` model, whose config
+  /// alone may give what a caller needs (the text summary, see
+  /// ``ModelAnalysis/configAccountsForWeights``): through libhdf5 the listing costs tens of
+  /// microseconds a dataset, most of a large model's summary. Other formats are always listed.
+  public init(path: String, configPath: String? = nil, maxArchiveEntryBytes: Int = 8 << 30, listWeights: Bool = true) throws(ModelError) {
     self.path = path
+    weightsListed = true
     let given = try configPath.map { p throws(ModelError) in try Self.readConfig(p) }
     switch Container.detect(path: path) {
     case .zip:
@@ -72,6 +83,11 @@ public final class KerasFile {
             throw ModelError(.badConfig, "model_config attribute is not a string")
           }
           format = .h5
+          guard listWeights else {
+            config = try ConfigParser.parse(text)
+            (weightLayers, weights, weightsListed) = ([], [:], false)
+            return
+          }
           // A large config (DenseNet121's is 364 KB, parsed in ~5 ms) is parsed on another core
           // while libhdf5 lists the weights here; a config error is still the one reported first.
           let parsing = BackgroundWork(onThread: text.utf8.count >= Self.parallelParseBytes) {

@@ -8,11 +8,15 @@ public struct WeightSpec: Sendable, Equatable {
   public let shape: [Int]
   /// Trainable as Keras counts it: false for BatchNormalization statistics and frozen layers.
   public let trainable: Bool
+  /// Bytes per element when the layer creates this weight in a dtype of its own, whatever the
+  /// layer's dtype policy (Normalization's int64 `count`); nil for the layer's variable dtype.
+  public let elementSize: Int?
 
-  public init(_ name: String, _ shape: [Int], trainable: Bool = true) {
+  public init(_ name: String, _ shape: [Int], trainable: Bool = true, elementSize: Int? = nil) {
     self.name = name
     self.shape = shape
     self.trainable = trainable
+    self.elementSize = elementSize
   }
 
   /// Element count, saturating at Int.max for absurd shapes (a config can declare any size).

@@ -25,7 +25,7 @@ enum Containment {
   /// `recover` is asked, in the parent, what to do after the child crashed or hung: it returns
   /// an exit code once it has handled the failure itself, or nil for the one-line report.
   static func run(_ body: () -> Void, recover: (String) -> Int32? = { _ in nil }) -> Never {
-    let environment = ProcessInfo.processInfo.environment
+    let environment = Environment()
     #if canImport(Glibc)
       if csandbox_forked_reader() == 1 {
         // `summary`'s reader, forked before the Swift runtime started (CSandbox's reader.c).
@@ -75,7 +75,7 @@ enum Containment {
 
   /// How long the parent waits for its reader: `KERAS_INSPECT_TIMEOUT` seconds, else 30; `bench`
   /// runs as long as its passes take, with no default limit.
-  static func timeout(_ environment: [String: String]) -> Double {
+  static func timeout(_ environment: Environment) -> Double {
     let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName
     return environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : 30)
   }
@@ -121,7 +121,7 @@ enum Containment {
 
   /// The reading process gives up what reading does not need (``Sandbox``), before it parses
   /// anything; `--verbose` prints what it kept, and how the `reader` was started.
-  static func sandbox(_ environment: [String: String], reader: String) {
+  static func sandbox(_ environment: Environment, reader: String) {
     Parallel.keepFreedBuffers(false)
     #if DEBUG
       // Tests only (debug builds, which `swift test` runs): the file's own refusals off, to show

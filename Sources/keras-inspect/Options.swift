@@ -67,12 +67,19 @@ struct VerboseOption: ParsableArguments {
   var verbose = false
 }
 
+/// The process's environment variables, read one at a time with `getenv`: Foundation's
+/// `ProcessInfo.environment` builds a dictionary of all of them, which cost a summary about half a
+/// millisecond of start-up.
+struct Environment {
+  subscript(name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
+
 /// The console width Keras 3 narrows its summary to, found as Python's `shutil.get_terminal_size`
 /// finds it: `COLUMNS` when set, else the width of the terminal on stdout, else 80 (a pipe, a CI log).
 enum Console {
   static func columns(forced: Int? = nil) -> Int {
     if let forced { return forced }
-    if let value = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), value > 0 { return value }
+    if let value = Environment()["COLUMNS"].flatMap(Int.init), value > 0 { return value }
     #if canImport(Glibc)
       var size = winsize()
       if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }

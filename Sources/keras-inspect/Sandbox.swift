@@ -100,14 +100,14 @@ enum Sandbox {
   }
 
   /// Address space allowed: 6 GiB plus four times the files read, or `KERAS_INSPECT_MEMORY_LIMIT` MiB.
-  static func addressSpace(_ plan: Plan, environment: [String: String]) -> UInt64 {
+  static func addressSpace(_ plan: Plan, environment: Environment) -> UInt64 {
     if let mib = environment["KERAS_INSPECT_MEMORY_LIMIT"].flatMap(UInt64.init), mib > 0 { return mib << 20 }
     return (6 << 30) + 4 * plan.bytes
   }
 
   /// Applies the sandbox to this process; returns what `--verbose` reports.
   @discardableResult
-  static func apply(_ arguments: [String], environment: [String: String]) -> String {
+  static func apply(_ arguments: [String], environment: Environment) -> String {
     if environment["KERAS_INSPECT_NO_SANDBOX"].map({ !$0.isEmpty && $0 != "0" }) ?? false {
       return "sandbox: off (KERAS_INSPECT_NO_SANDBOX)"
     }
@@ -164,6 +164,6 @@ enum Sandbox {
     printError(
       "keras-inspect: sandbox probe \(path): read \(said(read)), write \(said(write)), create beside \(said(created)); "
         + "no_new_privs \(csandbox_has_no_new_privileges()); address space \(csandbox_address_space() >> 20) MiB; "
-        + "tunables \(ProcessInfo.processInfo.environment[HugePages.tunablesVariable] ?? "none")")
+        + "tunables \(Environment()[HugePages.tunablesVariable] ?? "none")")
   }
 }

@@ -70,14 +70,16 @@ struct SummaryCommand: ParsableCommand {
     for (index, path) in files.enumerated() {
       let file: KerasFile
       do {
-        file = try Inspection.open(path: path, configPath: configPath)
+        // The text summary of a model whose config accounts for every weight needs no listing of
+        // the stored ones (through libhdf5, most of a large model's summary); the JSON lists them.
+        file = try Inspection.open(path: path, configPath: configPath, listWeights: format == .json)
       } catch {
         printError("keras-inspect: \(error.description)")
         unreadable += 1
         continue
       }
       Containment.kept = file
-      guard let inspection = Inspection(file: file) else {
+      guard var inspection = Inspection(file: file) else {
         // A weights-only file without --config: its weight groups, tensors and params.
         let summary = WeightsOnlySummary(file: file)
         switch format {
@@ -87,6 +89,13 @@ struct SummaryCommand: ParsableCommand {
         case .json:
           objects.append(summary.value())
         }
+        continue
+      }
+      do {
+        inspection = try inspection.forSummary(configPath: configPath)
+      } catch {
+        printError("keras-inspect: \(error.description)")
+        unreadable += 1
         continue
       }
       switch format {

@@ -183,7 +183,7 @@ extension VerifyCommand {
 
 /// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
 func useColor() -> Bool {
-  let environment = ProcessInfo.processInfo.environment
+  let environment = Environment()
   let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
   return isatty(1) != 0 && !noColor && environment["TERM"] != "dumb"
 }

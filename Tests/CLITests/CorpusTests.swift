@@ -126,7 +126,9 @@ struct CorpusTests {
 
   @Test("summary, whose reader is forked at start-up: a file that crashes or hangs libhdf5 is one line, exit 2, within the limit")
   func summaryContained() throws {
-    let crash = fixtures.appendingPathComponent("fuzz-found/global_heap_segv.h5").path
+    // A crash in what a summary reads: the file's attributes (global_heap_segv.h5 crashes in a
+    // weight listing, which the summary of a model whose config accounts for its weights skips).
+    let crash = fixtures.appendingPathComponent("fuzz-found/global_heap_overlapping_copy.h5").path
     let hang = fixtures.appendingPathComponent("fuzz-found/global_heap_reference_hang.h5").path
     let (crashed, _) = try run(["summary", crash], timeout: "1.5")
     #expect(crashed.status == 2 && crashed.stdout.isEmpty)

@@ -25,9 +25,15 @@ struct OutsideTests {
         let marker = withUnsafeBytes(of: Float(31337.25).bitPattern.littleEndian) { Data($0) }
         #expect(written.range(of: marker) == nil && written.range(of: Data(outsideMarker.utf8)) == nil, "predict wrote the outside file's values")
       }
+      #expect(!result.stdout.contains(outsideMarker) && !result.stderr.contains(outsideMarker), "\(command) showed the outside file's values")
+      if command.first == "summary", name.hasSuffix(".h5") {
+        // The text summary of a legacy .h5 whose config accounts for every weight reads the config
+        // alone: the weights, where these files lead outside, are never opened, and it prints Keras's table.
+        #expect(result.status == 0 && result.stdout.contains("Total params: 640"), "\(command): \(result.stderr)")
+        continue
+      }
       #expect(result.status == entry.exit ?? result.status, "\(command): \(result.stderr)")
       #expect(result.status != 0 || entry.exit == 0, "\(command) exited 0")
-      #expect(!result.stdout.contains(outsideMarker) && !result.stderr.contains(outsideMarker), "\(command) showed the outside file's values")
       guard entry.exit == 2 else { continue }
       if command.first == "verify" {
         // verify reports each file it could not read in its report, and goes on with the others.

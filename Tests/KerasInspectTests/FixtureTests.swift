@@ -83,6 +83,20 @@ struct FixtureTests {
     #expect(rendered == expected)
   }
 
+  /// `summary`'s way: the config alone when it accounts for every weight, the file listed
+  /// otherwise. Every legacy `.h5` whose layers keras-inspect all understands takes the first.
+  @Test("summary text from the config alone equals Keras's model.summary()", arguments: fixtureModels)
+  func summaryTextFromConfig(_ name: String) throws {
+    let file = try Inspection.open(path: modelPath(name), listWeights: false)
+    let quick = try #require(Inspection(file: file))
+    let inspection = try quick.forSummary()
+    let expected = try String(contentsOfFile: fixturePath(name, ".summary.txt"), encoding: .utf8)
+    #expect(inspection.summary().render() == expected)
+    if file.format == .h5, quick.analysis.layers.allSatisfy(\.understood) {
+      #expect(!file.weightsListed && quick.analysis.configAccountsForWeights && inspection === quick)
+    }
+  }
+
   @Test("per-layer shapes and params and totals equal Keras's", arguments: fixtureModels)
   func layerFacts(_ name: String) throws {
     let inspection = try Inspection(path: modelPath(name))

@@ -164,11 +164,34 @@ struct DTypeTests {
     let stem = fixtures.appendingPathComponent("dtypes/\(file)").deletingPathExtension().path
     let inspection = try Inspection(path: path)
     #expect(Set(inspection.analysis.layers.flatMap(\.stored).map(\.dtype)) == [dtype])
-    #expect(inspection.summary().render() == (try String(contentsOfFile: stem + ".summary.txt", encoding: .utf8)))
+    let printed = try String(contentsOfFile: stem + ".summary.txt", encoding: .utf8)
+    #expect(inspection.summary().render() == printed)
+    // From the config alone, Keras 3's byte sizes would be float32's: `summary` lists the weights
+    // of a model whose variables are in another dtype (a mixed policy keeps float32 variables).
+    let quick = try #require(Inspection(file: try Inspection.open(path: path, listWeights: false)))
+    if quick.file.format == .h5 { #expect(quick.analysis.configAccountsForWeights == (dtype == "float32")) }
+    #expect(try quick.forSummary().summary().render() == printed)
     let arrays = try NPZ.read(path: stem + ".npz")
     let got = try nativeOutputs(inspection, [try #require(arrays["input_0"])])
     let comparison = OutputComparison(index: 0, got: got[0], expected: try #require(arrays["output_0"]), atol: atol, rtol: rtol)
     #expect(comparison.passed, "\(comparison.description)")
+  }
+}
+
+@Suite("Byte sizes under the summary")
+struct ByteSizeTests {
+  /// What Python's `readable_memory_size` printed for each size (`{:.2f}`, the exact binary value
+  /// rounded half to even: 1152 B is 1.125 KB, printed 1.12; 1408 B is 1.375 KB, printed 1.38).
+  static let cases: [(Int, String)] = [
+    (0, "0.00 B"), (1, "1.00 B"), (1023, "1023.00 B"), (1024, "1.00 KB"), (1152, "1.12 KB"), (1408, "1.38 KB"),
+    (2560, "2.50 KB"), (123_456, "120.56 KB"), (1_048_575, "1024.00 KB"), (1_048_576, "1.00 MB"),
+    (32_250_016, "30.76 MB"), (102_546_848, "97.80 MB"), (3_377_699_720_540_217, "3.00 PB"), (1 << 62, "4.00 PB"),
+  ]
+
+  @Test("Keras 3's byte sizes are Python's, digit for digit; Keras 2 says Byte", arguments: cases)
+  func bytes(_ size: Int, _ printed: String) {
+    #expect(SummaryStyle.keras3.bytes(size) == printed)
+    #expect(SummaryStyle.keras2.bytes(size) == (printed.hasSuffix(" B") ? printed.dropLast() + "Byte" : printed))
   }
 }
 

@@ -47,7 +47,7 @@ public struct FeatureNormalization: LayerDefinition {
     let d = saturatingProduct(shape)
     return LayerSignature(
       outputs: [x],
-      weights: [WeightSpec("mean", shape, trainable: false), WeightSpec("variance", shape, trainable: false), WeightSpec("count", [], trainable: false)],
+      weights: [WeightSpec("mean", shape, trainable: false), WeightSpec("variance", shape, trainable: false), WeightSpec("count", [], trainable: false, elementSize: 8)],
       formula: "2 × \(d) + 1")
   }
 }
