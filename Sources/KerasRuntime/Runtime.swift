@@ -304,7 +304,8 @@ public final class Runtime {
   }
 
   func apply(_ step: Plan.Step, _ model: ModelAnalysis, _ inputs: [Value], call: KernelCall, profile: LayerProfile?) throws(RuntimeError) -> [Value] {
-    if let nested = model.layers[step.layer].nested {
+    // The step's own copy: reading the layer's `nested` copied the whole LayerInfo every pass.
+    if let nested = step.nested {
       return try run(nested, inputs, path: step.path + "/", profile: profile)
     }
     guard let kernel = step.kernel else { throw RuntimeError("layer \(step.name) (\(step.className)): no kernel was built") }
@@ -384,6 +385,8 @@ struct Plan {
     let call: LayerCall
     let arguments: KernelCall
     let kernel: Kernel?
+    /// For a nested model, its analysis (its own plan is at `path + "/"`).
+    let nested: ModelAnalysis?
     /// The slots of the call's inputs, in order.
     let inputs: [Int]
     /// The slot of each output tensor, nil where nothing reads it.
@@ -424,7 +427,7 @@ struct Plan {
       let path = prefix + layer.name
       return Step(
         layer: step.layer, name: layer.name, className: layer.className, path: path, call: call,
-        arguments: KernelCall(call.arguments), kernel: kernels[path], inputs: call.inputs.map { slotOf[$0]! },
+        arguments: KernelCall(call.arguments), kernel: kernels[path], nested: layer.nested, inputs: call.inputs.map { slotOf[$0]! },
         outputs: outputs, released: released[index])
     }
     inputs = modelInputs.map { slotOf[$0]! }
