@@ -62,6 +62,7 @@ struct RichTable {
   /// or to the `bottom`. Each line is assembled as UTF-8 bytes: a 429-row table is thousands of
   /// cells, and joining them as Strings was most of a large model's summary.
   func cells(_ fields: [String], border: String, bottom: Bool = false) -> [String] {
+    if let line = singleLine(fields, border: border) { return [line] }
     let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
     let height = wrapped.map(\.count).max() ?? 1
     let bar = Array(border.utf8)
@@ -82,6 +83,30 @@ struct RichTable {
       }
       return String(decoding: line, as: UTF8.self)
     }
+  }
+
+  /// The row as one line, when every field is ASCII and fits its column: what ``wrap(_:width:alignment:)``
+  /// makes of such a field is the field itself, justified (trailing spaces dropped unless it is
+  /// left-aligned). Nil otherwise. Nearly every row of a summary is such a line, written here in
+  /// one buffer without the wrapping's intermediate arrays.
+  func singleLine(_ fields: [String], border: String) -> String? {
+    var line: [UInt8] = []
+    line.reserveCapacity(widths.reduce(widths.count * 3 + 3, +))
+    line += border.utf8
+    for (i, field) in fields.enumerated() {
+      var utf8 = field.utf8[...]
+      let width = widths[i] - 2
+      if alignments[i] != .left { while utf8.last == 0x20 { utf8 = utf8.dropLast() } }
+      guard utf8.count <= width, utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+      let excess = width - utf8.count
+      let before = alignments[i] == .right ? excess : alignments[i] == .center ? excess / 2 : 0
+      line.append(0x20)
+      line += repeatElement(0x20, count: before)
+      line += utf8
+      line += repeatElement(0x20, count: excess - before + 1)
+      line += border.utf8
+    }
+    return String(decoding: line, as: UTF8.self)
   }
 
   /// rich's `Text.wrap` with `overflow="ellipsis"`: break before a word that does not fit,
