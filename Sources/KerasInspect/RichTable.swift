@@ -64,19 +64,26 @@ struct RichTable {
   func cells(_ fields: [String], border: String, bottom: Bool = false) -> [String] {
     if let line = singleLine(fields, border: border) { return [line] }
     let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
-    let height = wrapped.map(\.count).max() ?? 1
+    let height = wrapped.map { $0.lines.count }.max() ?? 1
     let bar = Array(border.utf8)
     return (0..<height).map { lineIndex in
       var line: [UInt8] = []
       line.reserveCapacity(widths.reduce(bar.count, +) * 3)
       line += bar
-      for (i, lines) in wrapped.enumerated() {
-        let index = bottom ? lineIndex - (height - lines.count) : lineIndex
+      for (i, cell) in wrapped.enumerated() {
+        let width = widths[i] - 2
+        let index = bottom ? lineIndex - (height - cell.lines.count) : lineIndex
         line.append(0x20)
-        if index >= 0 && index < lines.count {
-          line += lines[index]
+        if index >= 0 && index < cell.lines.count {
+          let part = cell.lines[index]
+          let excess = width - part.cells
+          let before = alignments[i] == .right ? excess : alignments[i] == .center ? excess / 2 : 0
+          line += repeatElement(0x20, count: before)
+          line += cell.bytes[part.bytes]
+          if part.ellipsis { line += "…".utf8 }
+          line += repeatElement(0x20, count: excess - before)
         } else {
-          line += repeatElement(0x20, count: widths[i] - 2)
+          line += repeatElement(0x20, count: width)
         }
         line.append(0x20)
         line += bar
@@ -109,68 +116,74 @@ struct RichTable {
     return String(decoding: line, as: UTF8.self)
   }
 
-  /// rich's `Text.wrap` with `overflow="ellipsis"`: break before a word that does not fit,
-  /// never inside one; then truncate to the width with `…` and justify. Each line comes back as
-  /// its UTF-8 bytes, `width` cells wide.
-  static func wrap(_ text: String, width: Int, alignment: Alignment) -> [[UInt8]] {
-    // Layer names, classes and shapes are ASCII: their bytes are their cells, and walking bytes
-    // instead of grapheme clusters made a 429-row table render in a fraction of the time.
-    if text.utf8.allSatisfy({ $0 < 0x80 }) {
-      return wrap(Array(text.utf8), space: 0x20, width: width, alignment: alignment) { Array($0) }
-    }
-    return wrap(Array(text), space: " ", width: width, alignment: alignment) { Array(String($0).utf8) }
+  /// One line of a wrapped cell: its bytes (a range of the cell's UTF-8), how many cells wide it
+  /// is, and whether `…` follows it (a word cut to the width).
+  struct Line {
+    let bytes: Range<Int>
+    let cells: Int
+    let ellipsis: Bool
   }
 
-  private static func wrap<Cell: Equatable>(
-    _ chars: [Cell], space: Cell, width: Int, alignment: Alignment, string: (ArraySlice<Cell>) -> [UInt8]
-  ) -> [[UInt8]] {
-    // Words are `\s*\S+\s*`: leading spaces only on the first, trailing spaces kept.
-    var words: [Range<Int>] = []
+  /// rich's `Text.wrap` with `overflow="ellipsis"`: break before a word that does not fit,
+  /// never inside one; then truncate to the width with `…` (justified when written). The lines
+  /// come back as ranges of the text's UTF-8 bytes, not copies of them.
+  static func wrap(_ text: String, width: Int, alignment: Alignment) -> (bytes: [UInt8], lines: [Line]) {
+    // Layer names, classes and shapes are ASCII: their bytes are their cells, and walking bytes
+    // instead of grapheme clusters made a 429-row table render in a fraction of the time.
+    let utf8 = Array(text.utf8)
+    if utf8.allSatisfy({ $0 < 0x80 }) {
+      let lines = wrap(utf8, space: 0x20, width: width, alignment: alignment).map { range, ellipsis in
+        Line(bytes: range, cells: range.count + (ellipsis ? 1 : 0), ellipsis: ellipsis)
+      }
+      return (utf8, lines)
+    }
+    let characters = Array(text)
+    var bytes: [UInt8] = []
+    var lines: [Line] = []
+    for (range, ellipsis) in wrap(characters, space: " ", width: width, alignment: alignment) {
+      let start = bytes.count
+      bytes += String(characters[range]).utf8
+      lines.append(Line(bytes: start..<bytes.count, cells: range.count + (ellipsis ? 1 : 0), ellipsis: ellipsis))
+    }
+    return (bytes, lines)
+  }
+
+  /// The lines of `chars` wrapped to `width`: each a range of `chars`, trailing spaces dropped
+  /// as rich drops them, and whether it was cut to `width - 1` for a `…`.
+  private static func wrap<Cell: Equatable>(_ chars: [Cell], space: Cell, width: Int, alignment: Alignment) -> [(Range<Int>, Bool)] {
+    var lines: [(Range<Int>, Bool)] = []
+    var start = 0
+    func emit(upTo lineEnd: Int) {
+      var end = lineEnd
+      // rstrip_end: drop trailing spaces that overflow the width.
+      while end - start > width, chars[end - 1] == space { end -= 1 }
+      if alignment != .left { while end > start, chars[end - 1] == space { end -= 1 } }
+      lines.append(end - start > width ? (start..<(start + max(0, width - 1)), true) : (start..<end, false))
+      start = lineEnd
+    }
+    // Words are `\s*\S+\s*`: leading spaces only on the first, trailing spaces kept. A line breaks
+    // before a word that does not fit what is left of it.
+    var offset = 0
     var i = 0
     while i < chars.count {
-      let start = i
+      let wordStart = i
       while i < chars.count, chars[i] == space { i += 1 }
+      let letters = i
       while i < chars.count, chars[i] != space { i += 1 }
+      let trimmed = i > letters ? i - wordStart : 0
       while i < chars.count, chars[i] == space { i += 1 }
-      words.append(start..<i)
-    }
-    var breaks: [Int] = []
-    var offset = 0
-    for word in words {
-      var trimmed = word.count
-      while trimmed > 0, chars[word.lowerBound + trimmed - 1] == space { trimmed -= 1 }
+      let count = i - wordStart
       if width - offset >= trimmed {
-        offset += word.count
+        offset += count
       } else if trimmed > width {
-        if word.lowerBound > 0 { breaks.append(word.lowerBound) }
-        offset = word.count
-      } else if offset > 0, word.lowerBound > 0 {
-        breaks.append(word.lowerBound)
-        offset = word.count
+        if wordStart > 0 { emit(upTo: wordStart) }
+        offset = count
+      } else if offset > 0, wordStart > 0 {
+        emit(upTo: wordStart)
+        offset = count
       }
     }
-    var lines: [[UInt8]] = []
-    var start = 0
-    for end in breaks + [chars.count] {
-      var line = chars[start..<end]
-      start = end
-      // rstrip_end: drop trailing spaces that overflow the width.
-      while line.count > width, line.last == space { line.removeLast() }
-      if alignment != .left { while line.last == space { line.removeLast() } }
-      let text: [UInt8], count: Int
-      if line.count > width {
-        (text, count) = (string(line.prefix(max(0, width - 1))) + Array("…".utf8), max(0, width - 1) + 1)
-      } else {
-        (text, count) = (string(line), line.count)
-      }
-      let excess = width - count
-      let before = alignment == .right ? excess : alignment == .center ? excess / 2 : 0
-      var padded = [UInt8](repeating: 0x20, count: before)
-      padded.reserveCapacity(text.count + excess)
-      padded += text
-      padded += repeatElement(0x20, count: excess - before)
-      lines.append(padded)
-    }
+    emit(upTo: chars.count)
     return lines
   }
 }

@@ -195,6 +195,29 @@ struct ByteSizeTests {
   }
 }
 
+@Suite("Keras 3's table cells")
+struct RichTableTests {
+  /// A layer name with accents wraps as its ASCII twin does: one cell per character.
+  @Test("a non-ASCII cell wraps, cuts and pads by characters, as its ASCII twin does by bytes")
+  func nonASCII() {
+    let texts = ["conv2d_block1 (Conv2D)", "a very long layer name that wraps (Dense)", "xxxxxxxxxxxxxxxxxxxxxxxxxx y", "  leading and trailing  ", "", "one"]
+    for text in texts {
+      for width in [1, 3, 8, 12, 30] {
+        for alignment in [RichTable.Alignment.left, .right, .center] {
+          let ascii = RichTable.wrap(text, width: width, alignment: alignment)
+          let accented = RichTable.wrap(text.replacingOccurrences(of: "e", with: "é"), width: width, alignment: alignment)
+          #expect(ascii.lines.map(\.cells) == accented.lines.map(\.cells), "\(text) \(width)")
+          #expect(ascii.lines.map(\.ellipsis) == accented.lines.map(\.ellipsis), "\(text) \(width)")
+          let asciiLines = ascii.lines.map { String(decoding: ascii.bytes[$0.bytes], as: UTF8.self) }
+          let accentedLines = accented.lines.map { String(decoding: accented.bytes[$0.bytes], as: UTF8.self) }
+          #expect(asciiLines.map { $0.replacingOccurrences(of: "e", with: "é") } == accentedLines, "\(text) \(width)")
+          #expect(ascii.lines.allSatisfy { $0.cells <= max(width, 1) }, "\(text) \(width)")
+        }
+      }
+    }
+  }
+}
+
 @Suite("HDF5 variety in real model files")
 struct RepackTests {
   @Test("a gzip+shuffle repack gives identical results to the original", arguments: [
