@@ -53,16 +53,16 @@ public final class Inspection {
   }
 
   /// What a text summary needs: this inspection when the file's weights are listed or its config
-  /// accounts for every weight (`ModelAnalysis.configAccountsForWeights`), else the file opened
-  /// again in full, its weights listed (a file opened with `listWeights: false` whose config does
-  /// not say everything: a layer keras-inspect does not understand, weights not in float32).
-  /// `configPath` as the file was first opened with.
-  public func forSummary(configPath: String? = nil) throws(InspectionError) -> Inspection {
+  /// accounts for every weight (`ModelAnalysis.configAccountsForWeights`), else the model analysed
+  /// again with its stored weights listed (a file opened with `listWeights: false` whose config
+  /// does not say everything: a layer keras-inspect does not understand, weights not in float32).
+  public func forSummary() throws(InspectionError) -> Inspection {
     if file.weightsListed || analysis.configAccountsForWeights { return self }
-    guard let full = Inspection(file: try Self.open(path: file.path, configPath: configPath)) else {
-      throw InspectionError(path: file.path, message: "the architecture is gone on opening it again")
+    do {
+      return Inspection(file: try file.listingWeights(), config: analysis.config)
+    } catch {
+      throw InspectionError(path: file.path, message: error.message)
     }
-    return full
   }
 
   /// Opens any Keras file, with or without an architecture (enough to list weights).

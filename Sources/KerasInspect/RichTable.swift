@@ -77,7 +77,7 @@ struct RichTable {
         if index >= 0 && index < cell.lines.count {
           let part = cell.lines[index]
           let excess = width - part.cells
-          let before = alignments[i] == .right ? excess : alignments[i] == .center ? excess / 2 : 0
+          let before = Self.spacesBefore(excess, alignments[i])
           line += repeatElement(0x20, count: before)
           line += cell.bytes[part.bytes]
           if part.ellipsis { line += "…".utf8 }
@@ -106,7 +106,7 @@ struct RichTable {
       if alignments[i] != .left { while utf8.last == 0x20 { utf8 = utf8.dropLast() } }
       guard utf8.count <= width, utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
       let excess = width - utf8.count
-      let before = alignments[i] == .right ? excess : alignments[i] == .center ? excess / 2 : 0
+      let before = Self.spacesBefore(excess, alignments[i])
       line.append(0x20)
       line += repeatElement(0x20, count: before)
       line += utf8
@@ -114,6 +114,15 @@ struct RichTable {
       line += border.utf8
     }
     return String(decoding: line, as: UTF8.self)
+  }
+
+  /// Of the `excess` spaces that justify a line in its cell, how many go before it.
+  static func spacesBefore(_ excess: Int, _ alignment: Alignment) -> Int {
+    switch alignment {
+    case .left: 0
+    case .right: excess
+    case .center: excess / 2
+    }
   }
 
   /// One line of a wrapped cell: its bytes (a range of the cell's UTF-8), how many cells wide it

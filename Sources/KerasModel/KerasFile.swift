@@ -170,6 +170,26 @@ public final class KerasFile {
     return (names, weights)
   }
 
+  /// This file with its stored weights listed: itself when they are, else the weights listed from
+  /// the same open file, its config not parsed again (a legacy `.h5` model opened with
+  /// `listWeights: false`).
+  public func listingWeights() throws(ModelError) -> KerasFile {
+    if weightsListed { return self }
+    return try KerasFile(listing: self)
+  }
+
+  private init(listing other: KerasFile) throws(ModelError) {
+    (path, format, kerasVersion, backend, config, file) = (other.path, other.format, other.kerasVersion, other.backend, other.config, other.file)
+    let (layers, stored) = try Self.legacyWeights(try Self.root(other.file), group: "model_weights")
+    weightLayers = layers
+    if let config = other.config {
+      weights = Self.legacyLayouts(stored, config: config, backend: other.backend)
+    } else {
+      weights = stored
+    }
+    weightsListed = true
+  }
+
   /// A config file: `model.to_json()` output or a `config.json`, with the version it names.
   private static func readConfig(_ path: String) throws(ModelError) -> (config: ModelConfig, version: String?, backend: String?) {
     guard let data = FileManager.default.contents(atPath: path), data.count <= maxJSONBytes else {

@@ -92,7 +92,7 @@ struct SummaryCommand: ParsableCommand {
         continue
       }
       do {
-        inspection = try inspection.forSummary(configPath: configPath)
+        inspection = try inspection.forSummary()
       } catch {
         printError("keras-inspect: \(error.description)")
         unreadable += 1
