@@ -111,9 +111,9 @@ public struct ModelAnalysis: Sendable {
   /// weights would: every layer (and every layer of a nested model) understood, analysed without
   /// a problem, its weights known from its config, and its variables held as float32 (the bytes
   /// Keras's totals print are then counted in float32, or in the dtype a family gives a weight
-  /// of its own, such as Normalization's int64 `count`). Keras's own `model.summary()` counts the weights the config
-  /// built, so for a file Keras loads the two agree; a file whose weights contradict its config
-  /// is what the checks report.
+  /// of its own, such as Normalization's int64 `count`). Keras's own `model.summary()` counts
+  /// the weights the config built, so for a file Keras loads the two agree; a file whose weights
+  /// contradict its config is what the checks report.
   public var configAccountsForWeights: Bool {
     layers.allSatisfy { layer in
       guard layer.understood, layer.problem == nil, let expected = layer.expected else { return false }
