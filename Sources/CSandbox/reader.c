@@ -1,16 +1,80 @@
 #define _GNU_SOURCE
 #include "csandbox.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__linux__)
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int forked_reader = 0;
 static int reader_pid = 0;
+static int reader_outcome = CSANDBOX_READER_NOT_WAITED;
+static int reader_status = 0;
+
+// KERAS_INSPECT_TIMEOUT as the Swift side reads it (Double(String): the whole text a number,
+// no leading space), else the default; -1 when the text is not a number (then the Swift side,
+// which reports it, waits).
+static double reader_timeout(void) {
+  const char *text = getenv("KERAS_INSPECT_TIMEOUT");
+  if (text == NULL) return CSANDBOX_READER_TIMEOUT_SECONDS;
+  char *end = NULL;
+  double seconds = strtod(text, &end);
+  if (text[0] == '\0' || text[0] == ' ' || (text[0] >= '\t' && text[0] <= '\r') || *end != '\0') return -1;
+  return seconds > 0 ? seconds : 0;
+}
+
+static double now_seconds(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+// The parent of the forked reader waits for it here, before its own Swift start-up: a reader
+// that exits ends this process with its exit code at once. One that a signal ended, or that
+// outlives the timeout (killed here), is left for the Swift side to report. Without a pidfd
+// (Linux before 5.3) or a timeout it can read, it returns at once and the Swift side waits.
+static void wait_for_reader(pid_t pid) {
+  double timeout = reader_timeout();
+  if (timeout < 0) return;
+  int descriptor = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (descriptor < 0) return;
+  double deadline = timeout > 0 ? now_seconds() + timeout : 0;
+  int ended = 0;
+  while (!ended) {
+    int wait_ms = -1;
+    if (deadline > 0) {
+      double left = deadline - now_seconds();
+      if (left <= 0) break;
+      wait_ms = left * 1000 > 1e9 ? 1000000000 : (int)(left * 1000) + 1;
+    }
+    struct pollfd readable = {descriptor, POLLIN, 0};
+    int ready = poll(&readable, 1, wait_ms);
+    if (ready > 0) ended = 1;
+    else if (ready < 0 && errno != EINTR) {
+      close(descriptor);
+      return;
+    }
+  }
+  close(descriptor);
+  if (!ended) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return;
+  }
+  if (ended && WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  reader_status = status;
+  reader_outcome = ended ? CSANDBOX_READER_ENDED : CSANDBOX_READER_TIMED_OUT;
+}
 
 static int contains(const char *value) {
   // As the Swift side reads KERAS_INSPECT_NO_CONTAINMENT: unset, empty or "0" contains.
@@ -31,12 +95,18 @@ __attribute__((constructor(101))) static void csandbox_fork_reader(int argc, cha
     forked_reader = 1;
   } else if (pid > 0) {
     reader_pid = pid;
+    wait_for_reader(pid);
   }
   // fork failed: neither; the program starts its reader the usual way.
 }
 
 int csandbox_forked_reader(void) { return forked_reader; }
 int csandbox_reader_pid(void) { return reader_pid; }
+
+int csandbox_reader_outcome(int *status) {
+  *status = reader_status;
+  return reader_outcome;
+}
 
 struct run_context {
   void (*body)(void *);
@@ -49,7 +119,17 @@ static void *run_body(void *argument) {
   return NULL;
 }
 
-int csandbox_run_on_new_thread(void (*body)(void *), void *context) {
+int csandbox_run_reader(void (*body)(void *), void *context) {
+  // A Swift runtime in the executable starts after the fork (its constructors come after this
+  // file's): the main thread has nothing stale, and its heap grows in few steps. A new thread's
+  // heap is an arena of its own, which glibc grows page by page with an mprotect each (about
+  // 600 of them for a DenseNet121 summary).
+  void *shared_runtime = dlopen("libswiftCore.so", RTLD_LAZY | RTLD_NOLOAD);
+  if (shared_runtime == NULL) {
+    body(context);
+    return 0;
+  }
+  dlclose(shared_runtime);
   struct run_context run = {body, context};
   pthread_attr_t attributes;
   if (pthread_attr_init(&attributes) != 0) return -1;
@@ -67,7 +147,11 @@ int csandbox_run_on_new_thread(void (*body)(void *), void *context) {
 #else
 int csandbox_forked_reader(void) { return 0; }
 int csandbox_reader_pid(void) { return 0; }
-int csandbox_run_on_new_thread(void (*body)(void *), void *context) {
+int csandbox_reader_outcome(int *status) {
+  *status = 0;
+  return CSANDBOX_READER_NOT_WAITED;
+}
+int csandbox_run_reader(void (*body)(void *), void *context) {
   body(context);
   return 0;
 }

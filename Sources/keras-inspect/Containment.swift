@@ -31,11 +31,19 @@ enum Containment {
         // `summary`'s reader, forked before the Swift runtime started (CSandbox's reader.c).
         dieOfCrashes()
         sandbox(environment, reader: "forked at start-up")
-        runOnNewThread(body)
+        runReader(body)
         end()
       }
       let forked = csandbox_reader_pid()
-      if forked > 0 { exit(supervise(forked, timeout: timeout(environment), recover: recover)) }
+      if forked > 0 {
+        // reader.c waited for it before this start-up, and ended this process if it exited.
+        var status: Int32 = 0
+        switch Int(csandbox_reader_outcome(&status)) {
+        case CSANDBOX_READER_ENDED: exit(ended(status, recover: recover))
+        case CSANDBOX_READER_TIMED_OUT: exit(timedOut(timeout(environment), recover: recover))
+        default: exit(supervise(forked, timeout: timeout(environment), recover: recover))
+        }
+      }
       if environment[childMarker] == "1" {
         // The contained child, started afresh.
         dieOfCrashes()
@@ -77,7 +85,7 @@ enum Containment {
   /// runs as long as its passes take, with no default limit.
   static func timeout(_ environment: Environment) -> Double {
     let benchmarking = CommandLine.arguments.dropFirst().first == BenchCommand.configuration.commandName
-    return environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : 30)
+    return environment["KERAS_INSPECT_TIMEOUT"].flatMap(Double.init) ?? (benchmarking ? 0 : Double(CSANDBOX_READER_TIMEOUT_SECONDS))
   }
 
   /// A contained reader dies of a crash at once (the Swift runtime's backtracer would print
@@ -86,12 +94,12 @@ enum Containment {
     for crash in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(crash, SIG_DFL) }
   }
 
-  /// Runs `body` on a thread of its own (see `csandbox_run_on_new_thread`), or here if none starts.
-  static func runOnNewThread(_ body: () -> Void) {
+  /// Runs the forked reader's `body` (see `csandbox_run_reader`), or here if no thread starts.
+  static func runReader(_ body: () -> Void) {
     withoutActuallyEscaping(body) { body in
       var box: () -> Void = body
       let started = withUnsafeMutablePointer(to: &box) { pointer in
-        csandbox_run_on_new_thread({ context in context!.assumingMemoryBound(to: (() -> Void).self).pointee() }, pointer)
+        csandbox_run_reader({ context in context!.assumingMemoryBound(to: (() -> Void).self).pointee() }, pointer)
       }
       if started != 0 { body() }
     }
@@ -157,12 +165,21 @@ enum Containment {
       if finished.wait(timeout: deadline) == .timedOut {
         kill(pid, SIGKILL)
         finished.wait()
-        let problem = "reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)"
-        if let code = recover(problem) { return code }
-        report(problem)
-        return 2
+        return timedOut(timeout, recover: recover)
       }
-      let status = outcome.status
+      return ended(outcome.status, recover: recover)
+    }
+
+    /// The exit code for a reader stopped at the timeout, reported.
+    static func timedOut(_ timeout: Double, recover: (String) -> Int32?) -> Int32 {
+      let problem = "reading took longer than \(formatted(timeout)) s and was stopped: the file is corrupt or hostile (KERAS_INSPECT_TIMEOUT sets the limit)"
+      if let code = recover(problem) { return code }
+      report(problem)
+      return 2
+    }
+
+    /// The exit code for a reader that ended with wait status `status`; a crash is reported.
+    static func ended(_ status: Int32, recover: (String) -> Int32?) -> Int32 {
       let signal = status & 0x7F
       if signal == 0 { return (status >> 8) & 0xFF }
       // SIGPIPE: whatever read our output (`| head`) went away. Not the file's fault; exit as a

@@ -46,10 +46,25 @@ int csandbox_forked_reader(void);
 /// In the process that forked that reader: its pid; 0 otherwise.
 int csandbox_reader_pid(void);
 
-/// Runs `body(context)` on a new thread (with the main thread's stack size) and waits for it.
-/// The forked reader runs on one: a thread started after the fork has none of the thread-local
-/// state the parent's main thread may have cached before it (the Swift runtime caches the
-/// thread id its locks are taken with). Returns 0, or -1 when no thread could be started.
-int csandbox_run_on_new_thread(void (*body)(void *), void *context);
+/// How long a reader may take when `KERAS_INSPECT_TIMEOUT` does not say.
+#define CSANDBOX_READER_TIMEOUT_SECONDS 30
+
+/// What the process that forked the reader saw of it before its own Swift start-up. It waits
+/// there (up to `KERAS_INSPECT_TIMEOUT` seconds), and a reader that exits ends it with the same
+/// exit code, so its Swift code runs only to report a reader that a signal ended or that it
+/// stopped at the timeout.
+enum {
+  CSANDBOX_READER_NOT_WAITED = 0, /* no reader, or not waited for: the Swift side waits */
+  CSANDBOX_READER_ENDED = 1,      /* a signal ended it; *status is its wait status */
+  CSANDBOX_READER_TIMED_OUT = 2,  /* still running at the timeout, and killed */
+};
+int csandbox_reader_outcome(int *status);
+
+/// Runs the forked reader's `body(context)`, on the main thread where the Swift runtime is part
+/// of the executable. Where it is a shared library, its constructors ran before the fork and may
+/// have cached the parent's thread id in thread-local state (its locks are taken with it), so
+/// the body runs on a new thread (with the main thread's stack size), which starts with none,
+/// and this waits for it. Returns 0, or -1 when no thread could be started.
+int csandbox_run_reader(void (*body)(void *), void *context);
 
 #endif
