@@ -130,7 +130,10 @@ enum Containment {
   /// The reading process gives up what reading does not need (``Sandbox``), before it parses
   /// anything; `--verbose` prints what it kept, and how the `reader` was started.
   static func sandbox(_ environment: Environment, reader: String) {
-    Parallel.keepFreedBuffers(false)
+    // The forked reader (a summary) reads no weight values: its blocks, the largest a config
+    // text copied three times over, reuse its huge-page heap (reader.c) instead of each being a
+    // mapping of its own.
+    Parallel.keepFreedBuffers(csandbox_forked_reader() == 1)
     #if DEBUG
       // Tests only (debug builds, which `swift test` runs): the file's own refusals off, to show
       // the sandbox stands alone.

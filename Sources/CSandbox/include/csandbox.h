@@ -39,8 +39,9 @@ uint64_t csandbox_address_space(void);
 int csandbox_limits(uint64_t address_space, uint64_t file_size, uint64_t open_files);
 
 /// Whether this process is the reader `keras-inspect summary` forked at start-up, before the Swift
-/// runtime started (1), or not (0). A summary reads no weight values, so its reader needs none of
-/// what starting the program afresh gives (a heap with huge pages), and forking saves starting it.
+/// runtime started (1), or not (0). A summary reads no weight values, so its reader needs nothing
+/// of a program started afresh but the huge pages of its heap, which reader.c asks for itself;
+/// forking saves starting the program a second time.
 int csandbox_forked_reader(void);
 
 /// In the process that forked that reader: its pid; 0 otherwise.
