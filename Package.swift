@@ -110,7 +110,7 @@ let package = Package(
     // `make fuzz`: the libFuzzer target (built with -sanitize=fuzzer,address -DFUZZING; not in CI).
     .executableTarget(name: "keras-inspect-fuzz", dependencies: ["KerasInspect", "CSandbox"], path: "Fuzz/KerasInspectFuzz"),
     // `make bench`: forward passes, weight loading and whole-process timings (not a test).
-    .executableTarget(name: "keras-inspect-bench", dependencies: ["KerasRuntime", "NumPy"], path: "Benchmarks/KerasInspectBench"),
+    .executableTarget(name: "keras-inspect-bench", dependencies: ["HDF5", "KerasInspect", "KerasRuntime", "NumPy"], path: "Benchmarks/KerasInspectBench"),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel", "PythonCode"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),

@@ -7,12 +7,14 @@
 //            GB/s and peak resident memory against the weights' size.
 //   inspect  the whole `keras-inspect` process (check and summary) on the worked example and on
 //            large.h5, with the file in the page cache (warm) and evicted from it first (cold).
+//   phases   a text summary's phases in-process (libhdf5, JSON, model, analysis, table) on the
+//            worked example and the applications models (`models.py` writes them in apps/).
 // Prints medians and rates; `--json` prints the same as one JSON object for Benchmarks/compare.py.
 import Foundation
 
 let usage = """
   usage: keras-inspect-bench [--models DIR] [--json] [--quick] [GROUP|CASE ...]
-    GROUP: forward, load, inspect; CASE: a forward case such as lstm_large
+    GROUP: forward, load, inspect, phases; CASE: a forward case such as lstm_large
   """
 
 var options = Options()
@@ -47,6 +49,12 @@ do {
   }
   if options.wants("inspect") {
     for m in try ProcessBenchmark.run(manifest: manifest, folder: options.models, runs: options.quick ? 5 : 21) {
+      results.append(m)
+      report.row(m)
+    }
+  }
+  if options.wants("phases") {
+    for m in try PhaseBenchmark.run(folder: options.models, runs: options.quick ? 5 : 31) {
       results.append(m)
       report.row(m)
     }

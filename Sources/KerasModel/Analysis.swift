@@ -1,6 +1,7 @@
 /// One layer of a model as keras-inspect understands it: shapes and weights from the config,
-/// next to the weights stored in the file.
-public struct LayerInfo: Sendable {
+/// next to the weights stored in the file. Immutable, and shared rather than copied: the summary,
+/// the checks and the runtime each walk a model's layers several times.
+public final class LayerInfo: Sendable {
   public let config: LayerConfig
   /// The class Keras reports in summaries (`Functional` for a nested functional model).
   public let displayClassName: String
@@ -29,9 +30,31 @@ public struct LayerInfo: Sendable {
   /// For a nested model, the analysis of its own layers.
   public let nested: ModelAnalysis?
   /// How tf.keras nests the layer's outputs in its summary (``LayerSignature/outputGroups``).
-  public var outputGroups: [Int]? = nil
+  public let outputGroups: [Int]?
   /// Whether tf.keras prints the outputs as a tuple (``LayerSignature/outputsAreTuple``).
-  public var outputsAreTuple = false
+  public let outputsAreTuple: Bool
+
+  init(
+    config: LayerConfig, displayClassName: String, outputs: [[Shape]?], connections: [[TensorRef]], expected: [WeightSpec]?,
+    formula: String?, stored: [StoredWeight], storedTrainable: [Bool], understood: Bool, problem: String?,
+    definition: (any LayerDefinition)?, flops: Int?, nested: ModelAnalysis?, outputGroups: [Int]? = nil, outputsAreTuple: Bool = false
+  ) {
+    self.config = config
+    self.displayClassName = displayClassName
+    self.outputs = outputs
+    self.connections = connections
+    self.expected = expected
+    self.formula = formula
+    self.stored = stored
+    self.storedTrainable = storedTrainable
+    self.understood = understood
+    self.problem = problem
+    self.definition = definition
+    self.flops = flops
+    self.nested = nested
+    self.outputGroups = outputGroups
+    self.outputsAreTuple = outputsAreTuple
+  }
 
   public var name: String { config.name }
   public var className: String { config.className }

@@ -66,7 +66,7 @@ public enum ConfigParser {
       // No InputLayer: the input shape sits on the first layer or on the model.
       let shape = members.first.flatMap { batchInputShape(of: $0.config, nested: $0.nested) }
         ?? body["build_input_shape"]?.shape
-      var config: [String: JSONValue] = ["name": .string("input")]
+      var config: JSONObject = ["name": .string("input")]
       if let shape { config["batch_shape"] = .array(shape.map { $0.map { .number(Double($0)) } ?? .null }) }
       layers.append(LayerConfig(name: "input", className: "InputLayer", config: .object(config), calls: [], nested: nil))
     }
@@ -134,8 +134,9 @@ public enum ConfigParser {
   /// layer's config has both) and whose nodes are Keras 3's `{"args", "kwargs"}` objects.
   static func isOperation(_ item: JSONValue, className: String) -> Bool {
     if let module = item["module"]?.string { return module.hasPrefix("keras.src.ops.") }
-    guard LayerRegistry.byOperationName[className] != nil, let config = item["config"], config["trainable"] == nil,
-      config["dtype"]?.object == nil
+    // The config first: the op table is built only for a file that has an op node.
+    guard let config = item["config"], config["trainable"] == nil, config["dtype"]?.object == nil,
+      LayerRegistry.byOperationName[className] != nil
     else { return false }
     return item["inbound_nodes"]?.array?.first?.object != nil
   }
@@ -178,7 +179,7 @@ public enum ConfigParser {
     for node in nodes {
       var inputs: [TensorRef] = []
       var structure = CallStructure()
-      var keywords: [String: JSONValue] = [:]
+      var keywords: JSONObject = [:]
       var maskInput: Int?
       var connections: [TensorRef]?
       if node.object != nil {
@@ -200,7 +201,7 @@ public enum ConfigParser {
         // `["_CONSTANT_VALUE", -1, 3.0, {"y": ["x", 0, 0]}]`.
         let entries = list.first?.string != nil ? [node] : list
         var first: [CallValue] = []
-        var kwargs: [String: JSONValue]?
+        var kwargs: JSONObject?
         for entry in entries {
           guard let items = entry.array, items.count >= 3, items[0].string != nil else {
             throw ModelError(.badConfig, "layer \(layer): inbound node entry is not [layer, node, tensor, kwargs]")
@@ -248,7 +249,7 @@ public enum ConfigParser {
   /// A call's keyword arguments decoded in input order (query, value, key, then by name), with
   /// the position of the `mask=` tensor among the inputs when one was passed.
   static func keywordArguments(
-    _ kwargs: [String: JSONValue], inputs: inout [TensorRef], _ decode: (JSONValue, inout [TensorRef], Int) -> CallValue
+    _ kwargs: JSONObject, inputs: inout [TensorRef], _ decode: (JSONValue, inout [TensorRef], Int) -> CallValue
   ) -> ([String: CallValue], Int?) {
     var result: [String: CallValue] = [:]
     var maskInput: Int?
@@ -366,13 +367,13 @@ public enum ConfigParser {
   }
 
   /// Keyword names in the order their tensors are inputs: query, value, key first, then by name.
-  static func orderedKeywords(_ keys: Dictionary<String, JSONValue>.Keys) -> [String] {
+  static func orderedKeywords(_ keys: [String]) -> [String] {
     let first = ["query", "value", "key"].filter { keys.contains($0) }
     return first + keys.filter { !first.contains($0) }.sorted()
   }
 
   /// The keyword arguments that are plain booleans, numbers or strings.
-  static func plainArguments(_ kwargs: [String: JSONValue]) -> [String: JSONValue] {
+  static func plainArguments(_ kwargs: JSONObject) -> JSONObject {
     kwargs.filter { _, value in
       switch value {
       case .bool, .number, .string: return true

@@ -90,7 +90,7 @@ public struct CallArguments: Sendable, Equatable {
   public init() {}
 
   /// Reads the plain keyword values of a node entry.
-  init(keywords: [String: JSONValue]) {
+  init(keywords: JSONObject) {
     useCausalMask = keywords["use_causal_mask"]?.bool ?? false
     training = keywords["training"]?.bool
     returnAttentionScores = keywords["return_attention_scores"]?.bool ?? false

@@ -6,7 +6,7 @@ public enum JSONValue: Sendable, Equatable {
   case number(Double)
   case string(String)
   case array([JSONValue])
-  case object([String: JSONValue])
+  case object(JSONObject)
 
   /// Parses JSON text as Python's `json` module writes it: strict JSON plus the bare `NaN`,
   /// `Infinity` and `-Infinity` it emits for non-finite floats. `\u0000` escapes are accepted
@@ -21,14 +21,14 @@ public enum JSONValue: Sendable, Equatable {
   }
 
   public subscript(key: String) -> JSONValue? {
-    if case .object(let dict) = self { return dict[key] }
+    if case .object(let members) = self { return members[key] }
     return nil
   }
 
   public var string: String? { if case .string(let s) = self { return s }; return nil }
   public var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
   public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
-  public var object: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
+  public var object: JSONObject? { if case .object(let o) = self { return o }; return nil }
   public var isNull: Bool { self == .null }
 
   public var double: Double? { if case .number(let n) = self { return n }; return nil }
@@ -59,6 +59,109 @@ public enum JSONValue: Sendable, Equatable {
       if item.isNull { result.append(nil) } else if let n = item.int { result.append(n) } else { return nil }
     }
     return result
+  }
+}
+
+/// A JSON object: its members in the order of the text, each key once. A key repeated in the
+/// text keeps its last value at its first place, as in the dict Python's `json` makes.
+///
+/// Kept as a list, not a hash table: Keras configs are thousands of small objects (DenseNet121's
+/// 364 KB config: 4,996 objects of at most 20 members), looked up a few keys each, and a list is
+/// one allocation with no key hashed. An object of more than ``indexedCount`` members also keeps
+/// an index from key to place, so that no lookup over a hostile file's huge object is linear.
+public struct JSONObject: Sendable, Equatable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
+  public typealias Member = (key: String, value: JSONValue)
+
+  /// The member count from which lookups go through an index.
+  static let indexedCount = 32
+
+  private var members: [Member]
+  private var index: [String: Int]?
+
+  /// The members, in order; a repeated key keeps its last value at its first place.
+  public init<S: Sequence>(_ members: S) where S.Element == Member {
+    self.members = []
+    self.members.reserveCapacity(members.underestimatedCount)
+    for member in members { self[member.key] = member.value }
+  }
+
+  /// Members whose keys are known to differ (the parser's check).
+  init(unique members: ArraySlice<Member>) {
+    self.members = Array(members)
+    reindex()
+  }
+
+  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    self.init(elements.lazy.map { (key: $0.0, value: $0.1) })
+  }
+
+  public init() { members = [] }
+
+  public var startIndex: Int { 0 }
+  public var endIndex: Int { members.count }
+  public subscript(position: Int) -> Member { members[position] }
+
+  /// The keys, in order.
+  public var keys: [String] { members.map(\.key) }
+  /// The values, in the order of their keys.
+  public var values: [JSONValue] { members.map(\.value) }
+
+  private func position(of key: String) -> Int? {
+    if let index { return index[key] }
+    let count = key.utf8.count
+    return members.firstIndex { $0.key.utf8.count == count && $0.key == key }
+  }
+
+  /// The value of `key`; setting nil removes it, setting a new key appends it.
+  public subscript(key: String) -> JSONValue? {
+    get { position(of: key).map { members[$0].value } }
+    set {
+      switch (position(of: key), newValue) {
+      case (let place?, let value?):
+        members[place].value = value
+      case (let place?, nil):
+        members.remove(at: place)
+        index = nil
+        reindex()
+      case (nil, let value?):
+        members.append((key, value))
+        if index != nil { index![key] = members.count - 1 } else { reindex() }
+      case (nil, nil):
+        break
+      }
+    }
+  }
+
+  private mutating func reindex() {
+    guard index == nil, members.count > Self.indexedCount else { return }
+    index = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1.key, $0) })
+  }
+
+  @discardableResult
+  public mutating func removeValue(forKey key: String) -> JSONValue? {
+    let value = self[key]
+    if value != nil { self[key] = nil }
+    return value
+  }
+
+  public func mapValues(_ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONObject {
+    var mapped = self
+    for i in mapped.members.indices { mapped.members[i].value = try transform(mapped.members[i].value) }
+    return mapped
+  }
+
+  /// The members `isIncluded` keeps, in order.
+  public func filter(_ isIncluded: (Member) throws -> Bool) rethrows -> JSONObject {
+    var kept = self
+    kept.members = try members.filter(isIncluded)
+    kept.index = nil
+    kept.reindex()
+    return kept
+  }
+
+  /// Equal when they have the same keys with equal values, in any order (as JSON objects are).
+  public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    lhs.count == rhs.count && lhs.members.allSatisfy { rhs[$0.key] == $0.value }
   }
 }
 
@@ -136,9 +239,60 @@ struct JSONParser {
     return try body(&self)
   }
 
-  /// Members of the objects being parsed, innermost last: an object's are gathered here and its
-  /// dictionary is made once at its size, not grown (and rehashed) key by key.
-  private var pending: [(key: String, value: JSONValue)] = []
+  /// Members of the objects being parsed, innermost last: an object's are gathered here and
+  /// stored once, at its size; likewise the items of the arrays being parsed.
+  private var pending: [JSONObject.Member] = []
+  private var pendingItems: [JSONValue] = []
+  /// A fingerprint of each pending member's key: its ``words(_:)`` and length, mixed.
+  private var fingerprints: [UInt64] = []
+
+  /// The text `bytes[range]` as two words: its first and last eight bytes, or (shorter than
+  /// eight) all of its bytes in the first. With the length, they are the text itself up to 16
+  /// bytes, and a fingerprint of longer ones.
+  private func words(_ range: Range<Int>) -> (first: UInt64, last: UInt64) {
+    var first: UInt64 = 0, last: UInt64 = 0
+    if range.count >= 8 {
+      let base = UnsafeRawPointer(bytes.baseAddress!)
+      first = base.loadUnaligned(fromByteOffset: range.lowerBound, as: UInt64.self)
+      last = base.loadUnaligned(fromByteOffset: range.upperBound - 8, as: UInt64.self)
+    } else {
+      for i in range { first = first << 8 | UInt64(bytes[i]) }
+    }
+    return (first, last)
+  }
+
+  private static func mix(_ words: (first: UInt64, last: UInt64), _ count: Int) -> UInt64 {
+    (words.first &* 0x9E37_79B9_7F4A_7C15) ^ (words.last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(count)
+  }
+
+  /// The words of the last string read without escapes (``words(_:)``).
+  private var lastWords: (first: UInt64, last: UInt64) = (0, 0)
+
+  /// Strings of up to 16 bytes already made, by their words: a config repeats its keys and
+  /// many values (`"name"`, `"float32"`, `"channels_last"`) thousands of times, and a string
+  /// found here is not decoded and checked again.
+  private struct Interned {
+    var first: UInt64 = 0
+    var last: UInt64 = 0
+    var count = 0
+    var string = ""
+  }
+  private static let internSlots = 512
+  private var interned = [Interned](repeating: Interned(), count: internSlots)
+
+  private mutating func text(_ range: Range<Int>) -> String {
+    let count = range.count
+    lastWords = words(range)
+    guard count > 0, count <= 16 else {
+      return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+    let slot = Int(truncatingIfNeeded: Self.mix(lastWords, count) >> 40) & (Self.internSlots - 1)
+    let entry = interned[slot]
+    if entry.count == count, entry.first == lastWords.first, entry.last == lastWords.last { return entry.string }
+    let string = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    interned[slot] = Interned(first: lastWords.first, last: lastWords.last, count: count, string: string)
+    return string
+  }
 
   private mutating func object() throws(JSONError) -> JSONValue {
     skipSpace()
@@ -147,11 +301,33 @@ struct JSONParser {
       return .object([:])
     }
     let first = pending.count
-    defer { pending.removeSubrange(first...) }
+    defer {
+      pending.removeSubrange(first...)
+      fingerprints.removeSubrange(first...)
+    }
+    // Whether two keys may be the same: then the object is made through the check that keeps
+    // the last value; otherwise each key is known to differ. A key with an escape may equal one
+    // written otherwise, and counts as a possible repeat.
+    var mayRepeat = false
+    var seen: UInt64 = 0  // one bit per fingerprint's low six bits
     while true {
       skipSpace()
       guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
+      let keyStart = index + 1
       let key = try string()
+      let keyText = keyStart..<(index - 1)
+      if !mayRepeat {
+        // A key with an escape leaves lastWords as they were, but is a possible repeat anyway.
+        let fingerprint = Self.mix(lastWords, keyText.count)
+        let bit: UInt64 = 1 << (fingerprint & 63)
+        if seen & bit != 0, fingerprints[first...].contains(fingerprint) { mayRepeat = true }
+        // Escapes are longer than what they stand for.
+        if key.utf8.count != keyText.count { mayRepeat = true }
+        seen |= bit
+        fingerprints.append(fingerprint)
+      } else {
+        fingerprints.append(0)
+      }
       skipSpace()
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
       index += 1
@@ -164,25 +340,23 @@ struct JSONParser {
       throw fail("expected ',' or '}' in an object")
     }
     index += 1
-    // A repeated key keeps its last value, as Python's json does.
-    var members = [String: JSONValue](minimumCapacity: pending.count - first)
-    for (key, member) in pending[first...] { members[key] = member }
-    return .object(members)
+    return .object(mayRepeat ? JSONObject(pending[first...]) : JSONObject(unique: pending[first...]))
   }
 
   private mutating func array() throws(JSONError) -> JSONValue {
-    var items: [JSONValue] = []
     skipSpace()
     if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
       index += 1
-      return .array(items)
+      return .array([])
     }
+    let first = pendingItems.count
+    defer { pendingItems.removeSubrange(first...) }
     while true {
-      items.append(try value())
+      pendingItems.append(try value())
       skipSpace()
       guard index < bytes.count else { throw fail("unterminated array") }
       if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-      if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+      if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(Array(pendingItems[first...])) }
       throw fail("expected ',' or ']' in an array")
     }
   }
@@ -197,7 +371,7 @@ struct JSONParser {
     guard index < bytes.count else { throw fail("unterminated string") }
     if bytes[index] == UInt8(ascii: "\"") {
       defer { index += 1 }
-      return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+      return text(start..<index)
     }
     var out = Array(bytes[start..<index])
     while true {

@@ -56,7 +56,7 @@ public struct Keras1Config: Sendable {
   /// The Keras 2 class the layer becomes; a family may change it (Keras 1's `Merge`, by its mode).
   public var className: String
   public let keras1ClassName: String
-  public var keys: [String: JSONValue]
+  public var keys: JSONObject
 
   /// Renames `old` to `new` unless the config already has `new`.
   public mutating func move(_ old: String, _ new: String) {

@@ -14,10 +14,20 @@ extension ModelConfig {
   /// order, but a shared layer's later call may need layers listed after it). One walk over the
   /// graph, linear in layers plus edges. Calls whose inputs nothing produces are left out.
   public func schedule(keras3: Bool) -> [ScheduledCall] {
-    struct Producer: Hashable { let layer: String; let node: Int }
+    // A layer's call, by the layer's number: its place in `layers`, or past them for a name that
+    // no layer has. Each name is hashed once per reference, not per set and table it goes through.
+    struct Producer: Hashable { let layer: Int; let node: Int }
+    var numbers = [String: Int](minimumCapacity: layers.count)
+    for (i, layer) in layers.enumerated() where numbers[layer.name] == nil { numbers[layer.name] = i }
+    func number(_ name: String) -> Int {
+      if let known = numbers[name] { return known }
+      let new = layers.count + numbers.count
+      numbers[name] = new
+      return new
+    }
     var available: Set<Producer> = []
-    for layer in layers where layer.className == "InputLayer" { available.insert(Producer(layer: layer.name, node: 0)) }
-    for ref in inputs { available.insert(Producer(layer: ref.layer, node: 0)) }
+    for layer in layers where layer.className == "InputLayer" { available.insert(Producer(layer: number(layer.name), node: 0)) }
+    for ref in inputs { available.insert(Producer(layer: number(ref.layer), node: 0)) }
 
     var calls: [ScheduledCall] = []
     for (i, layer) in layers.enumerated() where layer.className != "InputLayer" {
@@ -27,8 +37,16 @@ extension ModelConfig {
     }
     var pending = [Int](repeating: 0, count: calls.count)
     var waiters: [Producer: [Int]] = [:]
+    var needs: [Producer] = []
     for (id, call) in calls.enumerated() {
-      let needs = Set(layers[call.layer].calls[call.call].inputs.map { Producer(layer: $0.layer, node: $0.node) })
+      let refs = layers[call.layer].calls[call.call].inputs
+      needs.removeAll(keepingCapacity: true)
+      for ref in refs {
+        let producer = Producer(layer: number(ref.layer), node: ref.node)
+        // Each producer once; a call of many inputs (a hostile file's) through a set.
+        if refs.count > 16 || !needs.contains(producer) { needs.append(producer) }
+      }
+      if refs.count > 16 { needs = Array(Set(needs)) }
       for producer in needs where !available.contains(producer) {
         pending[id] += 1
         waiters[producer, default: []].append(id)
@@ -45,7 +63,7 @@ extension ModelConfig {
         scheduled[next] = true
         let call = calls[next]
         order.append(call)
-        let producer = Producer(layer: layers[call.layer].name, node: call.node)
+        let producer = Producer(layer: number(layers[call.layer].name), node: call.node)
         guard available.insert(producer).inserted else { continue }
         for waiter in waiters[producer] ?? [] {
           pending[waiter] -= 1

@@ -54,6 +54,40 @@ struct ConfigTests {
     #expect(try JSONValue.parse("[1e400]") == .array([.number(.infinity)]))
   }
 
+  @Test("objects keep the text's order; a repeated key, also written with escapes, keeps its last value at its first place, as Python's dict")
+  func objectMembers() throws {
+    let value = try JSONValue.parse(#"{"b": 1, "a": 2, "b": 3, "\u0061": 4, "c": {"x": 1, "x": 2}}"#)
+    let object = try #require(value.object)
+    #expect(object.keys == ["b", "a", "c"])
+    #expect(object["b"] == .number(3) && object["a"] == .number(4) && value["c"]?["x"] == .number(2))
+    #expect(value["c"]?.object?.count == 1)
+    // Equal whatever the order, as JSON objects are; not equal with a value or a key apart.
+    #expect(try JSONValue.parse(#"{"a": 1, "b": [2]}"#) == JSONValue.parse(#"{"b": [2], "a": 1}"#))
+    #expect(try JSONValue.parse(#"{"a": 1, "b": [2]}"#) != JSONValue.parse(#"{"b": [3], "a": 1}"#))
+    #expect(try JSONValue.parse(#"{"a": 1}"#) != JSONValue.parse(#"{"a": 1, "b": 1}"#))
+    var edited = object
+    edited["a"] = nil
+    edited["d"] = .null
+    #expect(edited.keys == ["b", "c", "d"] && edited.removeValue(forKey: "b") == .number(3) && edited.keys == ["c", "d"])
+  }
+
+  @Test("a large object (past the indexed count) and many repeats of few strings read the same")
+  func largeObjects() throws {
+    // 5,000 members, each key twice (the second value wins), then the same short strings over
+    // and over: what the parser keeps of strings it made must never hand back another one.
+    let count = 5_000
+    let members = (0..<count).map { #""key\#($0)": "v\#($0 % 7)""# } + (0..<count).map { #""key\#($0)": \#($0)"# }
+    let value = try JSONValue.parse("{" + members.joined(separator: ", ") + "}")
+    let object = try #require(value.object)
+    #expect(object.count == count)
+    #expect(object.keys.first == "key0" && object.keys.last == "key\(count - 1)")
+    #expect((0..<count).allSatisfy { object["key\($0)"] == .number(Double($0)) })
+    let words = ["a", "ab", "abcdefg", "abcdefgh", "abcdefghijklmnop", "abcdefghijklmnoq", "bbcdefghijklmnop", "abcdefghijklmnopq", "é", "\u{0}"]
+    let text = "[" + (0..<50).flatMap { _ in words }.map { "\"" + $0.replacingOccurrences(of: "\u{0}", with: #"\u0000"#) + "\"" }.joined(separator: ",") + "]"
+    let strings = try #require(JSONValue.parse(text).array).map(\.string)
+    #expect(strings == (0..<50).flatMap { _ in words })
+  }
+
   @Test("malformed JSON is an error naming the byte", arguments: [
     "", "{", "[1,]", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "\"abc", #""a\u12""#, #""\x""#, "01x", "-", "1.", "1e",
     "nul", "[Infinit]", "{} {}", "\"tab\tinside\"", "{1: 2}",

@@ -101,4 +101,20 @@ struct RegistryTests {
     let analysis = ModelAnalysis(config: config, keras3: false)
     #expect(analysis.outputShapes == [[nil, 2]])
   }
+
+  @Test("a call of many inputs (one of them twice) waits for all of them; one of a layer no model has never runs")
+  func scheduleManyInputs() throws {
+    let producers = (0..<20).map { #"{"class_name": "Dense", "name": "d\#($0)", "config": {"name": "d\#($0)", "units": 2}, "inbound_nodes": [[["x", 0, 0, {}]]]}"# }
+    let sumInputs = ((0..<20).map { #"["d\#($0)", 0, 0, {}]"# } + [#"["d0", 0, 0, {}]"#]).joined(separator: ", ")
+    let config = try ConfigParser.parse("""
+      {"class_name": "Functional", "config": {"name": "m", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 3]}, "inbound_nodes": []},
+        {"class_name": "Add", "name": "sum", "config": {"name": "sum"}, "inbound_nodes": [[\(sumInputs)]]},
+        \(producers.joined(separator: ",\n")),
+        {"class_name": "Dense", "name": "orphan", "config": {"name": "orphan", "units": 2}, "inbound_nodes": [[["ghost", 0, 0, {}]]]}],
+        "input_layers": [["x", 0, 0]], "output_layers": [["sum", 0, 0]]}}
+      """)
+    let order = config.schedule(keras3: false).map { config.layers[$0.layer].name }
+    #expect(order == (0..<20).map { "d\($0)" } + ["sum"])
+  }
 }

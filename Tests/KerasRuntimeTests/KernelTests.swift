@@ -92,7 +92,7 @@ struct KernelTests {
       Tensor(shape: biasRows == 2 ? [2, gates * u] : [gates * u], data: values(biasRows * gates * u, scale: 0.5)),
     ]
     for goBackwards in [false, true] {
-      let config: [String: JSONValue] = [
+      let config: JSONObject = [
         "units": .number(Double(u)), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"),
         "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(goBackwards), "reset_after": .bool(true),
       ]
@@ -150,7 +150,7 @@ struct KernelTests {
 }
 
 /// A recurrent definition decoded from a config, as a model's analysis decodes it.
-func recurrent(_ className: String, _ config: [String: JSONValue]) throws -> Recurrent {
+func recurrent(_ className: String, _ config: JSONObject) throws -> Recurrent {
   try #require(try LayerRegistry.definition(name: "rnn", className: className, config: .object(config)) as? Recurrent)
 }
 

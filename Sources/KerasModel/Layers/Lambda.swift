@@ -112,7 +112,7 @@ struct LambdaSource {
   let code: CodeObject
   let defaults: [JSONValue]
   let closure: [JSONValue]
-  let arguments: [String: JSONValue]
+  let arguments: JSONObject
   /// `output_shape` without the batch axis, when the config gives a tuple.
   let outputShape: Shape?
 

@@ -111,7 +111,7 @@ public struct CuDNNRecurrent: LayerDefinition {
 
   public init(_ c: LayerReader) throws(ModelError) {
     let lstm = c.className == "CuDNNLSTM"
-    var fields: [String: JSONValue] = ["activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "reset_after": .bool(true)]
+    var fields: JSONObject = ["activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "reset_after": .bool(true)]
     fields["units"] = .number(Double(try c.int("units")))
     for key in ["return_sequences", "return_state", "go_backwards", "stateful"] { fields[key] = .bool(try c.bool(key, default: false)) }
     equivalent = try Recurrent(LayerReader(name: c.name, className: lstm ? "LSTM" : "GRU", config: .object(fields), keras3: c.keras3))
