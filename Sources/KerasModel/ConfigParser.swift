@@ -123,7 +123,7 @@ public enum ConfigParser {
     }
     // tf.keras writes a class registered with `register_keras_serializable(package=P)` as `P>Class`;
     // Keras reports (and keras-inspect understands) it by its class name.
-    let plainClass = className.split(separator: ">").last.map(String.init) ?? className
+    let plainClass = className.utf8.contains(UInt8(ascii: ">")) ? className.split(separator: ">").last.map(String.init) ?? className : className
     let (upgradedClass, upgradedConfig) = Keras1.upgrade(className: plainClass, config: config)
     return (upgradedClass, name, upgradedConfig)
   }
@@ -134,11 +134,11 @@ public enum ConfigParser {
   /// layer's config has both) and whose nodes are Keras 3's `{"args", "kwargs"}` objects.
   static func isOperation(_ item: JSONValue, className: String) -> Bool {
     if let module = item["module"]?.string { return module.hasPrefix("keras.src.ops.") }
-    // The config first: the op table is built only for a file that has an op node.
+    // The entry first: the op table is built only for a file that may have an op node.
     guard let config = item["config"], config["trainable"] == nil, config["dtype"]?.object == nil,
-      LayerRegistry.byOperationName[className] != nil
+      item["inbound_nodes"]?.array?.first?.object != nil
     else { return false }
-    return item["inbound_nodes"]?.array?.first?.object != nil
+    return LayerRegistry.byOperationName[className] != nil
   }
 
   static func nestedModel(_ item: JSONValue, className: String, depth: Int) throws(ModelError) -> ModelConfig? {
