@@ -16,6 +16,7 @@ public enum JSONValue: Sendable, Equatable {
     var text = text
     return try text.withUTF8 { bytes in
       var parser = JSONParser(bytes)
+      defer { parser.release() }
       return try parser.document()
     }
   }
@@ -86,8 +87,8 @@ public struct JSONObject: Sendable, Equatable, RandomAccessCollection, Expressib
   }
 
   /// Members whose keys are known to differ (the parser's check).
-  init(unique members: ArraySlice<Member>) {
-    self.members = Array(members)
+  init(unique members: [Member]) {
+    self.members = members
     reindex()
   }
 
@@ -186,6 +187,12 @@ struct JSONParser {
     self.bytes = bytes
   }
 
+  /// Frees the stacks (``MoveStack``): what an error left on them, and their storage.
+  func release() {
+    pending.release()
+    pendingItems.release()
+  }
+
   mutating func document() throws(JSONError) -> JSONValue {
     let value = try self.value()
     skipSpace()
@@ -241,8 +248,8 @@ struct JSONParser {
 
   /// Members of the objects being parsed, innermost last: an object's are gathered here and
   /// stored once, at its size; likewise the items of the arrays being parsed.
-  private var pending: [JSONObject.Member] = []
-  private var pendingItems: [JSONValue] = []
+  private var pending = MoveStack<JSONObject.Member>()
+  private var pendingItems = MoveStack<JSONValue>()
   /// A fingerprint of each pending member's key: its ``words(_:)`` and length, mixed.
   private var fingerprints: [UInt64] = []
 
@@ -302,7 +309,7 @@ struct JSONParser {
     }
     let first = pending.count
     defer {
-      pending.removeSubrange(first...)
+      pending.drop(from: first)  // after an error; an object made has taken its members
       fingerprints.removeSubrange(first...)
     }
     // Whether two keys may be the same: then the object is made through the check that keeps
@@ -332,7 +339,7 @@ struct JSONParser {
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
       index += 1
       let member = try value()
-      pending.append((key, member))
+      pending.push((key, member))
       skipSpace()
       guard index < bytes.count else { throw fail("unterminated object") }
       if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -340,7 +347,8 @@ struct JSONParser {
       throw fail("expected ',' or '}' in an object")
     }
     index += 1
-    return .object(mayRepeat ? JSONObject(pending[first...]) : JSONObject(unique: pending[first...]))
+    let members = pending.take(from: first)
+    return .object(mayRepeat ? JSONObject(members) : JSONObject(unique: members))
   }
 
   private mutating func array() throws(JSONError) -> JSONValue {
@@ -350,13 +358,13 @@ struct JSONParser {
       return .array([])
     }
     let first = pendingItems.count
-    defer { pendingItems.removeSubrange(first...) }
+    defer { pendingItems.drop(from: first) }
     while true {
-      pendingItems.append(try value())
+      pendingItems.push(try value())
       skipSpace()
       guard index < bytes.count else { throw fail("unterminated array") }
       if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-      if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(Array(pendingItems[first...])) }
+      if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(pendingItems.take(from: first)) }
       throw fail("expected ',' or ']' in an array")
     }
   }
@@ -461,5 +469,57 @@ struct JSONParser {
     let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     guard let value = Double(text) else { throw fail("invalid number") }
     return value
+  }
+}
+
+/// A stack whose top elements are moved, not copied, into the array they become: the parser
+/// gathers an object's members (an array's items) here while it reads them, and copying each
+/// member out and destroying it on the stack was a tenth of a large config's parse. Its owner
+/// calls ``release()`` once, at the end.
+struct MoveStack<Element> {
+  private var base: UnsafeMutablePointer<Element>
+  private var capacity: Int
+  private(set) var count = 0
+
+  init(capacity: Int = 64) {
+    base = .allocate(capacity: capacity)
+    self.capacity = capacity
+  }
+
+  mutating func push(_ element: Element) {
+    if count == capacity {
+      let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
+      grown.moveInitialize(from: base, count: count)
+      base.deallocate()
+      base = grown
+      capacity *= 2
+    }
+    (base + count).initialize(to: element)
+    count += 1
+  }
+
+  /// The elements from `start` up, in order, moved into an array; the stack keeps those below.
+  mutating func take(from start: Int) -> [Element] {
+    let taken = count - start
+    guard taken > 0 else { return [] }
+    let source = base + start
+    count = start
+    return [Element](unsafeUninitializedCapacity: taken) { buffer, initialized in
+      buffer.baseAddress!.moveInitialize(from: source, count: taken)
+      initialized = taken
+    }
+  }
+
+  /// Destroys the elements from `start` up (none once ``take(from:)`` has taken them).
+  mutating func drop(from start: Int) {
+    guard count > start else { return }
+    (base + start).deinitialize(count: count - start)
+    count = start
+  }
+
+  /// Destroys what is left and frees the storage; the stack is not used after.
+  func release() {
+    base.deinitialize(count: count)
+    base.deallocate()
   }
 }
