@@ -6,7 +6,6 @@
 #include <malloc.h>
 #endif
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -57,8 +56,6 @@ static int forked_reader = 0;
 static int reader_pid = 0;
 static int reader_outcome = CSANDBOX_READER_NOT_WAITED;
 static int reader_status = 0;
-// The reader's end of a pipe on which it tells its parent it has finished (csandbox_reader_finished).
-static int finished_descriptor = -1;
 
 // KERAS_INSPECT_TIMEOUT as the Swift side reads it (Double(String): the whole text a number,
 // no leading space), else the default; -1 when the text is not a number (then the Swift side,
@@ -79,12 +76,10 @@ static double now_seconds(void) {
 }
 
 // The parent of the forked reader waits for it here, before its own Swift start-up: a reader
-// that exits ends this process with its exit code at once, and one that said it finished
-// (`finished`, the read end of its pipe, or -1) ends it with that code before the reader's own
-// exit has torn its memory down. One that a signal ended, or that outlives the timeout (killed
-// here), is left for the Swift side to report. Without a pidfd (Linux before 5.3) or a timeout
-// it can read, it returns at once and the Swift side waits.
-static void wait_for_reader(pid_t pid, int finished) {
+// that exits ends this process with its exit code at once. One that a signal ended, or that
+// outlives the timeout (killed here), is left for the Swift side to report. Without a pidfd
+// (Linux before 5.3) or a timeout it can read, it returns at once and the Swift side waits.
+static void wait_for_reader(pid_t pid) {
   double timeout = reader_timeout();
   if (timeout < 0) return;
   int descriptor = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -98,14 +93,9 @@ static void wait_for_reader(pid_t pid, int finished) {
       if (left <= 0) break;
       wait_ms = left * 1000 > 1e9 ? 1000000000 : (int)(left * 1000) + 1;
     }
-    struct pollfd readable[2] = {{descriptor, POLLIN, 0}, {finished, POLLIN, 0}};
-    int ready = poll(readable, finished >= 0 ? 2 : 1, wait_ms);
-    if (ready > 0 && finished >= 0 && readable[1].revents != 0) {
-      unsigned char code;
-      if (read(finished, &code, 1) == 1) _exit(code);
-      finished = -1;  // closed unsaid: the reader exited or crashed; its pidfd tells which
-    }
-    if (ready > 0 && readable[0].revents != 0) ended = 1;
+    struct pollfd readable = {descriptor, POLLIN, 0};
+    int ready = poll(&readable, 1, wait_ms);
+    if (ready > 0) ended = 1;
     else if (ready < 0 && errno != EINTR) {
       close(descriptor);
       return;
@@ -136,18 +126,13 @@ __attribute__((constructor(101))) static void csandbox_fork_reader(int argc, cha
   if (!contains(getenv("KERAS_INSPECT_NO_CONTAINMENT"))) return;
   const char *marker = getenv("KERAS_INSPECT_CONTAINED_CHILD");
   if (marker != NULL && strcmp(marker, "1") == 0) return;
-  int finished[2] = {-1, -1};
-  if (pipe2(finished, O_CLOEXEC) != 0) finished[0] = finished[1] = -1;
   pid_t pid = fork();
   if (pid == 0) {
     forked_reader = 1;
-    if (finished[0] >= 0) close(finished[0]);
-    finished_descriptor = finished[1];
     huge_page_heap();
   } else if (pid > 0) {
     reader_pid = pid;
-    if (finished[1] >= 0) close(finished[1]);
-    wait_for_reader(pid, finished[0]);
+    wait_for_reader(pid);
   }
   // fork failed: neither; the program starts its reader the usual way.
 }
@@ -158,12 +143,6 @@ int csandbox_reader_pid(void) { return reader_pid; }
 int csandbox_reader_outcome(int *status) {
   *status = reader_status;
   return reader_outcome;
-}
-
-void csandbox_reader_finished(int code) {
-  if (finished_descriptor < 0) return;
-  unsigned char byte = (unsigned char)code;
-  while (write(finished_descriptor, &byte, 1) < 0 && errno == EINTR) {}
 }
 
 struct run_context {
@@ -209,7 +188,6 @@ int csandbox_reader_outcome(int *status) {
   *status = 0;
   return CSANDBOX_READER_NOT_WAITED;
 }
-void csandbox_reader_finished(int code) { (void)code; }
 int csandbox_run_reader(void (*body)(void *), void *context) {
   body(context);
   return 0;

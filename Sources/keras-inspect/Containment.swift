@@ -124,9 +124,6 @@ enum Containment {
   /// ``kept`` holds (no atexit handlers: libhdf5's would close the file first).
   static func end() -> Never {
     fflush(nil)
-    #if canImport(Glibc)
-      csandbox_reader_finished(0)
-    #endif
     _exit(0)
   }
 

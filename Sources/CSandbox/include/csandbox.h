@@ -61,11 +61,6 @@ enum {
 };
 int csandbox_reader_outcome(int *status);
 
-/// In the forked reader: tells the parent it has finished, its output written, and exits with
-/// `code` (0-255) next; the parent then leaves with that code without waiting for the reader's
-/// exit to tear its memory down. Nothing elsewhere.
-void csandbox_reader_finished(int code);
-
 /// Runs the forked reader's `body(context)`, on the main thread where the Swift runtime is part
 /// of the executable. Where it is a shared library, its constructors ran before the fork and may
 /// have cached the parent's thread id in thread-local state (its locks are taken with it), so
