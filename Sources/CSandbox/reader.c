@@ -36,10 +36,14 @@ static void huge_page_heap(void) {
   mallopt(M_MMAP_THRESHOLD, 32u << 20);
   mallopt(M_TOP_PAD, HUGE_HEAP_BYTES);
   // More than the heap's free top holds: the heap grows by it and the pad.
+  char *before = sbrk(0);
   char *grown = malloc(block);
   char *end = sbrk(0);
   mallopt(M_TOP_PAD, 128u << 10);  // glibc's default again
-  if (grown == NULL || end == (char *)-1) return;
+  // Nothing to madvise unless the heap grew, around this block (where the break cannot move,
+  // glibc maps memory elsewhere instead).
+  if (grown == NULL || before == (char *)-1 || end == (char *)-1 || end <= before) return;
+  if (grown < before - block || grown + block > end) return;
   // glibc carves blocks upwards from the free top, just past this one: a block up to the next
   // 2 MiB boundary puts the following ones there. Both are kept (freed, they would serve the next
   // blocks from 4 KiB pages) and never touched past their headers, so they cost no memory.
