@@ -23,9 +23,9 @@
 // The forked reader's heap on transparent huge pages, as `glibc.malloc.hugetlb=1` gives a reader
 // started afresh (glibc reads its tunables only at start-up, long before this fork): the heap
 // grows by HUGE_HEAP_BYTES at once, the range is madvised, and the blocks allocated next start at
-// its first 2 MiB boundary. A summary of DenseNet121 then takes about 1,100 page faults instead
-// of 2,250, each of which a virtual machine makes slow. Past the range the heap grows as usual;
-// the kernel's THP setting still decides.
+// its first 2 MiB boundary. A summary of DenseNet121 then takes 750-860 page faults (parent and
+// reader) instead of 2,250, each of which a virtual machine makes slow. Past the range the heap
+// grows as usual; the kernel's THP setting still decides.
 #define HUGE_HEAP_BYTES (64u << 20)
 static void huge_page_heap(void) {
 #if defined(__GLIBC__)
