@@ -17,7 +17,16 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
   func format(_ shape: Shape) -> String {
     switch self {
     case .keras2: return pythonTuple(shape)
-    case .keras3: return "(" + shape.map { $0.map(String.init) ?? "None" }.joined(separator: ", ") + ")"
+    case .keras3:
+      // Appended in place: a summary formats a shape or more for each of hundreds of rows.
+      var text = "("
+      text.reserveCapacity(2 + 7 * shape.count)
+      for (i, dimension) in shape.enumerated() {
+        if i > 0 { text += ", " }
+        if let dimension { text += String(dimension) } else { text += "None" }
+      }
+      text += ")"
+      return text
     }
   }
 
@@ -53,13 +62,14 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
   /// A parameter count: Keras 3 groups thousands with commas.
   func count(_ n: Int) -> String {
     guard self == .keras3 else { return String(n) }
-    let digits = Array(String(n))
-    var out = ""
+    let digits = String(n).utf8
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count + digits.count / 3)
     for (i, d) in digits.enumerated() {
-      if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+      if i > 0, (digits.count - i) % 3 == 0 { out.append(UInt8(ascii: ",")) }
       out.append(d)
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// Keras's `readable_memory_size`: `640 (2.50 KB)`; Keras 2 says `Byte`, Keras 3 `B`.
@@ -89,10 +99,22 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
 
   /// The "Connected to" cell.
   func connections(_ refs: [TensorRef]) -> String {
-    let refs = refs.map(\.description)
-    switch self {
-    case .keras2: return "[" + refs.map { "'\($0)'" }.joined(separator: ", ") + "]"
-    case .keras3: return refs.isEmpty ? "-" : refs.joined(separator: ", ")
+    if self == .keras3, refs.isEmpty { return "-" }
+    // `lstm[0][0]` (Keras 2: `'lstm[0][0]'`) for each, appended in place.
+    let quote = self == .keras2 ? "'" : ""
+    var text = self == .keras2 ? "[" : ""
+    for (i, ref) in refs.enumerated() {
+      if i > 0 { text += ", " }
+      text += quote
+      text += ref.layer
+      text += "["
+      text += String(ref.node)
+      text += "]["
+      text += String(ref.tensor)
+      text += "]"
+      text += quote
     }
+    if self == .keras2 { text += "]" }
+    return text
   }
 }
