@@ -100,18 +100,13 @@ public enum SummaryStyle: String, Sendable, CaseIterable {
   /// The "Connected to" cell.
   func connections(_ refs: [TensorRef]) -> String {
     if self == .keras3, refs.isEmpty { return "-" }
-    // `lstm[0][0]` (Keras 2: `'lstm[0][0]'`) for each, appended in place.
+    // Each ref's description (Keras 2: quoted), appended in place.
     let quote = self == .keras2 ? "'" : ""
     var text = self == .keras2 ? "[" : ""
     for (i, ref) in refs.enumerated() {
       if i > 0 { text += ", " }
       text += quote
-      text += ref.layer
-      text += "["
-      text += String(ref.node)
-      text += "]["
-      text += String(ref.tensor)
-      text += "]"
+      ref.write(to: &text)
       text += quote
     }
     if self == .keras2 { text += "]" }

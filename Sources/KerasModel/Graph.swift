@@ -11,7 +11,21 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// Keras's notation in the summary's "Connected to" column: `lstm[0][0]`.
-  public var description: String { "\(layer)[\(node)][\(tensor)]" }
+  public var description: String {
+    var text = ""
+    write(to: &text)
+    return text
+  }
+
+  /// Appends ``description`` to `text` (a summary's table writes hundreds).
+  public func write(to text: inout String) {
+    text += layer
+    text += "["
+    text += String(node)
+    text += "]["
+    text += String(tensor)
+    text += "]"
+  }
 }
 
 /// One call of a layer inside a model: the tensors it was called on.
