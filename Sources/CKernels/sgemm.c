@@ -48,37 +48,68 @@ static inline void store8_avx2(float *c, long n, __m256 x) {
   else _mm256_maskstore_ps(c, lanes_avx2(n), x);
 }
 
+/// R rows (1...6) of c[·×cols] += a · panel over k steps, with 2·R accumulators in registers;
+/// always inlined with R a constant, so the loops over rows unroll. With fewer than four rows
+/// the even and odd steps of k go to separate accumulators, so at least eight products are in
+/// flight (two FMA units, four cycles each), and the two are added at the end.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void block_avx2(const float *a0, long lda, const float *panel, float *c0, long ldc, long k, long n0, long n1, int R) {
+  __m256 acc[6][2], odd[6][2];
+  for (int r = 0; r < R; r++) {
+    acc[r][0] = load8_avx2(c0 + r * ldc, n0);
+    acc[r][1] = n1 > 0 ? load8_avx2(c0 + r * ldc + 8, n1) : _mm256_setzero_ps();
+    odd[r][0] = odd[r][1] = _mm256_setzero_ps();
+  }
+  long p = 0;
+  if (R < 4) {
+    for (; p + 2 <= k; p += 2) {
+      const __m256 b0 = _mm256_load_ps(panel + 16 * p), b1 = _mm256_load_ps(panel + 16 * p + 8);
+      const __m256 d0 = _mm256_load_ps(panel + 16 * p + 16), d1 = _mm256_load_ps(panel + 16 * p + 24);
+      for (int r = 0; r < R; r++) {
+        const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p), t = _mm256_broadcast_ss(a0 + r * lda + p + 1);
+        acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
+        odd[r][0] = _mm256_fmadd_ps(t, d0, odd[r][0]);
+        odd[r][1] = _mm256_fmadd_ps(t, d1, odd[r][1]);
+      }
+    }
+  }
+  for (; p < k; p++) {
+    const __m256 b0 = _mm256_load_ps(panel + 16 * p), b1 = _mm256_load_ps(panel + 16 * p + 8);
+    for (int r = 0; r < R; r++) {
+      const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p);
+      acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    if (R < 4) {
+      acc[r][0] = _mm256_add_ps(acc[r][0], odd[r][0]);
+      acc[r][1] = _mm256_add_ps(acc[r][1], odd[r][1]);
+    }
+    store8_avx2(c0 + r * ldc, n0, acc[r][0]);
+    if (n1 > 0) store8_avx2(c0 + r * ldc + 8, n1, acc[r][1]);
+  }
+}
+
 /// AVX2 micro-kernel over one k×16 panel of b (rows 16 floats apart, 32-byte aligned):
 /// c[m×cols] += a[m×k] · panel, for the first `cols` (1...16) columns of the panel (a narrow
 /// layer's last panel is zero-padded, and its columns of c are read and written under a mask).
-/// Six-row blocks reuse the panel from L1; the rows left over run one at a time.
+/// Six-row blocks reuse the panel from L1; the 2–5 rows left over run as one smaller block.
 __attribute__((target("avx2,fma")))
 static void panel_avx2(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k, long cols) {
   const long n0 = cols, n1 = cols - 8;
   long i = 0;
-  for (; i + 6 <= m; i += 6) {
-    float *c0 = c + i * ldc;
-    __m256 acc[6][2];
-    for (int r = 0; r < 6; r++) {
-      acc[r][0] = load8_avx2(c0 + r * ldc, n0);
-      acc[r][1] = n1 > 0 ? load8_avx2(c0 + r * ldc + 8, n1) : _mm256_setzero_ps();
-    }
-    const float *a0 = a + i * lda;
-    for (long p = 0; p < k; p++) {
-      const __m256 b0 = _mm256_load_ps(panel + 16 * p);
-      const __m256 b1 = _mm256_load_ps(panel + 16 * p + 8);
-      for (int r = 0; r < 6; r++) {
-        const __m256 s = _mm256_broadcast_ss(a0 + r * lda + p);
-        acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      store8_avx2(c0 + r * ldc, n0, acc[r][0]);
-      if (n1 > 0) store8_avx2(c0 + r * ldc + 8, n1, acc[r][1]);
-    }
+  for (; i + 6 <= m; i += 6) block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 6);
+  switch (m - i) {
+  case 5: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 5); return;
+  case 4: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 4); return;
+  case 3: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 3); return;
+  case 2: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 2); return;
+  case 1: break;
+  default: return;
   }
-  for (; i < m; i++) {
+  {
     // One row (a recurrent step at batch 1): four independent accumulator pairs over k, so the
     // FMAs do not wait on each other; one pair would run at the FMA's latency.
     float *c0 = c + i * ldc;
@@ -319,4 +350,37 @@ void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, 
   }
 #endif
   ckernels_sgemm(a, b + col0, c + col0, m, k, cols, lda, ldb, ldc);
+}
+
+long ckernels_conv_direct(const float *x, long height, long row_pitch, long y0, long row_step, long tap_step,
+                          long kh, long tap_k, long lda, const float *packed, long k, long n, long col0, long col1,
+                          float *c, long ldc, long ow, long rows, long out_row_pitch) {
+#ifdef CKERNELS_X86
+  if (packed_width(n) != 16 || tap_k <= 0 || kh * tap_k != k) return 0;
+  // Chunks of a tap row's k keep the rows of x being broadcast within L1 across a panel; the
+  // panel's chunk (at most 16 KiB) stays in L1 across every output row of the share.
+  enum { chunk = 256 };
+  const long end = col1 < n ? col1 : n;
+  for (long j = col0; j < end; j += 16) {
+    const float *panel = packed + (j / 16) * 16 * k;
+    const long used = end - j < 16 ? end - j : 16;
+    for (long di = 0; di < kh; di++) {
+      for (long p0 = 0; p0 < tap_k; p0 += chunk) {
+        const long kk = tap_k - p0 < chunk ? tap_k - p0 : chunk;
+        const float *bp = panel + 16 * (di * tap_k + p0);
+        for (long r = 0; r < rows; r++) {
+          // A tap row outside the input reads its zero padding: it adds nothing.
+          const long y = y0 + r * row_step + di * tap_step;
+          if (y < 0 || y >= height) continue;
+          panel_avx2(x + y * row_pitch + p0, lda, bp, c + r * out_row_pitch + j, ldc, ow, kk, used);
+        }
+      }
+    }
+  }
+  return 1;
+#else
+  (void)x; (void)height; (void)row_pitch; (void)y0; (void)row_step; (void)tap_step; (void)kh; (void)tap_k; (void)lda;
+  (void)packed; (void)k; (void)n; (void)col0; (void)col1; (void)c; (void)ldc; (void)ow; (void)rows; (void)out_row_pitch;
+  return 0;
+#endif
 }

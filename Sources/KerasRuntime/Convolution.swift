@@ -1,3 +1,4 @@
+import CKernels
 import KerasModel
 
 /// Convolutions and pooling over channels-last inputs. A 1-D layer runs as 2-D with height 1.
@@ -69,24 +70,32 @@ enum ConvolutionKernels {
     let outShape = oneD ? [batch, ow, filters] : [batch, oh, ow, filters]
     let total = batch * oh * ow
     guard total * filters > 0 else { return Tensor(shape: outShape, data: []) }
+    // Each block of output rows starts as the bias (or zeros) right before its product, by the
+    // core that computes it, so the output is not first written in a serial pass of its own.
     var out = [Float](unsafeUninitializedCapacity: total * filters) { _, n in n = total * filters }
-    if let bias { fillRows(&out, rows: total, with: bias.data) } else { out.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
     let work = total * depth * filters
     let cores = work >= Linear.parallelThreshold ? min(ProcessInfoCores.count, total) : 1
+    // Shares of rows the cores take one at a time as they finish the last: a core the host slows
+    // down takes fewer instead of holding the other up at the layer's end. Layers of fewer than
+    // 96 positions a share keep one share per core, as smaller shares would leave more rows
+    // past the kernels' blocks of six (AVX2) or eight (AVX-512).
+    let shares = cores == 1 ? 1 : total >= cores * 4 * 96 ? cores * 4 : cores
+    (bias?.data ?? []).withUnsafeBufferPointer { bp in
     x.data.withUnsafeBufferPointer { xp in
     out.withUnsafeMutableBufferPointer { op in
       let (sx, so) = (UInt(bitPattern: xp.baseAddress!), UInt(bitPattern: op.baseAddress!))
+      let biasRow = bias == nil ? nil : bp.baseAddress
       let pointwise = kh == 1 && kw == 1 && g.strides == [1, 1] && padTop == 0 && padLeft == 0 && oh == height && ow == width
       if pointwise {
-        // 1×1, stride 1: the input's rows are the windows.
-        Parallel.perform(iterations: cores) { part in
+        // 1×1, stride 1: the input's rows are the windows. In blocks of rows whose output stays
+        // in cache from the bias to the product to the epilogue.
+        let block = max(1, (1 << 15) / max(1, filters))
+        Parallel.perform(iterations: shares) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
-          let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
-          guard r0 < r1 else { return }
-          // With an epilogue, in blocks of rows that stay in cache between the two.
-          let block = epilogue == nil ? r1 - r0 : max(1, (1 << 15) / max(1, filters))
+          let (r0, r1) = (total * part / shares, total * (part + 1) / shares)
           for b0 in stride(from: r0, to: r1, by: block) {
             let rows = min(block, r1 - b0)
+            startRows(os + b0 * filters, rows: rows, filters: filters, bias: biasRow)
             Linear.matmul(xs + b0 * channels, packed: weights, os + b0 * filters, m: rows, accumulate: true, parallel: false)
             epilogue?.applySerially(os + b0 * filters, rows * filters)
           }
@@ -99,6 +108,7 @@ enum ConvolutionKernels {
         let padded = max(width + padLeft, (ow - 1) * step + kw)
         // A batch splits over the cores by sample; a single sample splits its product by columns.
         let split = batch > 1 ? min(cores, batch) : 1
+        startRows(op.baseAddress!, rows: total, filters: filters, bias: biasRow)
         Parallel.perform(iterations: split) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
@@ -112,11 +122,81 @@ enum ConvolutionKernels {
         epilogue?.apply(op.baseAddress!, total * filters)
         return
       }
+      if g.dilation[1] == 1, let packed = weights.packed, directWins(outputWidth: ow, tapRows: kh) {
+        // Unit horizontal dilation: the windows of an output row at one tap row are overlapping
+        // runs of one input row (lda = stride × C), so the products read the input in place, a
+        // tap row at a time, instead of first copying kh·kw windows' worth of it per position.
+        // Rows that need zero padding on the left or right are copied once into a padded buffer.
+        let (sh, sw, dh) = (g.strides[0], g.strides[1], g.dilation[0])
+        let paddedWidth = max(width + padLeft, (ow - 1) * sw + kw)
+        let needsPadding = paddedWidth > width || padLeft > 0
+        let rowsTotal = batch * oh
+        let panels = (filters + 15) / 16
+        // A large layer splits its output rows into up to `shares` (as above), each of at least
+        // seven rows: a share reads kh − 1 input rows beyond its own and passes over all the
+        // weights, which fewer rows repay less (shares of 3–4 rows measured slower than the
+        // gathered windows). A small one splits its 16-column panels over the cores instead:
+        // each reads only its part of the weights.
+        let minimumRows = 7
+        let rowShares = cores == 1 ? 1
+          : shares > cores && rowsTotal >= cores * minimumRows ? max(cores, min(shares, rowsTotal / minimumRows))
+          : panels >= cores ? 1 : min(cores, rowsTotal)
+        let columnShares = cores == 1 || rowShares > 1 ? 1 : min(cores, panels)
+        let sp = UInt(bitPattern: packed)
+        Parallel.perform(iterations: rowShares * columnShares) { part in
+          let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
+          let packed = UnsafePointer<Float>(bitPattern: sp)!
+          let (rs, cs) = (part / columnShares, part % columnShares)
+          let (q0, q1) = (rowsTotal * rs / rowShares, rowsTotal * (rs + 1) / rowShares)
+          let col0 = 16 * (panels * cs / columnShares), col1 = min(filters, 16 * (panels * (cs + 1) / columnShares))
+          guard q0 < q1, col0 < col1 else { return }
+          var q = q0
+          while q < q1 {
+            // One sample's run of output rows at a time.
+            let (b, i0) = (q / oh, q % oh)
+            let rows = min(q1 - q, oh - i0)
+            let y0 = i0 * sh - padTop
+            let out = os + (b * oh + i0) * ow * filters
+            startColumns(out, rows: rows * ow, filters: filters, columns: col0..<col1, bias: biasRow)
+            let sample = xs + b * height * width * channels
+            if needsPadding {
+              let first = max(0, y0), last = min(height, y0 + (rows - 1) * sh + (kh - 1) * dh + 1)
+              let pitch = paddedWidth * channels
+              let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, last - first) * pitch)
+              defer { buffer.deallocate() }
+              for y in first..<max(first, last) {
+                let row = buffer + (y - first) * pitch
+                row.update(repeating: 0, count: padLeft * channels)
+                (row + padLeft * channels).update(from: sample + y * width * channels, count: width * channels)
+                (row + (padLeft + width) * channels).update(repeating: 0, count: (paddedWidth - padLeft - width) * channels)
+              }
+              let done = ckernels_conv_direct(
+                buffer, last - first, pitch, y0 - first, sh, dh, kh, kw * channels, sw * channels, packed, depth, filters,
+                col0, col1, out, filters, ow, rows, ow * filters)
+              precondition(done == 1, "the in-place convolution needs the AVX2 kernels' panels")
+            } else {
+              let done = ckernels_conv_direct(
+                sample, height, width * channels, y0, sh, dh, kh, kw * channels, sw * channels, packed, depth, filters,
+                col0, col1, out, filters, ow, rows, ow * filters)
+              precondition(done == 1, "the in-place convolution needs the AVX2 kernels' panels")
+            }
+            if let epilogue {
+              if col0 == 0 && col1 == filters {
+                epilogue.applySerially(out, rows * ow * filters)
+              } else {
+                for r in 0..<rows * ow { epilogue.applySerially(out + r * filters + col0, col1 - col0) }
+              }
+            }
+            q += rows
+          }
+        }
+        return
+      }
       // General case: each core gathers the windows of a block of its positions, then one product per block.
       let rowsPerBlock = max(1, min(total, (1 << 18) / max(1, depth)))
-      Parallel.perform(iterations: cores) { part in
+      Parallel.perform(iterations: shares) { part in
         let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
-        let (r0, r1) = (total * part / cores, total * (part + 1) / cores)
+        let (r0, r1) = (total * part / shares, total * (part + 1) / shares)
         guard r0 < r1 else { return }
         let patches = UnsafeMutablePointer<Float>.allocate(capacity: min(rowsPerBlock, r1 - r0) * depth)
         defer { patches.deallocate() }
@@ -153,13 +233,40 @@ enum ConvolutionKernels {
               }
             }
           }
+          startRows(os + p0 * filters, rows: rows, filters: filters, bias: biasRow)
           Linear.matmul(patches, packed: weights, os + p0 * filters, m: rows, accumulate: true, parallel: cores == 1)
           epilogue?.applySerially(os + p0 * filters, rows * filters)
           p0 += rows
         }
       }
-    }}
+    }}}
     return Tensor(shape: outShape, data: out)
+  }
+
+  /// Whether a convolution computes faster from the input in place (``ckernels_conv_direct``)
+  /// than from gathered windows. Gathering copies each position's whole window, kh runs of kw·C
+  /// floats, before its product; in place, each output row is a product of its own per tap row,
+  /// whose rows past a multiple of the kernel's six run in a smaller block. With one tap row
+  /// (1×n windows) the copy is a single run per position and the two cost about the same;
+  /// output rows narrower than six would be all remainder. Only the AVX2 kernels have the
+  /// in-place form: AVX-512's blocks are eight rows, and its remainders run a row at a time.
+  static func directWins(outputWidth ow: Int, tapRows kh: Int) -> Bool {
+    ckernels_level() == 1 && kh > 1 && ow >= 6
+  }
+
+  /// Lays `bias` (or zeros) under columns `columns` of `rows` rows of `filters` outputs.
+  static func startColumns(_ c: UnsafeMutablePointer<Float>, rows: Int, filters: Int, columns: Range<Int>, bias: UnsafePointer<Float>?) {
+    guard columns.count < filters else { startRows(c, rows: rows, filters: filters, bias: bias); return }
+    for r in 0..<rows {
+      let row = c + r * filters + columns.lowerBound
+      if let bias { row.update(from: bias + columns.lowerBound, count: columns.count) } else { row.update(repeating: 0, count: columns.count) }
+    }
+  }
+
+  /// Lays `bias` (or zeros) under `rows` rows of `filters` outputs, for a product to add into.
+  static func startRows(_ c: UnsafeMutablePointer<Float>, rows: Int, filters: Int, bias: UnsafePointer<Float>?) {
+    guard let bias else { c.update(repeating: 0, count: rows * filters); return }
+    for r in 0..<rows { (c + r * filters).update(from: bias, count: filters) }
   }
 
   /// Grouped convolution (`groups` > 1): each group's input channels meet only its own filters.

@@ -27,7 +27,9 @@ struct ProductTests {
   }
 
   @Test("a packed weight matrix gives the plain product, across panel edges, row tails and both cores",
-        arguments: [(1, 5, 10), (7, 64, 32), (9, 33, 70), (33, 300, 96), (32, 512, 2048), (8, 600, 64)])
+        arguments: [(1, 5, 10), (7, 64, 32), (9, 33, 70), (33, 300, 96), (32, 512, 2048), (8, 600, 64),
+                     // Rows left over past a multiple of six: blocks of 2, 3, 4 and 5 rows.
+                     (2, 9, 16), (4, 40, 48), (5, 70, 33), (10, 64, 16), (11, 19, 100), (15, 257, 24)])
   func packedProduct(_ shape: (Int, Int, Int)) {
     let (m, k, n) = shape
     for lda in [k, k + 3] {
@@ -98,6 +100,38 @@ struct ProductTests {
     #expect(fast.shape == direct.shape)
     let worst = zip(fast.data, direct.data).map { abs($0 - $1) }.max() ?? 0
     #expect(worst < 1e-4, "worst difference \(worst)")
+  }
+
+  @Test("a convolution read from its input in place equals the window loop, with or without bias and activation, its rows or its columns split over the cores",
+        arguments: [
+          // Rows of a large layer over the cores, crossing samples; padded on both sides.
+          ([2, 40, 37, 24], [3, 3, 24, 40], [1, 1], [1, 1], "same"),
+          // Few output rows: the 16-column panels over the cores (the last one 8 wide).
+          ([1, 12, 30, 64], [3, 3, 64, 72], [1, 1], [1, 1], "same"),
+          // Strided, padded on the right only; unpadded; taps rows apart (vertical dilation).
+          ([1, 31, 31, 16], [3, 3, 16, 48], [2, 2], [1, 1], "same"),
+          ([1, 26, 20, 32], [5, 2, 32, 70], [1, 1], [1, 1], "valid"),
+          ([2, 30, 14, 12], [3, 5, 12, 33], [2, 1], [3, 1], "same"),
+          // Exactly six outputs a row; a 7×1 window; three input channels.
+          ([1, 24, 6, 40], [3, 3, 40, 64], [1, 1], [1, 1], "same"),
+          ([1, 17, 17, 64], [7, 1, 64, 96], [1, 1], [1, 1], "same"),
+          ([1, 64, 64, 3], [3, 3, 3, 32], [2, 2], [1, 1], "valid"),
+        ] as [([Int], [Int], [Int], [Int], String)])
+  func convolutionInPlace(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) throws {
+    let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 6))
+    let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 7))
+    let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 8))
+    let g = Window(kernel: Array(kernel.dropLast(2)), strides: strides, dilation: dilation, padding: try #require(Padding(rawValue: padding)))
+    let packed = PackedMatrix(w.data, k: w.count / kernel.last!, n: kernel.last!)
+    let relu = try #require(Activations.Elementwise("relu", keras3: true))
+    for (b, epilogue) in [(bias, nil), (nil, relu), (bias, relu)] as [(Tensor?, Activations.Elementwise?)] {
+      let fast = ConvolutionKernels.conv(x, packed: packed, kernelSize: (kernel[0], kernel[1]), bias: b, geometry: g, epilogue: epilogue)
+      var want = ConvolutionKernels.groupedConv(x, kernel: w, bias: b, geometry: g, groups: 1)
+      if epilogue != nil { want.data = want.data.map { max($0, 0) } }
+      #expect(fast.shape == want.shape)
+      let worst = zip(fast.data, want.data).map { abs($0 - $1) }.max() ?? 0
+      #expect(worst < 1e-4, "bias \(b != nil), relu \(epilogue != nil): worst difference \(worst)")
+    }
   }
 
   @Test("a depthwise convolution equals the direct sum over its window, split over the cores or not",

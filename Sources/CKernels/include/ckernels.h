@@ -21,6 +21,19 @@ void ckernels_pack(const float *b, long k, long n, long ldb, float *packed);
 void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,
                            long col0, long cols, long lda, long ldb, long ldc);
 
+/// A convolution with unit horizontal dilation as products over the input itself, without
+/// gathering its windows: for output rows r in [0, rows), each of the kh tap rows di adds
+/// x[y]·(rows di·tap_k ..< (di+1)·tap_k of b) to the ow outputs of row r (ldc floats apart,
+/// rows out_row_pitch apart), where y = y0 + r·row_step + di·tap_step is an input row
+/// (row_pitch floats apart; rows outside [0, height) are zero padding and skipped), and output
+/// column j's window is the tap_k floats at x[y] + j·lda (lda: horizontal stride × channels; the
+/// rows must be padded so that every window lies inside). Only columns [col0, col1) of c, col0 a
+/// multiple of 16. b (k×n, k = kh·tap_k) is read from `packed` (ckernels_pack). Returns 1, or 0
+/// without touching c when the kernels in use are not the AVX2 ones, which this is written for.
+long ckernels_conv_direct(const float *x, long height, long row_pitch, long y0, long row_step, long tap_step,
+                          long kh, long tap_k, long lda, const float *packed, long k, long n, long col0, long col1,
+                          float *c, long ldc, long ow, long rows, long out_row_pitch);
+
 /// Whether the AVX2/FMA (or better) kernels are in use.
 int ckernels_has_avx2(void);
 
