@@ -92,6 +92,37 @@ static inline void block_avx2(const float *a0, long lda, const float *panel, flo
   }
 }
 
+/// One row of c[1×cols] += a · panel (a recurrent step at batch 1): four independent
+/// accumulator pairs over k, so the FMAs do not wait on each other; one pair would run at the
+/// FMA's latency.
+__attribute__((target("avx2,fma")))
+static void row_avx2(const float *ai, const float *panel, float *c0, long k, long n0, long n1) {
+  __m256 x0 = load8_avx2(c0, n0), x1 = n1 > 0 ? load8_avx2(c0 + 8, n1) : _mm256_setzero_ps();
+  __m256 y0 = _mm256_setzero_ps(), y1 = _mm256_setzero_ps();
+  __m256 z0 = _mm256_setzero_ps(), z1 = _mm256_setzero_ps();
+  __m256 w0 = _mm256_setzero_ps(), w1 = _mm256_setzero_ps();
+  long p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const float *q = panel + 16 * p;
+    x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q), x0);
+    x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q + 8), x1);
+    y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 16), y0);
+    y1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 24), y1);
+    z0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 32), z0);
+    z1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 40), z1);
+    w0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 48), w0);
+    w1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 56), w1);
+  }
+  for (; p < k; p++) {
+    x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p), x0);
+    x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p + 8), x1);
+  }
+  x0 = _mm256_add_ps(_mm256_add_ps(x0, y0), _mm256_add_ps(z0, w0));
+  x1 = _mm256_add_ps(_mm256_add_ps(x1, y1), _mm256_add_ps(z1, w1));
+  store8_avx2(c0, n0, x0);
+  if (n1 > 0) store8_avx2(c0 + 8, n1, x1);
+}
+
 /// AVX2 micro-kernel over one k×16 panel of b (rows 16 floats apart, 32-byte aligned):
 /// c[m×cols] += a[m×k] · panel, for the first `cols` (1...16) columns of the panel (a narrow
 /// layer's last panel is zero-padded, and its columns of c are read and written under a mask).
@@ -99,45 +130,16 @@ static inline void block_avx2(const float *a0, long lda, const float *panel, flo
 __attribute__((target("avx2,fma")))
 static void panel_avx2(const float *a, long lda, const float *panel, float *c, long ldc, long m, long k, long cols) {
   const long n0 = cols, n1 = cols - 8;
+  if (m == 1) { row_avx2(a, panel, c, k, n0, n1); return; }
   long i = 0;
   for (; i + 6 <= m; i += 6) block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 6);
   switch (m - i) {
-  case 5: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 5); return;
-  case 4: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 4); return;
-  case 3: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 3); return;
-  case 2: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 2); return;
-  case 1: break;
-  default: return;
-  }
-  {
-    // One row (a recurrent step at batch 1): four independent accumulator pairs over k, so the
-    // FMAs do not wait on each other; one pair would run at the FMA's latency.
-    float *c0 = c + i * ldc;
-    const float *ai = a + i * lda;
-    __m256 x0 = load8_avx2(c0, n0), x1 = n1 > 0 ? load8_avx2(c0 + 8, n1) : _mm256_setzero_ps();
-    __m256 y0 = _mm256_setzero_ps(), y1 = _mm256_setzero_ps();
-    __m256 z0 = _mm256_setzero_ps(), z1 = _mm256_setzero_ps();
-    __m256 w0 = _mm256_setzero_ps(), w1 = _mm256_setzero_ps();
-    long p = 0;
-    for (; p + 4 <= k; p += 4) {
-      const float *q = panel + 16 * p;
-      x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q), x0);
-      x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(q + 8), x1);
-      y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 16), y0);
-      y1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 1), _mm256_load_ps(q + 24), y1);
-      z0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 32), z0);
-      z1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 2), _mm256_load_ps(q + 40), z1);
-      w0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 48), w0);
-      w1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p + 3), _mm256_load_ps(q + 56), w1);
-    }
-    for (; p < k; p++) {
-      x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p), x0);
-      x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p), _mm256_load_ps(panel + 16 * p + 8), x1);
-    }
-    x0 = _mm256_add_ps(_mm256_add_ps(x0, y0), _mm256_add_ps(z0, w0));
-    x1 = _mm256_add_ps(_mm256_add_ps(x1, y1), _mm256_add_ps(z1, w1));
-    store8_avx2(c0, n0, x0);
-    if (n1 > 0) store8_avx2(c0 + 8, n1, x1);
+  case 5: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 5); break;
+  case 4: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 4); break;
+  case 3: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 3); break;
+  case 2: block_avx2(a + i * lda, lda, panel, c + i * ldc, ldc, k, n0, n1, 2); break;
+  case 1: row_avx2(a + i * lda, panel, c + i * ldc, k, n0, n1); break;
+  default: break;
   }
 }
 

@@ -159,27 +159,28 @@ enum ConvolutionKernels {
             let out = os + (b * oh + i0) * ow * filters
             startColumns(out, rows: rows * ow, filters: filters, columns: col0..<col1, bias: biasRow)
             let sample = xs + b * height * width * channels
+            // The input rows the products read: the sample's own, or a padded copy of the ones
+            // this share needs (rows first..<last of the sample).
+            var source = (rows: sample, count: height, pitch: width * channels, first: 0)
+            var buffer: UnsafeMutablePointer<Float>?
+            defer { buffer?.deallocate() }
             if needsPadding {
-              let first = max(0, y0), last = min(height, y0 + (rows - 1) * sh + (kh - 1) * dh + 1)
+              let first = max(0, y0), last = max(first, min(height, y0 + (rows - 1) * sh + (kh - 1) * dh + 1))
               let pitch = paddedWidth * channels
-              let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, last - first) * pitch)
-              defer { buffer.deallocate() }
-              for y in first..<max(first, last) {
-                let row = buffer + (y - first) * pitch
+              let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(1, last - first) * pitch)
+              buffer = copy
+              for y in first..<last {
+                let row = copy + (y - first) * pitch
                 row.update(repeating: 0, count: padLeft * channels)
                 (row + padLeft * channels).update(from: sample + y * width * channels, count: width * channels)
                 (row + (padLeft + width) * channels).update(repeating: 0, count: (paddedWidth - padLeft - width) * channels)
               }
-              let done = ckernels_conv_direct(
-                buffer, last - first, pitch, y0 - first, sh, dh, kh, kw * channels, sw * channels, packed, depth, filters,
-                col0, col1, out, filters, ow, rows, ow * filters)
-              precondition(done == 1, "the in-place convolution needs the AVX2 kernels' panels")
-            } else {
-              let done = ckernels_conv_direct(
-                sample, height, width * channels, y0, sh, dh, kh, kw * channels, sw * channels, packed, depth, filters,
-                col0, col1, out, filters, ow, rows, ow * filters)
-              precondition(done == 1, "the in-place convolution needs the AVX2 kernels' panels")
+              source = (UnsafePointer(copy), last - first, pitch, first)
             }
+            let done = ckernels_conv_direct(
+              source.rows, source.count, source.pitch, y0 - source.first, sh, dh, kh, kw * channels, sw * channels,
+              packed, depth, filters, col0, col1, out, filters, ow, rows, ow * filters)
+            precondition(done == 1, "the in-place convolution needs the AVX2 kernels' panels")
             if let epilogue {
               if col0 == 0 && col1 == filters {
                 epilogue.applySerially(out, rows * ow * filters)
