@@ -95,7 +95,7 @@ enum ConvolutionKernels {
           let (r0, r1) = (total * part / shares, total * (part + 1) / shares)
           for b0 in stride(from: r0, to: r1, by: block) {
             let rows = min(block, r1 - b0)
-            startRows(os + b0 * filters, rows: rows, filters: filters, bias: biasRow)
+            layRows(os + b0 * filters, rows: rows, width: filters, bias: biasRow)
             Linear.matmul(xs + b0 * channels, packed: weights, os + b0 * filters, m: rows, accumulate: true, parallel: false)
             epilogue?.applySerially(os + b0 * filters, rows * filters)
           }
@@ -108,7 +108,7 @@ enum ConvolutionKernels {
         let padded = max(width + padLeft, (ow - 1) * step + kw)
         // A batch splits over the cores by sample; a single sample splits its product by columns.
         let split = batch > 1 ? min(cores, batch) : 1
-        startRows(op.baseAddress!, rows: total, filters: filters, bias: biasRow)
+        layRows(op.baseAddress!, rows: total, width: filters, bias: biasRow)
         Parallel.perform(iterations: split) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
@@ -157,7 +157,7 @@ enum ConvolutionKernels {
             let rows = min(q1 - q, oh - i0)
             let y0 = i0 * sh - padTop
             let out = os + (b * oh + i0) * ow * filters
-            startColumns(out, rows: rows * ow, filters: filters, columns: col0..<col1, bias: biasRow)
+            layRows(out, rows: rows * ow, width: filters, columns: col0..<col1, bias: biasRow)
             let sample = xs + b * height * width * channels
             // The input rows the products read: the sample's own, or a padded copy of the ones
             // this share needs (rows first..<last of the sample).
@@ -234,7 +234,7 @@ enum ConvolutionKernels {
               }
             }
           }
-          startRows(os + p0 * filters, rows: rows, filters: filters, bias: biasRow)
+          layRows(os + p0 * filters, rows: rows, width: filters, bias: biasRow)
           Linear.matmul(patches, packed: weights, os + p0 * filters, m: rows, accumulate: true, parallel: cores == 1)
           epilogue?.applySerially(os + p0 * filters, rows * filters)
           p0 += rows
@@ -253,21 +253,6 @@ enum ConvolutionKernels {
   /// in-place form: AVX-512's blocks are eight rows, and its remainders run a row at a time.
   static func directWins(outputWidth ow: Int, tapRows kh: Int) -> Bool {
     ckernels_level() == 1 && kh > 1 && ow >= 6
-  }
-
-  /// Lays `bias` (or zeros) under columns `columns` of `rows` rows of `filters` outputs.
-  static func startColumns(_ c: UnsafeMutablePointer<Float>, rows: Int, filters: Int, columns: Range<Int>, bias: UnsafePointer<Float>?) {
-    guard columns.count < filters else { startRows(c, rows: rows, filters: filters, bias: bias); return }
-    for r in 0..<rows {
-      let row = c + r * filters + columns.lowerBound
-      if let bias { row.update(from: bias + columns.lowerBound, count: columns.count) } else { row.update(repeating: 0, count: columns.count) }
-    }
-  }
-
-  /// Lays `bias` (or zeros) under `rows` rows of `filters` outputs, for a product to add into.
-  static func startRows(_ c: UnsafeMutablePointer<Float>, rows: Int, filters: Int, bias: UnsafePointer<Float>?) {
-    guard let bias else { c.update(repeating: 0, count: rows * filters); return }
-    for r in 0..<rows { (c + r * filters).update(from: bias, count: filters) }
   }
 
   /// Grouped convolution (`groups` > 1): each group's input channels meet only its own filters.

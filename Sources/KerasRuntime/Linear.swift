@@ -139,9 +139,18 @@ final class PackedMatrix: @unchecked Sendable {
 func fillRows(_ out: inout [Float], rows: Int, with row: [Float]) {
   guard !row.isEmpty else { return }
   out.withUnsafeMutableBufferPointer { o in
-    row.withUnsafeBufferPointer { r in
-      for i in 0..<rows { (o.baseAddress! + i * r.count).update(from: r.baseAddress!, count: r.count) }
-    }
+    row.withUnsafeBufferPointer { r in layRows(o.baseAddress!, rows: rows, width: r.count, bias: r.baseAddress) }
+  }
+}
+
+/// Lays `bias` (zeros when nil) under columns `columns` (all when nil) of `rows` rows of `width`
+/// floats, for a product to add into.
+func layRows(_ c: UnsafeMutablePointer<Float>, rows: Int, width: Int, columns: Range<Int>? = nil, bias: UnsafePointer<Float>?) {
+  let columns = columns ?? 0..<width
+  if bias == nil && columns.count == width { c.update(repeating: 0, count: rows * width); return }
+  for r in 0..<rows {
+    let row = c + r * width + columns.lowerBound
+    if let bias { row.update(from: bias + columns.lowerBound, count: columns.count) } else { row.update(repeating: 0, count: columns.count) }
   }
 }
 
