@@ -106,20 +106,24 @@ enum ConvolutionKernels {
         // The input of one sample, zero-padded to cover every window: (padded length, C).
         let step = g.strides[1]
         let padded = max(width + padLeft, (ow - 1) * step + kw)
-        // A batch splits over the cores by sample; a single sample splits its product by columns.
-        let split = batch > 1 ? min(cores, batch) : 1
-        layRows(op.baseAddress!, rows: total, width: filters, bias: biasRow)
-        Parallel.perform(iterations: split) { part in
+        // A batch splits over the cores by sample, each taken by whichever core is free next
+        // and laid, multiplied and activated while it is in that core's cache; a single sample
+        // splits its product by columns.
+        let perSample = batch > 1 && cores > 1
+        Parallel.perform(iterations: perSample ? batch : 1) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let buffer = UnsafeMutablePointer<Float>.allocate(capacity: padded * channels)
           defer { buffer.deallocate() }
           buffer.initialize(repeating: 0, count: padded * channels)
-          for b in stride(from: part, to: batch, by: split) {
+          for b in perSample ? part..<part + 1 : 0..<batch {
             (buffer + padLeft * channels).update(from: xs + b * width * channels, count: width * channels)
-            Linear.matmul(buffer, packed: weights, os + b * ow * filters, m: ow, accumulate: true, lda: step * channels, parallel: split == 1)
+            let out = os + b * ow * filters
+            layRows(out, rows: ow, width: filters, bias: biasRow)
+            Linear.matmul(buffer, packed: weights, out, m: ow, accumulate: true, lda: step * channels, parallel: !perSample)
+            if perSample { epilogue?.applySerially(out, ow * filters) }
           }
         }
-        epilogue?.apply(op.baseAddress!, total * filters)
+        if !perSample { epilogue?.apply(op.baseAddress!, total * filters) }
         return
       }
       if g.dilation[1] == 1, let packed = weights.packed, directWins(outputWidth: ow, tapRows: kh) {

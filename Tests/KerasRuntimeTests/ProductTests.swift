@@ -102,7 +102,7 @@ struct ProductTests {
     #expect(worst < 1e-4, "worst difference \(worst)")
   }
 
-  @Test("a convolution read from its input in place equals the window loop, with or without bias and activation, its rows or its columns split over the cores",
+  @Test("a convolution read from its input in place equals the window loop, with or without bias and activation, its rows, columns or samples split over the cores",
         arguments: [
           // Rows of a large layer over the cores, crossing samples; padded on both sides.
           ([2, 40, 37, 24], [3, 3, 24, 40], [1, 1], [1, 1], "same"),
@@ -116,16 +116,22 @@ struct ProductTests {
           ([1, 24, 6, 40], [3, 3, 40, 64], [1, 1], [1, 1], "same"),
           ([1, 17, 17, 64], [7, 1, 64, 96], [1, 1], [1, 1], "same"),
           ([1, 64, 64, 3], [3, 3, 3, 32], [2, 2], [1, 1], "valid"),
+          // 1-D, a batch split over the cores by sample (each laid and activated by its core).
+          ([5, 100, 64], [3, 64, 96], [1], [1], "same"),
         ] as [([Int], [Int], [Int], [Int], String)])
   func convolutionInPlace(_ input: [Int], _ kernel: [Int], _ strides: [Int], _ dilation: [Int], _ padding: String) throws {
     let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 6))
     let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 7))
     let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 8))
-    let g = Window(kernel: Array(kernel.dropLast(2)), strides: strides, dilation: dilation, padding: try #require(Padding(rawValue: padding)))
+    let (oneD, spatial) = (input.count == 3, Array(kernel.dropLast(2)))
+    let g = Window(
+      kernel: oneD ? [1] + spatial : spatial, strides: oneD ? [1] + strides : strides,
+      dilation: oneD ? [1] + dilation : dilation, padding: try #require(Padding(rawValue: padding)))
+    let size = oneD ? (1, kernel[0]) : (kernel[0], kernel[1])
     let packed = PackedMatrix(w.data, k: w.count / kernel.last!, n: kernel.last!)
     let relu = try #require(Activations.Elementwise("relu", keras3: true))
     for (b, epilogue) in [(bias, nil), (nil, relu), (bias, relu)] as [(Tensor?, Activations.Elementwise?)] {
-      let fast = ConvolutionKernels.conv(x, packed: packed, kernelSize: (kernel[0], kernel[1]), bias: b, geometry: g, epilogue: epilogue)
+      let fast = ConvolutionKernels.conv(x, packed: packed, kernelSize: size, bias: b, geometry: g, epilogue: epilogue)
       var want = ConvolutionKernels.groupedConv(x, kernel: w, bias: b, geometry: g, groups: 1)
       if epilogue != nil { want.data = want.data.map { max($0, 0) } }
       #expect(fast.shape == want.shape)
