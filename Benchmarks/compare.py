@@ -11,7 +11,8 @@ Benchmarks/models.py. It runs keras-inspect-bench --json, then times the Python 
   load              a fresh process that reads every weight dataset of large.h5 into NumPy with h5py,
                     against keras-inspect-bench's load (also a fresh process); peak RSS of each
   forward           TensorFlow's eager `model(x)` on the model loaded by Keras (the issue's yardstick),
-                    and the same model as a compiled tf.function (graph mode), against the native pass
+                    and the same model as a compiled tf.function (graph mode), against the native pass,
+                    the two sides taking turns over three rounds
   applications      ResNet50, DenseNet121, MobileNetV2, EfficientNetB0, InceptionV3 at batch 1:
                     `keras-inspect bench` (in-process forward, weights bound first) against both
                     TensorFlow modes, the two sides taking turns over three rounds; its peak RSS against the stored weights plus the two largest
@@ -34,6 +35,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 WORKED_EXAMPLE = "Fixtures/keras3/lstm_worked_example.h5"
+
+# Forward passes: TensorFlow and keras-inspect take turns over this many rounds, so that the
+# shared host's load changing between the two sides does not land on one side alone.
+ROUNDS = 3
 
 SUMMARY_SNIPPET = """
 import os, sys
@@ -120,12 +125,6 @@ def tensorflow_calls(model_path, npz_path):
     graph = tf.function(model)
     tx = tf.constant(x)
     return (lambda: model(x)), (lambda: graph(tx).numpy())
-
-
-def tensorflow_forward(model_path, npz_path, budget):
-    """Median seconds of Keras's eager `model(x)` and of its tf.function."""
-    eager, graph = tensorflow_calls(model_path, npz_path)
-    return timed(eager, budget), timed(graph, budget)
 
 
 PREDICT_SNIPPET = """
@@ -218,8 +217,9 @@ def main():
     manifest = json.load(open(os.path.join(args.models, "manifest.json")))
     ours = {}
     if not args.only_apps:
-        bench = subprocess.run([args.bench, "--json", "--models", args.models] + (["--quick"] if args.quick else []),
-                               check=True, capture_output=True, text=True)
+        # The forward cases run below, taking turns with TensorFlow's.
+        bench = subprocess.run([args.bench, "--json", "--models", args.models] + (["--quick"] if args.quick else [])
+                               + ["load", "inspect"], check=True, capture_output=True, text=True)
         ours = {(r["group"], r["name"], r["detail"]): r for r in json.loads(bench.stdout)["results"]}
         manifest = json.load(open(os.path.join(args.models, "manifest.json")))
         large = os.path.join(args.models, manifest["large"]["model"])
@@ -278,11 +278,22 @@ def main():
         targets = {"small": 100, "medium": 20, "large": 1}
         graph_targets = {"small": 100, "medium": 10, "large": 1}
         for case in manifest["cases"]:
-            t_eager, t_graph = tensorflow_forward(os.path.join(args.models, case["model"]),
-                                                  os.path.join(args.models, case["input"]), budget)
-            r = find("forward", case["name"])
+            # As for the applications below: three rounds, each side's figure the median of its
+            # rounds' medians (keras-inspect-bench's quick budget per round).
+            eager, graph = tensorflow_calls(os.path.join(args.models, case["model"]),
+                                            os.path.join(args.models, case["input"]))
+            eager_s, graph_s, ours_rounds = [], [], []
+            for _ in range(ROUNDS):
+                eager_s.append(timed(eager, budget / ROUNDS))
+                graph_s.append(timed(graph, budget / ROUNDS))
+                out = subprocess.run([args.bench, "--json", "--models", args.models, "--quick", case["name"]],
+                                     check=True, capture_output=True, text=True).stdout
+                rounds = [r for r in json.loads(out)["results"] if r["group"] == "forward" and r["name"] == case["name"]]
+                if not rounds:
+                    sys.exit(f"keras-inspect-bench printed no forward/{case['name']}")
+                ours_rounds.append(rounds[0]["median_seconds"])
+            t_eager, t_graph, ours_s = (statistics.median(v) for v in (eager_s, graph_s, ours_rounds))
             need = targets[case["size"]]
-            ours_s = r["median_seconds"]
             gflops = case["flops"] / ours_s / 1e9
             add(f"forward {case['name']}", ours_s, t_eager, "TensorFlow eager model(x)", f"≥{need}×",
                 t_eager / ours_s >= need,
@@ -297,15 +308,14 @@ def main():
     binary = args.binary
     for app in manifest.get("apps", []):
         model, npz = os.path.join(args.models, app["model"]), os.path.join(args.models, app["input"])
-        # TensorFlow and keras-inspect take turns, a third of each side's runs per round, so that
-        # a change in the shared host's load between the two sides does not land on one alone;
-        # each side's figure is the median of its rounds' medians.
+        # Taking turns (ROUNDS), a third of each side's runs per round; each side's figure is the
+        # median of its rounds' medians.
         eager, graph = tensorflow_calls(model, npz)
-        rounds, eager_s, graph_s, ours_rounds, peak = 3, [], [], [], 0
-        for _ in range(rounds):
-            eager_s.append(timed(eager, budget / rounds))
-            graph_s.append(timed(graph, budget / rounds))
-            report, round_peak = bench_json(binary, model, npz, (10 if args.quick else 21) // rounds)
+        eager_s, graph_s, ours_rounds, peak = [], [], [], 0
+        for _ in range(ROUNDS):
+            eager_s.append(timed(eager, budget / ROUNDS))
+            graph_s.append(timed(graph, budget / ROUNDS))
+            report, round_peak = bench_json(binary, model, npz, (10 if args.quick else 21) // ROUNDS)
             ours_rounds.append(report["median_s"])
             peak = max(peak, round_peak)
         t_eager, t_graph, ours_s = (statistics.median(v) for v in (eager_s, graph_s, ours_rounds))
