@@ -87,12 +87,13 @@ enum ConvolutionKernels {
       let biasRow = bias == nil ? nil : bp.baseAddress
       let pointwise = kh == 1 && kw == 1 && g.strides == [1, 1] && padTop == 0 && padLeft == 0 && oh == height && ow == width
       if pointwise {
-        // 1×1, stride 1: the input's rows are the windows. In blocks of rows whose output stays
-        // in cache from the bias to the product to the epilogue.
-        let block = max(1, (1 << 15) / max(1, filters))
+        // 1×1, stride 1: the input's rows are the windows. With an epilogue, in blocks of rows
+        // whose output stays in cache from the bias to the product to the epilogue; without, one
+        // product per share, which passes over the weights once.
         Parallel.perform(iterations: shares) { part in
           let (xs, os) = (UnsafePointer<Float>(bitPattern: sx)!, UnsafeMutablePointer<Float>(bitPattern: so)!)
           let (r0, r1) = (total * part / shares, total * (part + 1) / shares)
+          let block = epilogue == nil ? max(1, r1 - r0) : max(1, (1 << 15) / max(1, filters))
           for b0 in stride(from: r0, to: r1, by: block) {
             let rows = min(block, r1 - b0)
             layRows(os + b0 * filters, rows: rows, width: filters, bias: biasRow)
