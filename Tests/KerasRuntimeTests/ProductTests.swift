@@ -86,15 +86,13 @@ struct ProductTests {
     let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 3))
     let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 4))
     let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 5))
-    let oneD = input.count == 3
     let spatial = Array(kernel.dropLast(2))
-    let g = Window(
-      kernel: oneD ? [1] + spatial : spatial, strides: oneD ? [1] + strides : strides,
-      dilation: oneD ? [1] + dilation : dilation, padding: try #require(Padding(rawValue: padding)))
+    let window = Window(kernel: spatial, strides: strides, dilation: dilation, padding: try #require(Padding(rawValue: padding)))
+    let g = ConvolutionKernels.planar(window)
     let fast = ConvolutionKernels.conv(x, kernel: w, bias: bias, geometry: g, groups: 1)
     let direct = ConvolutionKernels.groupedConv(x, kernel: w, bias: bias, geometry: g, groups: 1)
     // The general gather path (3-D view) computes the same convolution.
-    let general = VolumeKernels.conv(x, kernel: w, bias: bias, window: Window(kernel: spatial, strides: strides, dilation: dilation, padding: g.padding))
+    let general = VolumeKernels.conv(x, kernel: w, bias: bias, window: window)
     #expect(general.shape == direct.shape)
     #expect((zip(general.data, direct.data).map { abs($0 - $1) }.max() ?? 0) < 1e-4)
     #expect(fast.shape == direct.shape)
@@ -123,11 +121,9 @@ struct ProductTests {
     let x = Tensor(shape: input, data: values(input.reduce(1, *), seed: 6))
     let w = Tensor(shape: kernel, data: values(kernel.reduce(1, *), seed: 7))
     let bias = Tensor(shape: [kernel.last!], data: values(kernel.last!, seed: 8))
-    let (oneD, spatial) = (input.count == 3, Array(kernel.dropLast(2)))
-    let g = Window(
-      kernel: oneD ? [1] + spatial : spatial, strides: oneD ? [1] + strides : strides,
-      dilation: oneD ? [1] + dilation : dilation, padding: try #require(Padding(rawValue: padding)))
-    let size = oneD ? (1, kernel[0]) : (kernel[0], kernel[1])
+    let g = ConvolutionKernels.planar(
+      Window(kernel: Array(kernel.dropLast(2)), strides: strides, dilation: dilation, padding: try #require(Padding(rawValue: padding))))
+    let size = (g.kernel[0], g.kernel[1])
     let packed = PackedMatrix(w.data, k: w.count / kernel.last!, n: kernel.last!)
     let relu = try #require(Activations.Elementwise("relu", keras3: true))
     for (b, epilogue) in [(bias, nil), (nil, relu), (bias, relu)] as [(Tensor?, Activations.Elementwise?)] {
