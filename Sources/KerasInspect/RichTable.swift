@@ -40,80 +40,104 @@ struct RichTable {
     }
   }
 
-  func render(_ rows: [[String]]) -> [String] {
-    func rule(_ left: String, _ fill: String, _ join: String, _ right: String) -> String {
-      left + widths.map { String(repeating: fill, count: $0) }.joined(separator: join) + right
+  /// The table's lines, each ending in a newline, appended to `out` as UTF-8. The whole table is
+  /// written into that one buffer: a 429-row table is thousands of cells and over a thousand
+  /// lines, and making each line a String of its own, then joining them, was most of its time.
+  func render(_ rows: [[String]], into out: inout [UInt8]) {
+    func rule(_ left: String, _ fill: String, _ join: String, _ right: String) -> [UInt8] {
+      Array((left + widths.map { String(repeating: fill, count: $0) }.joined(separator: join) + right + "\n").utf8)
     }
     let between = rule("├", "─", "┼", "┤")
-    var lines = [rule("┏", "━", "┳", "┓")]
-    lines.reserveCapacity(2 * rows.count + 4)
+    out += rule("┏", "━", "┳", "┓")
+    var scratch = Scratch()
     // rich aligns header cells to the bottom of the header row, body cells to the top.
-    lines += cells(headers, border: "┃", bottom: true)
-    lines.append(rule("┡", "━", "╇", "┩"))
+    cells(headers, border: Array("┃".utf8), bottom: true, into: &out, scratch: &scratch)
+    out += rule("┡", "━", "╇", "┩")
+    let bar = Array("│".utf8)
     for (i, row) in rows.enumerated() {
-      if i > 0 { lines.append(between) }
-      lines += cells(row, border: "│")
+      if i > 0 { out += between }
+      cells(row, border: bar, into: &out, scratch: &scratch)
     }
-    lines.append(rule("└", "─", "┴", "┘"))
-    return lines
+    out += rule("└", "─", "┴", "┘")
   }
 
-  /// One table row, as many lines tall as its tallest cell; shorter cells aligned to the top,
-  /// or to the `bottom`. Each line is assembled as UTF-8 bytes: a 429-row table is thousands of
-  /// cells, and joining them as Strings was most of a large model's summary.
-  func cells(_ fields: [String], border: String, bottom: Bool = false) -> [String] {
-    if let line = singleLine(fields, border: border) { return [line] }
-    let wrapped = fields.enumerated().map { i, text in Self.wrap(text, width: widths[i] - 2, alignment: alignments[i]) }
-    let height = wrapped.map { $0.lines.count }.max() ?? 1
-    let bar = Array(border.utf8)
-    return (0..<height).map { lineIndex in
-      var line: [UInt8] = []
-      line.reserveCapacity(widths.reduce(bar.count, +) * 3)
-      line += bar
-      for (i, cell) in wrapped.enumerated() {
+  /// Buffers one row's wrapping reuses from the row before.
+  struct Scratch {
+    /// Each cell's text as wrapped: ASCII cells their own bytes, others re-encoded.
+    var bytes: [[UInt8]] = []
+    /// Each cell's lines.
+    var lines: [[Line]] = []
+  }
+
+  /// One table row, as many lines tall as its tallest cell, appended to `out` with a newline
+  /// after each line; shorter cells aligned to the top, or to the `bottom`.
+  func cells(_ fields: [String], border: [UInt8], bottom: Bool = false, into out: inout [UInt8], scratch: inout Scratch) {
+    if singleLine(fields, border: border, into: &out) { return }
+    while scratch.lines.count < fields.count {
+      scratch.bytes.append([])
+      scratch.lines.append([])
+    }
+    var height = 1
+    for (i, text) in fields.enumerated() {
+      scratch.bytes[i].removeAll(keepingCapacity: true)
+      scratch.lines[i].removeAll(keepingCapacity: true)
+      Self.wrap(text, width: widths[i] - 2, alignment: alignments[i], bytes: &scratch.bytes[i], lines: &scratch.lines[i])
+      height = max(height, scratch.lines[i].count)
+    }
+    for lineIndex in 0..<height {
+      out += border
+      for i in fields.indices {
         let width = widths[i] - 2
-        let index = bottom ? lineIndex - (height - cell.lines.count) : lineIndex
-        line.append(0x20)
-        if index >= 0 && index < cell.lines.count {
-          let part = cell.lines[index]
+        let lines = scratch.lines[i]
+        let index = bottom ? lineIndex - (height - lines.count) : lineIndex
+        out.append(0x20)
+        if index >= 0 && index < lines.count {
+          let part = lines[index]
           let excess = width - part.cells
           let before = Self.spacesBefore(excess, alignments[i])
-          line += repeatElement(0x20, count: before)
-          line += cell.bytes[part.bytes]
-          if part.ellipsis { line += "…".utf8 }
-          line += repeatElement(0x20, count: excess - before)
+          out += repeatElement(0x20, count: before)
+          out += scratch.bytes[i][part.bytes]
+          if part.ellipsis { out += "…".utf8 }
+          out += repeatElement(0x20, count: excess - before)
         } else {
-          line += repeatElement(0x20, count: width)
+          out += repeatElement(0x20, count: width)
         }
-        line.append(0x20)
-        line += bar
+        out.append(0x20)
+        out += border
       }
-      return String(decoding: line, as: UTF8.self)
+      out.append(0x0A)
     }
   }
 
-  /// The row as one line, when every field is ASCII and fits its column: what ``wrap(_:width:alignment:)``
-  /// makes of such a field is the field itself, justified (trailing spaces dropped unless it is
-  /// left-aligned). Nil otherwise. Nearly every row of a summary is such a line, written here in
-  /// one buffer without the wrapping's intermediate arrays.
-  func singleLine(_ fields: [String], border: String) -> String? {
-    var line: [UInt8] = []
-    line.reserveCapacity(widths.reduce(widths.count * 3 + 3, +))
-    line += border.utf8
-    for (i, field) in fields.enumerated() {
-      var utf8 = field.utf8[...]
-      let width = widths[i] - 2
+  /// The row as one line with its newline, appended to `out`, when every field is ASCII and
+  /// fits its column: what ``wrap(_:width:alignment:)`` makes of such a field is the field itself,
+  /// justified (trailing spaces dropped unless it is left-aligned). False, and nothing written,
+  /// otherwise. Many rows of a summary are such a line, written without the wrapping's arrays.
+  func singleLine(_ fields: [String], border: [UInt8], into out: inout [UInt8]) -> Bool {
+    // Whether every field fits, before anything is written: most rows of a large model's table
+    // have a field that does not.
+    func trimmed(_ i: Int) -> Substring.UTF8View {
+      var utf8 = fields[i].utf8[...]
       if alignments[i] != .left { while utf8.last == 0x20 { utf8 = utf8.dropLast() } }
-      guard utf8.count <= width, utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-      let excess = width - utf8.count
-      let before = Self.spacesBefore(excess, alignments[i])
-      line.append(0x20)
-      line += repeatElement(0x20, count: before)
-      line += utf8
-      line += repeatElement(0x20, count: excess - before + 1)
-      line += border.utf8
+      return utf8
     }
-    return String(decoding: line, as: UTF8.self)
+    for i in fields.indices {
+      let utf8 = trimmed(i)
+      guard utf8.count <= widths[i] - 2, utf8.allSatisfy({ $0 < 0x80 }) else { return false }
+    }
+    out += border
+    for i in fields.indices {
+      let utf8 = trimmed(i)
+      let excess = widths[i] - 2 - utf8.count
+      let before = Self.spacesBefore(excess, alignments[i])
+      out.append(0x20)
+      out += repeatElement(0x20, count: before)
+      out += utf8
+      out += repeatElement(0x20, count: excess - before + 1)
+      out += border
+    }
+    out.append(0x0A)
+    return true
   }
 
   /// Of the `excess` spaces that justify a line in its cell, how many go before it.
@@ -137,37 +161,44 @@ struct RichTable {
   /// never inside one; then truncate to the width with `…` (justified when written). The lines
   /// come back as ranges of the text's UTF-8 bytes, not copies of them.
   static func wrap(_ text: String, width: Int, alignment: Alignment) -> (bytes: [UInt8], lines: [Line]) {
+    var bytes: [UInt8] = [], lines: [Line] = []
+    wrap(text, width: width, alignment: alignment, bytes: &bytes, lines: &lines)
+    return (bytes, lines)
+  }
+
+  /// ``wrap(_:width:alignment:)`` into buffers the caller keeps (empty on entry).
+  static func wrap(_ text: String, width: Int, alignment: Alignment, bytes: inout [UInt8], lines: inout [Line]) {
     // Layer names, classes and shapes are ASCII: their bytes are their cells, and walking bytes
     // instead of grapheme clusters made a 429-row table render in a fraction of the time.
-    let utf8 = Array(text.utf8)
-    if utf8.allSatisfy({ $0 < 0x80 }) {
-      let lines = wrap(utf8, space: 0x20, width: width, alignment: alignment).map { range, ellipsis in
-        Line(bytes: range, cells: range.count + (ellipsis ? 1 : 0), ellipsis: ellipsis)
+    bytes += text.utf8
+    if bytes.allSatisfy({ $0 < 0x80 }) {
+      wrap(bytes, space: 0x20, width: width, alignment: alignment) { range, ellipsis in
+        lines.append(Line(bytes: range, cells: range.count + (ellipsis ? 1 : 0), ellipsis: ellipsis))
       }
-      return (utf8, lines)
+      return
     }
+    bytes.removeAll(keepingCapacity: true)
     let characters = Array(text)
-    var bytes: [UInt8] = []
-    var lines: [Line] = []
-    for (range, ellipsis) in wrap(characters, space: " ", width: width, alignment: alignment) {
+    wrap(characters, space: " ", width: width, alignment: alignment) { range, ellipsis in
       let start = bytes.count
       bytes += String(characters[range]).utf8
       lines.append(Line(bytes: start..<bytes.count, cells: range.count + (ellipsis ? 1 : 0), ellipsis: ellipsis))
     }
-    return (bytes, lines)
   }
 
-  /// The lines of `chars` wrapped to `width`: each a range of `chars`, trailing spaces dropped
-  /// as rich drops them, and whether it was cut to `width - 1` for a `…`.
-  private static func wrap<Cell: Equatable>(_ chars: [Cell], space: Cell, width: Int, alignment: Alignment) -> [(Range<Int>, Bool)] {
-    var lines: [(Range<Int>, Bool)] = []
+  /// The lines of `chars` wrapped to `width`, each given to `emitLine` in turn: a range of
+  /// `chars`, trailing spaces dropped as rich drops them, and whether it was cut to `width - 1`
+  /// for a `…`.
+  private static func wrap<Cell: Equatable>(
+    _ chars: [Cell], space: Cell, width: Int, alignment: Alignment, _ emitLine: (Range<Int>, Bool) -> Void
+  ) {
     var start = 0
     func emit(upTo lineEnd: Int) {
       var end = lineEnd
       // rstrip_end: drop trailing spaces that overflow the width.
       while end - start > width, chars[end - 1] == space { end -= 1 }
       if alignment != .left { while end > start, chars[end - 1] == space { end -= 1 } }
-      lines.append(end - start > width ? (start..<(start + max(0, width - 1)), true) : (start..<end, false))
+      if end - start > width { emitLine(start..<(start + max(0, width - 1)), true) } else { emitLine(start..<end, false) }
       start = lineEnd
     }
     // Words are `\s*\S+\s*`: leading spaces only on the first, trailing spaces kept. A line breaks
@@ -193,6 +224,5 @@ struct RichTable {
       }
     }
     emit(upTo: chars.count)
-    return lines
   }
 }

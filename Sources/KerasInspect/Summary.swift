@@ -79,11 +79,8 @@ public struct Summary: Sendable {
   public func render() -> String {
     let shown = (try? Self.rows(analysis.summaryRows, range: options.layerRange)) ?? analysis.summaryRows[...]
     let rows = shown.map { row($0, level: 0) }
-    let lines: [String]
-    switch style {
-    case .keras2: lines = keras2Table(rows)
-    case .keras3: lines = keras3Table(rows.flatMap(\.flattened).map(\.fields))
-    }
+    if style == .keras3 { return keras3Table(rows.flatMap(\.flattened).map(\.fields)) }
+    let lines = keras2Table(rows)
     var text = ""
     text.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
     for line in lines {
@@ -244,7 +241,8 @@ public struct Summary: Sendable {
 
   // MARK: Keras 3 (`summary_utils.print_summary`, rendered by rich)
 
-  func keras3Table(_ rows: [[String]]) -> [String] {
+  /// The table and its totals, each line ending in a newline.
+  func keras3Table(_ rows: [[String]]) -> String {
     // Keras 3: `min(default, terminal columns - 4)`; an explicit line length is taken as given.
     // (Keras refuses a console too narrow for its columns; here the table stops narrowing at 40.)
     let full = (connected ? 108 : 88) + (options.showTrainable ? 12 : 0)
@@ -257,10 +255,11 @@ public struct Summary: Sendable {
       alignments.append(.center)
     }
     let table = RichTable(headers: headers, alignments: alignments, fractions: fractions, width: length)
-    var lines = ["Model: \"\(analysis.config.name)\""]
-    lines += table.render(rows)
-    lines += totalsLines(prefix: " ")
-    return lines
+    var out = Array("Model: \"\(analysis.config.name)\"\n".utf8)
+    out.reserveCapacity((2 * rows.count + 8) * (length + 16))  // rows are mostly two lines high
+    table.render(rows, into: &out)
+    for line in totalsLines(prefix: " ") { out += line.utf8; out.append(0x0A) }
+    return String(decoding: out, as: UTF8.self)
   }
 }
 

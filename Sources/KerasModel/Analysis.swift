@@ -173,6 +173,37 @@ extension ModelAnalysis {
   }
 }
 
+/// The output shapes of the calls analysed so far, by the producing layer's place in the model
+/// and the call's node: a tensor is looked up by its layer's name once, not hashed with its node
+/// and tensor index into a table at each of its uses.
+struct ProducedShapes {
+  /// Each layer name's first place in the model's layers.
+  private var places: [String: Int] = [:]
+  /// By place, then node: the outputs of that call, when known.
+  private var outputs: [[[Shape]?]]
+
+  init(_ model: ModelConfig) {
+    places.reserveCapacity(model.layers.count)
+    for (i, layer) in model.layers.enumerated() where places[layer.name] == nil { places[layer.name] = i }
+    outputs = model.layers.map { [[Shape]?](repeating: nil, count: $0.calls.count + 1) }
+  }
+
+  func place(of layer: String) -> Int? { places[layer] }
+
+  subscript(ref: TensorRef) -> Shape? {
+    guard let place = places[ref.layer], ref.node < outputs[place].count, let shapes = outputs[place][ref.node], ref.tensor < shapes.count else {
+      return nil
+    }
+    return shapes[ref.tensor]
+  }
+
+  /// The outputs of the call `node` of the layer at `place` (of that name's layer, when two share it).
+  mutating func set(place: Int, node: Int, outputs shapes: [Shape]) {
+    if node >= outputs[place].count { outputs[place] += [[Shape]?](repeating: nil, count: node + 1 - outputs[place].count) }
+    outputs[place][node] = shapes
+  }
+}
+
 /// Propagates shapes through a model graph and gathers each layer's facts.
 struct Analyzer {
   let keras3: Bool
@@ -180,7 +211,7 @@ struct Analyzer {
   let stored: [String: [StoredWeight]]
 
   func analyze(_ model: ModelConfig, inputShapes: [Shape]?, storedPrefix: String?) -> ModelAnalysis {
-    var shapes: [TensorRef: Shape] = [:]
+    var shapes = ProducedShapes(model)
     var signatures = model.layers.map { [LayerSignature?](repeating: nil, count: max(1, $0.calls.count)) }
     var problems: [String?] = Array(repeating: nil, count: model.layers.count)
     var nestedAnalyses: [ModelAnalysis?] = Array(repeating: nil, count: model.layers.count)
@@ -200,16 +231,18 @@ struct Analyzer {
 
     // Inputs: shapes from the caller (nested models) or from the InputLayer configs.
     for (position, ref) in model.inputs.enumerated() {
-      guard let layer = model.layers.first(where: { $0.name == ref.layer }) else { continue }
+      guard let place = shapes.place(of: ref.layer) else { continue }
       if let given = inputShapes, position < given.count {
-        shapes[TensorRef(layer: layer.name, node: 0, tensor: 0)] = given[position]
-      } else if let shape = ConfigParser.inputShape(of: layer.config) {
-        shapes[TensorRef(layer: layer.name, node: 0, tensor: 0)] = shape
+        shapes.set(place: place, node: 0, outputs: [given[position]])
+      } else if let shape = ConfigParser.inputShape(of: model.layers[place].config) {
+        shapes.set(place: place, node: 0, outputs: [shape])
       }
     }
     for (i, layer) in model.layers.enumerated() where layer.className == "InputLayer" {
       let ref = TensorRef(layer: layer.name, node: 0, tensor: 0)
-      if shapes[ref] == nil, let shape = ConfigParser.inputShape(of: layer.config) { shapes[ref] = shape }
+      if shapes[ref] == nil, let shape = ConfigParser.inputShape(of: layer.config), let place = shapes.place(of: layer.name) {
+        shapes.set(place: place, node: 0, outputs: [shape])
+      }
       signatures[i] = [shapes[ref].map { LayerSignature(outputs: [$0]) }]
       if shapes[ref] == nil { problems[i] = "input shape is not known" }
     }
@@ -219,8 +252,9 @@ struct Analyzer {
       let layer = model.layers[step.layer]
       let call = layer.calls[step.call]
       // A `mask=` tensor shapes nothing; it must only be known.
-      guard call.inputs.allSatisfy({ shapes[$0] != nil }) else { continue }
-      let inputs = call.dataInputs.map { shapes[$0]! }
+      let known = call.inputs.map { shapes[$0] }
+      guard known.allSatisfy({ $0 != nil }) else { continue }
+      let inputs = call.dataInputPositions.map { known[$0]! }
       do {
         let signature: LayerSignature?
         if let nested = layer.nested {
@@ -235,10 +269,8 @@ struct Analyzer {
           signature = nil
         }
         signatures[step.layer][step.call] = signature
-        if let signature {
-          for (i, shape) in signature.outputs.enumerated() {
-            shapes[TensorRef(layer: layer.name, node: step.node, tensor: i)] = shape
-          }
+        if let signature, let place = shapes.place(of: layer.name) {
+          shapes.set(place: place, node: step.node, outputs: signature.outputs)
         }
       } catch {
         if problems[step.layer] == nil { problems[step.layer] = error.message }

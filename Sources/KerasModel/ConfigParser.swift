@@ -102,9 +102,10 @@ public enum ConfigParser {
     for (index, item) in items.enumerated() {
       let (layerClass, layerName, config) = try layerHeader(item, index: index, model: name)
       let calls = try inboundNodes(item["inbound_nodes"], layer: layerName)
-      var layer = LayerConfig(name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass, depth: depth))
-      layer.isOperation = isOperation(item, className: layerClass)
-      layers.append(layer)
+      layers.append(
+        LayerConfig(
+          name: layerName, className: layerClass, config: config, calls: calls, nested: try nestedModel(item, className: layerClass, depth: depth),
+          isOperation: isOperation(item, className: layerClass)))
     }
     let inputs = try tensorList(body["input_layers"], what: "input_layers", model: name)
     let outputs = try tensorList(body["output_layers"], what: "output_layers", model: name)

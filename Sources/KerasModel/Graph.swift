@@ -61,6 +61,8 @@ public struct LayerCall: Sendable, Equatable {
 
   /// The positions in `inputs` of ``dataInputs``.
   public var dataInputPositions: [Int] {
+    // Masks come only as keyword arguments: most calls have none.
+    if maskInput == nil, structure.kwargs.isEmpty { return Array(inputs.indices) }
     var masks = Set(maskKeywordInputs.values)
     if let maskInput { masks.insert(maskInput) }
     for case let position? in maskListInputs { masks.insert(position) }
@@ -173,8 +175,10 @@ public struct CallStructure: Sendable, Equatable {
   }
 }
 
-/// A layer as the model config describes it.
-public struct LayerConfig: Sendable {
+/// A layer as the model config describes it. Immutable, and shared rather than copied: the
+/// schedule, the analysis and the runtime each walk a model's layers, and a copy of a layer with
+/// every field retained and released again was a visible part of a large model's summary.
+public final class LayerConfig: Sendable {
   /// The layer's unique name inside its model.
   public let name: String
   /// Keras class name from the config (`LSTM`, `Dense`, `Sequential`, `Functional`, ...).
@@ -187,7 +191,16 @@ public struct LayerConfig: Sendable {
   public let nested: ModelConfig?
   /// A Keras 3 op node (`keras.ops.add` on symbolic tensors): an Operation, not a Layer, whose
   /// class name may be a layer's too (`Add`, `Reshape`, `Softmax`).
-  public var isOperation = false
+  public let isOperation: Bool
+
+  init(name: String, className: String, config: JSONValue, calls: [LayerCall], nested: ModelConfig?, isOperation: Bool = false) {
+    self.name = name
+    self.className = className
+    self.config = config
+    self.calls = calls
+    self.nested = nested
+    self.isOperation = isOperation
+  }
 
   /// Whether the config marks the layer trainable (Keras's default is true).
   public var trainable: Bool { config["trainable"]?.bool ?? true }
