@@ -76,16 +76,21 @@ public struct Summary: Sendable {
 
   /// The summary as Keras prints it, each line ending in a newline. A layer range that matches
   /// no layer prints the whole table (``rows(_:range:)`` says why).
-  public func render() -> String {
+  public func render() -> String { String(decoding: renderedUTF8(), as: UTF8.self) }
+
+  /// ``render()``'s text as UTF-8 bytes, never made a String: what the CLI writes out (a large
+  /// model's Keras 3 table is over 100 KB, much of it box-drawing characters, and checking it as
+  /// a String's UTF-8 took a tenth of its rendering).
+  public func renderedUTF8() -> [UInt8] {
     let shown = (try? Self.rows(analysis.summaryRows, range: options.layerRange)) ?? analysis.summaryRows[...]
     let rows = shown.map { row($0, level: 0) }
     if style == .keras3 { return keras3Table(rows.flatMap(\.flattened).map(\.fields)) }
     let lines = keras2Table(rows)
-    var text = ""
+    var text: [UInt8] = []
     text.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
     for line in lines {
-      text += line
-      text += "\n"
+      text += line.utf8
+      text.append(0x0A)
     }
     return text
   }
@@ -242,7 +247,7 @@ public struct Summary: Sendable {
   // MARK: Keras 3 (`summary_utils.print_summary`, rendered by rich)
 
   /// The table and its totals, each line ending in a newline.
-  func keras3Table(_ rows: [[String]]) -> String {
+  func keras3Table(_ rows: [[String]]) -> [UInt8] {
     // Keras 3: `min(default, terminal columns - 4)`; an explicit line length is taken as given.
     // (Keras refuses a console too narrow for its columns; here the table stops narrowing at 40.)
     let full = (connected ? 108 : 88) + (options.showTrainable ? 12 : 0)
@@ -259,7 +264,7 @@ public struct Summary: Sendable {
     out.reserveCapacity((2 * rows.count + 8) * (length + 16))  // rows are mostly two lines high
     table.render(rows, into: &out)
     for line in totalsLines(prefix: " ") { out += line.utf8; out.append(0x0A) }
-    return String(decoding: out, as: UTF8.self)
+    return out
   }
 }
 

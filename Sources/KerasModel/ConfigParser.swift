@@ -16,7 +16,9 @@ public enum ConfigParser {
     } catch {
       throw ModelError(.badConfig, "model config is not valid JSON (\(error))")
     }
-    return try model(json)
+    var config = try model(json)
+    config.document = json
+    return config
   }
 
   /// Models nested deeper than this are refused (Keras files nest two or three).

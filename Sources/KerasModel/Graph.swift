@@ -217,6 +217,11 @@ public struct ModelConfig: Sendable {
   public let inputs: [TensorRef]
   /// The model's output tensors, in output order.
   public let outputs: [TensorRef]
+  /// The whole JSON document the model was read from (nil for a nested model, or a model not
+  /// read from text). Kept with the model, so that the parts of it no layer holds (a large
+  /// model's node lists, thousands of small objects) are freed with the model, not on the way
+  /// to its first use: a CLI process that exits with the model still held never frees them.
+  public internal(set) var document: JSONValue?
 
   public var isSequential: Bool { className == "Sequential" }
 }

@@ -4,6 +4,7 @@
 enum Keras1 {
   /// Config keys of Keras 1's vocabulary (`nb_filter`, `border_mode`, `inner_activation`,
   /// `dim_ordering`...) that no Keras 2 layer has.
+  /// (Their lengths, 9, 11, 12 and 16, are the only ones ``isKeras1(className:config:)`` compares.)
   static let keys = ["nb_filter", "border_mode", "inner_activation", "dim_ordering", "pool_length", "subsample"]
 
   /// Whether a layer config is in Keras 1's vocabulary: a Keras 1 class name, `output_dim` for
@@ -11,8 +12,19 @@ enum Keras1 {
   static func isKeras1(className: String, config: JSONValue) -> Bool {
     guard let object = config.object else { return false }
     if LayerRegistry.byKeras1ClassName[className] != nil { return true }
-    if className != "Embedding", object["output_dim"] != nil, object["units"] == nil { return true }
-    return keys.contains { object[$0] != nil }
+    // One pass over the config's keys (a large model has hundreds of layers to check), each
+    // compared only with the Keras 1 keys of its length.
+    var outputDim = false, units = false
+    for member in object {
+      let key = member.key
+      switch key.utf8.count {
+      case 5: units = units || key == "units"
+      case 10: outputDim = outputDim || key == "output_dim"
+      case 9, 11, 12, 16: if keys.contains(key) { return true }
+      default: break
+      }
+    }
+    return className != "Embedding" && outputDim && !units
   }
 
   /// The Keras 2 class name and config of a Keras 1 layer; other layers are returned unchanged.

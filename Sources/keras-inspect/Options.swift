@@ -61,6 +61,24 @@ struct StandardError: TextOutputStream {
   }
 }
 
+/// Writes text already encoded as UTF-8 to stdout, after what `print` has buffered.
+func printUTF8(_ bytes: [UInt8]) {
+  fflush(nil)
+  bytes.withUnsafeBufferPointer { buffer in
+    var done = 0
+    while done < buffer.count {
+      let written = write(STDOUT_FILENO, buffer.baseAddress! + done, buffer.count - done)
+      if written > 0 {
+        done += written
+      } else if written < 0, errno == EINTR {
+        continue
+      } else {
+        return  // a closed pipe or a full disk: as print, which does not report it either
+      }
+    }
+  }
+}
+
 /// `--verbose`: the sandbox and kernel lines on stderr, printed by ``Containment`` before parsing.
 struct VerboseOption: ParsableArguments {
   @Flag(help: "Say on stderr how the reading process is sandboxed and which kernels compute.")

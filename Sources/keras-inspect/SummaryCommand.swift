@@ -108,7 +108,7 @@ struct SummaryCommand: ParsableCommand {
             throw ValidationError("\(path): \(error.description)")
           }
         }
-        print(inspection.summary(style: style, lineLength: lineLength, consoleColumns: Console.columns(forced: width), options: options).render(), terminator: "")
+        printUTF8(inspection.summary(style: style, lineLength: lineLength, consoleColumns: Console.columns(forced: width), options: options).renderedUTF8())
         if explain { print(Explanation(analysis: inspection.analysis).render(), terminator: "") }
       case .json:
         objects.append(SummaryJSON(inspection: inspection).value())
