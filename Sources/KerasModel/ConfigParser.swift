@@ -193,7 +193,8 @@ public enum ConfigParser {
         keywords = plainArguments(kwargs)
         // Tensors inside objects no value reads (they still connect the graph) come last.
         let ordered = flattened(structure)
-        let rest = Set(inputs.indices).subtracting(ordered).sorted()
+        // Each position comes once in `ordered`: all of them there (the usual call), none is left.
+        let rest = ordered.count == inputs.count ? [] : Set(inputs.indices).subtracting(ordered).sorted()
         connections = (ordered + rest).map { inputs[$0] }
       } else if let list = node.array {
         // Keras 2: [["enc", 0, 0, {kwargs}], ...]; keyword tensors (attention's value and key,
@@ -245,6 +246,7 @@ public enum ConfigParser {
       }
     }
     structure.args.forEach(walk)
+    if structure.kwargs.isEmpty { return positions }
     for name in structure.kwargs.keys.sorted() { walk(structure.kwargs[name]!) }
     return positions
   }
@@ -254,6 +256,7 @@ public enum ConfigParser {
   static func keywordArguments(
     _ kwargs: JSONObject, inputs: inout [TensorRef], _ decode: (JSONValue, inout [TensorRef], Int) -> CallValue
   ) -> ([String: CallValue], Int?) {
+    guard !kwargs.isEmpty else { return ([:], nil) }
     var result: [String: CallValue] = [:]
     var maskInput: Int?
     for key in orderedKeywords(kwargs.keys) {
@@ -377,7 +380,8 @@ public enum ConfigParser {
 
   /// The keyword arguments that are plain booleans, numbers or strings.
   static func plainArguments(_ kwargs: JSONObject) -> JSONObject {
-    kwargs.filter { _, value in
+    guard !kwargs.isEmpty else { return kwargs }
+    return kwargs.filter { _, value in
       switch value {
       case .bool, .number, .string: return true
       default: return false

@@ -294,8 +294,9 @@ struct JSONParser {
       return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
     let slot = Int(truncatingIfNeeded: Self.mix(lastWords, count) >> 40) & (Self.internSlots - 1)
-    let entry = interned[slot]
-    if entry.count == count, entry.first == lastWords.first, entry.last == lastWords.last { return entry.string }
+    if interned[slot].count == count, interned[slot].first == lastWords.first, interned[slot].last == lastWords.last {
+      return interned[slot].string
+    }
     let string = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     interned[slot] = Interned(first: lastWords.first, last: lastWords.last, count: count, string: string)
     return string
@@ -372,7 +373,21 @@ struct JSONParser {
   private mutating func string() throws(JSONError) -> String {
     index += 1  // the opening quote
     let start = index
-    // Fast path: no escapes.
+    // Fast path: no escapes. Eight bytes at a time while eight remain: a byte that ends the run
+    // (a quote, a backslash, a control character) is found as a zero byte of a masked word, and
+    // the lowest such byte is the first (borrows only run upwards, past a true match).
+    let base = UnsafeRawPointer(bytes.baseAddress!)
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    while index + 8 <= bytes.count {
+      let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+      let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+      let ends = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+      if ends != 0 {
+        index += ends.trailingZeroBitCount / 8
+        break
+      }
+      index += 8
+    }
     while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
       index += 1
     }
@@ -486,7 +501,7 @@ struct MoveStack<Element> {
     self.capacity = capacity
   }
 
-  mutating func push(_ element: Element) {
+  mutating func push(_ element: consuming Element) {
     if count == capacity {
       let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
       grown.moveInitialize(from: base, count: count)

@@ -88,6 +88,23 @@ struct ConfigTests {
     #expect(strings == (0..<50).flatMap { _ in words })
   }
 
+  @Test("a string's end, escape or control character is found at every offset from a word boundary, past non-ASCII too")
+  func stringScan() throws {
+    for lead in 0..<20 {
+      for prefix in ["", "é", "\u{7F}"] {
+        let plain = prefix + String(repeating: "x", count: lead)
+        // Quoted in a list that puts the string at each alignment; an escape ends the fast scan.
+        for pad in 0..<8 {
+          let padding = String(repeating: " ", count: pad)
+          #expect(try JSONValue.parse("[" + padding + "\"" + plain + "\"]") == .array([.string(plain)]), "\(lead) \(pad)")
+          #expect(try JSONValue.parse("[" + padding + "\"" + plain + #"\n\"y"# + "\"]") == .array([.string(plain + "\n\"y")]))
+          #expect(throws: JSONError.self) { try JSONValue.parse("[" + padding + "\"" + plain + "\u{1F}" + "\"]") }
+          #expect(throws: JSONError.self) { try JSONValue.parse(padding + "\"" + plain) }
+        }
+      }
+    }
+  }
+
   @Test("malformed JSON is an error naming the byte", arguments: [
     "", "{", "[1,]", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "\"abc", #""a\u12""#, #""\x""#, "01x", "-", "1.", "1e",
     "nul", "[Infinit]", "{} {}", "\"tab\tinside\"", "{1: 2}",
