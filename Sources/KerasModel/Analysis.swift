@@ -178,13 +178,12 @@ extension ModelAnalysis {
 /// and tensor index into a table at each of its uses.
 struct ProducedShapes {
   /// Each layer name's first place in the model's layers.
-  private var places: [String: Int] = [:]
+  private let places: [String: Int]
   /// By place, then node: the outputs of that call, when known.
   private var outputs: [[[Shape]?]]
 
   init(_ model: ModelConfig) {
-    places.reserveCapacity(model.layers.count)
-    for (i, layer) in model.layers.enumerated() where places[layer.name] == nil { places[layer.name] = i }
+    places = model.firstPlaces()
     outputs = model.layers.map { [[Shape]?](repeating: nil, count: $0.calls.count + 1) }
   }
 

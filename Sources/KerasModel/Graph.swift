@@ -224,4 +224,11 @@ public struct ModelConfig: Sendable {
   public internal(set) var document: JSONValue?
 
   public var isSequential: Bool { className == "Sequential" }
+
+  /// Each layer name's first place in ``layers`` (a hostile file may repeat a name).
+  func firstPlaces() -> [String: Int] {
+    var places = [String: Int](minimumCapacity: layers.count)
+    for (i, layer) in layers.enumerated() where places[layer.name] == nil { places[layer.name] = i }
+    return places
+  }
 }

@@ -75,7 +75,7 @@ extension ModelConfig {
 /// produced and who waits for it are arrays by slot.
 private struct ProducerSlots {
   /// Each layer name's first place.
-  private var places: [String: Int]
+  private let places: [String: Int]
   /// The first slot of each layer's calls, and past the last, the first of the others.
   private var firstSlot: [Int]
   /// Slots of the other calls, by name and node.
@@ -85,8 +85,7 @@ private struct ProducerSlots {
   private var waiting: [[Int]]
 
   init(_ model: ModelConfig) {
-    places = [String: Int](minimumCapacity: model.layers.count)
-    for (i, layer) in model.layers.enumerated() where places[layer.name] == nil { places[layer.name] = i }
+    places = model.firstPlaces()
     firstSlot = [0]
     firstSlot.reserveCapacity(model.layers.count + 1)
     // Keras 2 numbers a nested functional model's calls from 1: one node more than calls.
