@@ -73,7 +73,7 @@ let package = Package(
     // Safe Swift over libhdf5; the only module that imports CHDF5.
     .target(
       name: "HDF5",
-      dependencies: ["CHDF5"],
+      dependencies: ["CHDF5", "CKernels"],
       swiftSettings: directMetadata,
       linkerSettings: debianStaticHDF5
         ? [.linkedLibrary(":libhdf5_serial.a"), .linkedLibrary("sz"), .linkedLibrary("z"), .linkedLibrary("m"), .linkedLibrary("dl")]

@@ -1973,6 +1973,26 @@ def hdf5_variety():
         f.attrs["float_list"] = np.array([0.5, 1.5])
 
 
+def hdf5_storage():
+    """The storage layouts float32 data comes in, in a file with a user block (so the data's file
+    offsets are not libhdf5's addresses): contiguous little- and big-endian, compact, chunked,
+    never written (fill value), and contiguous over several MiB (read in parts on every core)."""
+    import h5py
+    out_dir = os.path.join(HERE, "hdf5")
+    values = (np.arange(-6, 6, dtype="float32").reshape(3, 4) / 4)
+    with h5py.File(os.path.join(out_dir, "storage.h5"), "w", userblock_size=512) as f:
+        f.create_dataset("contiguous", data=values)
+        f.create_dataset("big_endian", data=values.astype(">f4"))
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        compact = h5py.h5d.create(f.id, b"compact", h5py.h5t.IEEE_F32LE, h5py.h5s.create_simple((3, 4)), dcpl=dcpl)
+        compact.write(h5py.h5s.ALL, h5py.h5s.ALL, values)
+        f.create_dataset("chunked", data=values, chunks=(1, 4))
+        f.create_dataset("unwritten", shape=(3, 4), dtype="float32", fillvalue=1.5)
+        # 3.5 MiB: i / 1024 is exact in float32 for every i here.
+        f.create_dataset("large", data=np.arange(917504, dtype="float32").reshape(896, 1024) / 1024)
+
+
 if __name__ == "__main__":
     what = sys.argv[1:] or ["keras2", "keras3", "keras1", "cudnn", "windows", "outside", "widths", "summary-options", "keras3ops", "broken", "hdf5", "weights", "dtypes", "repacks", "corrupt", "stats"]
     for flavour in what:
@@ -1994,6 +2014,7 @@ if __name__ == "__main__":
             hdf5_repacks()
         elif flavour == "hdf5":
             hdf5_variety()
+            hdf5_storage()
         elif flavour == "broken":
             broken()
         elif flavour == "unsupported":

@@ -156,6 +156,35 @@ static inline int chdf5_type_dataset(void) { return H5O_TYPE_DATASET; }
 
 static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 static inline int chdf5_layout_virtual(void) { return H5D_VIRTUAL; }
+static inline int chdf5_layout_contiguous(void) { return H5D_CONTIGUOUS; }
+static inline hid_t chdf5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t chdf5_driver_sec2(void) { return H5FD_SEC2; }
+
+/// The file driver's handle of an open file (for the sec2 driver, a pointer to its descriptor),
+/// or NULL: one per file libhdf5 has open, so it tells which file an object is in.
+static inline void *chdf5_vfd_handle(hid_t file) {
+  void *handle = NULL;
+  if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0) return NULL;
+  return handle;
+}
+
+/// Whether libhdf5 reads `file` with the sec2 (POSIX) driver.
+static inline int chdf5_is_sec2(hid_t file) {
+  hid_t fapl = H5Fget_access_plist(file);
+  if (fapl < 0) return 0;
+  hid_t driver = H5Pget_driver(fapl);
+  H5Pclose(fapl);
+  return driver >= 0 && driver == H5FD_SEC2;
+}
+
+/// The driver handle of the file `object` is in (see chdf5_vfd_handle).
+static inline void *chdf5_object_vfd_handle(hid_t object) {
+  hid_t file = H5Iget_file_id(object);
+  if (file < 0) return NULL;
+  void *handle = chdf5_vfd_handle(file);
+  H5Fclose(file);
+  return handle;
+}
 static inline int chdf5_link_external(void) { return H5L_TYPE_EXTERNAL; }
 static inline int chdf5_link_soft(void) { return H5L_TYPE_SOFT; }
 static inline int chdf5_link_hard(void) { return H5L_TYPE_HARD; }

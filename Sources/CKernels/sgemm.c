@@ -319,14 +319,57 @@ long ckernels_packed_floats(long k, long n) {
   return width > 0 ? ((n + width - 1) / width) * width * k : 0;
 }
 
+/// Rows [p0, p1) of panels [first, last) of b's packing (panel width `width`; see pack_panel).
+/// Full panels copy whole rows of a constant width, which the compiler turns into vector moves.
+static void pack_rows(const float *b, long ldb, long n, long p0, long p1, long first, long last, long width, long k,
+                      float *packed) {
+  for (long jp = first; jp < last; jp++) {
+    const long j = width * jp, cols = n - j < width ? n - j : width;
+    float *panel = packed + jp * width * k;
+    if (cols == 16 && width == 16) {
+      for (long p = p0; p < p1; p++) memcpy(panel + 16 * p, b + p * ldb + j, 16 * sizeof(float));
+    } else if (cols == 32 && width == 32) {
+      for (long p = p0; p < p1; p++) memcpy(panel + 32 * p, b + p * ldb + j, 32 * sizeof(float));
+    } else {
+      for (long p = p0; p < p1; p++) {
+        memcpy(panel + width * p, b + p * ldb + j, (size_t)cols * sizeof(float));
+        memset(panel + width * p + cols, 0, (size_t)(width - cols) * sizeof(float));
+      }
+    }
+  }
+}
+
+typedef struct {
+  const float *b;
+  long k, n, ldb, width, panels, parts;
+  float *packed;
+} pack_job;
+
+/// One core's share of a packing: a contiguous run of panels (so each core first touches, and
+/// has the kernel zero, pages of its own), in blocks of rows that stay in L1 while they are
+/// spread over the run's panels.
+static void pack_part(void *context, long part) {
+  const pack_job *job = context;
+  const long first = job->panels * part / job->parts, last = job->panels * (part + 1) / job->parts;
+  enum { block = 64 };
+  for (long p0 = 0; p0 < job->k; p0 += block) {
+    const long p1 = job->k - p0 < block ? job->k : p0 + block;
+    pack_rows(job->b, job->ldb, job->n, p0, p1, first, last, job->width, job->k, job->packed);
+  }
+}
+
 void ckernels_pack(const float *b, long k, long n, long ldb, float *packed) {
   const long width = packed_width(n);
   if (width == 0 || k <= 0) return;
   const long panels = (n + width - 1) / width;
-  for (long jp = 0; jp < panels; jp++) {
-    long cols = n - width * jp < width ? n - width * jp : width;
-    pack_panel(b, ldb, k, width * jp, cols, width, packed + jp * width * k);
-  }
+  // Large matrices (a Dense kernel of a big model, 64 MB for 4096×4096) are packed by every
+  // core: the copy, and the page faults of a buffer touched for the first time, are most of
+  // loading such a model. Small ones are not worth waking the pool for.
+  const long cores = ckernels_cores();
+  const long parts = k * panels * width >= (1L << 18) && panels >= cores ? cores : 1;
+  pack_job job = {b, k, n, ldb, width, panels, parts, packed};
+  if (parts == 1) pack_part(&job, 0);
+  else ckernels_parallel_for(parts, pack_part, &job);
 }
 
 void ckernels_sgemm_packed(const float *a, const float *b, const float *packed, float *c, long m, long k, long n,

@@ -1,5 +1,11 @@
 internal import CHDF5
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// An HDF5 file opened read-only.
 ///
 /// The file stays open while this object or any group, dataset or attribute read from it
@@ -27,6 +33,31 @@ public final class File {
     let id = try H5.check(H5Fopen(path, chdf5_f_acc_rdonly(), chdf5_p_default()), "open", path)
     handle = Handle(id, .file)
     image = nil
+    var status = stat()
+    if chdf5_is_sec2(id) != 0, let driver = chdf5_vfd_handle(id), fstat(driver.load(as: Int32.self), &status) == 0 {
+      storedBytes = StoredBytes(driver: driver, source: .descriptor(driver.load(as: Int32.self)), size: Int(status.st_size))
+    } else {
+      _ = H5.drainErrorStack()
+      storedBytes = nil
+    }
+  }
+
+  /// The file's bytes as libhdf5 reads them, for reading a dataset's values as stored without
+  /// going through it (``Dataset/readFloats(maxBytes:)``): libhdf5's own descriptor of a file on
+  /// disk, or an image's buffer. nil when another driver reads the file.
+  let storedBytes: StoredBytes?
+
+  struct StoredBytes {
+    /// libhdf5's driver handle of the file: a dataset reached through an external link is in
+    /// another file, with another handle, and is not read from these bytes.
+    let driver: UnsafeMutableRawPointer
+    let source: Source
+    let size: Int
+
+    enum Source {
+      case descriptor(Int32)
+      case memory(UnsafeRawPointer)
+    }
   }
 
   /// The image this file reads from, kept alive as long as the file (nil for a file on disk).
@@ -51,6 +82,12 @@ public final class File {
       throw HDF5Error(operation: "open", path: name, message: detail.isEmpty ? "not an HDF5 image" : "not a readable HDF5 image: \(detail)")
     }
     handle = Handle(id, .file)
+    if let driver = chdf5_vfd_handle(id), let base = image.bytes.baseAddress {
+      storedBytes = StoredBytes(driver: driver, source: .memory(base), size: image.count)
+    } else {
+      _ = H5.drainErrorStack()
+      storedBytes = nil
+    }
   }
 
   /// Opens a copy of `bytes` as an in-memory HDF5 file (see ``init(image:name:)``).

@@ -118,10 +118,10 @@ public final class Group: Object {
     H5.enter()
     defer { H5.lock.unlock() }
     let p = childPath(name)
-    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p) }
+    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p, file: file) }
     _ = try followLinks(name)
     let id = try H5.check(H5Dopen2(handle.id, name, H5.datasetAccess), "open dataset", p)
-    return try Dataset(Handle(id, .dataset), path: p)
+    return try Dataset(Handle(id, .dataset), path: p, file: file)
   }
 
   /// Opens the member group `name` when there is one: nil when nothing, or something other than
@@ -147,7 +147,7 @@ public final class Group: Object {
     defer { H5.lock.unlock() }
     let p = childPath(name)
     guard !name.split(separator: "/").isEmpty else { return nil }
-    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p) }
+    if let id = openDirectly(name, dataset: true) { return try Dataset(Handle(id, .dataset), path: p, file: file) }
     guard try followLinks(name) else { return nil }
     let id = H5Dopen2(handle.id, name, H5.datasetAccess)
     if id < 0 {
@@ -159,7 +159,7 @@ public final class Group: Object {
       }
       throw HDF5Error(operation: "open dataset", path: p, message: message)
     }
-    return try Dataset(Handle(id, .dataset), path: p)
+    return try Dataset(Handle(id, .dataset), path: p, file: file)
   }
 
   /// Opens `name` in one lookup when every link on the way is one keras-inspect follows, or

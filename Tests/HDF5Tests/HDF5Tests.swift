@@ -1,5 +1,5 @@
 import Foundation
-import HDF5
+@testable import HDF5
 import Testing
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -119,5 +119,44 @@ struct HDF5VarietyTests {
     #expect(try root.attribute("vlen_list").stringList == ["a", "bb", "ccc"])
     #expect(try root.attribute("int_scalar") == .integers([42]))
     #expect(try root.attribute("float_list") == .floats([0.5, 1.5]))
+  }
+}
+
+@Suite("HDF5 storage layouts (written by h5py, after a 512-byte user block)")
+struct HDF5StorageTests {
+  let path = fixtures.appendingPathComponent("hdf5/storage.h5").path
+  let expected = (-6..<6).map { Float($0) / 4 }
+
+  /// The values read, and whether they were read from the file's bytes without libhdf5.
+  func read(_ name: String, from file: File) throws -> (values: [Float], stored: Bool) {
+    let dataset = try file.root().dataset(name)
+    return (try dataset.readFloats(maxBytes: 1 << 24), dataset.storedFloat32Offset() != nil)
+  }
+
+  @Test("each layout reads the same values; only contiguous little-endian float32 bypasses libhdf5")
+  func layouts() throws {
+    let file = try File(path: path)
+    for (name, stored) in [("contiguous", true), ("big_endian", false), ("compact", false), ("chunked", false)] {
+      let got = try read(name, from: file)
+      #expect(got.values == expected, "\(name)")
+      #expect(got.stored == stored, "\(name)")
+    }
+    // Never written: libhdf5 gives the fill value. (Its H5Dget_offset here is HADDR_UNDEF plus
+    // the user block, 511, not HADDR_UNDEF: the storage size is what tells.)
+    let unwritten = try read("unwritten", from: file)
+    #expect(unwritten.values == [Float](repeating: 1.5, count: 12) && !unwritten.stored)
+  }
+
+  @Test("a dataset of several MiB is read in parts on every core, from a file and from an image")
+  func large() throws {
+    let want = (0..<917_504).map { Float($0) / 1024 }
+    let onDisk = try read("large", from: File(path: path))
+    #expect(onDisk.stored && onDisk.values == want)
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    let inMemory = try read("large", from: File(bytes: bytes, name: "storage.h5"))
+    #expect(inMemory.stored && inMemory.values == want)
+    // The first element's offset is the user block plus libhdf5's address, as h5py reports it.
+    let offset = try File(path: path).root().dataset("large").storedFloat32Offset()
+    #expect(offset == 8216)
   }
 }

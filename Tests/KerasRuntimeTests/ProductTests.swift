@@ -29,7 +29,9 @@ struct ProductTests {
   @Test("a packed weight matrix gives the plain product, across panel edges, row tails and both cores",
         arguments: [(1, 5, 10), (7, 64, 32), (9, 33, 70), (33, 300, 96), (32, 512, 2048), (8, 600, 64),
                      // Rows left over past a multiple of six: blocks of 2, 3, 4 and 5 rows.
-                     (2, 9, 16), (4, 40, 48), (5, 70, 33), (10, 64, 16), (11, 19, 100), (15, 257, 24)])
+                     (2, 9, 16), (4, 40, 48), (5, 70, 33), (10, 64, 16), (11, 19, 100), (15, 257, 24),
+                     // Packed by both cores, in blocks of 64 rows and a shorter last block, a part panel last.
+                     (3, 1000, 300)])
   func packedProduct(_ shape: (Int, Int, Int)) {
     let (m, k, n) = shape
     for lda in [k, k + 3] {

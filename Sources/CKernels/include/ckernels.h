@@ -85,6 +85,14 @@ void ckernels_barrier_wait(ckernels_barrier *barrier);
 /// no-op elsewhere.
 void ckernels_keep_freed_buffers(int keep);
 
+/// Reads `bytes` bytes of file `fd` from `offset` into `destination`, in parts of 1 MiB spread
+/// over the cores (with pread, which moves no shared file position). Returns 0, or the errno of
+/// a part that failed (EIO when the file ends first).
+int ckernels_parallel_pread(int fd, void *destination, size_t bytes, long long offset);
+
+/// memcpy in parts of 1 MiB spread over the cores.
+void ckernels_parallel_copy(void *destination, const void *source, size_t bytes);
+
 /// The CRC-32 of a zip entry (IEEE polynomial, as zlib computes it; about 1.8 GB/s here).
 unsigned int ckernels_crc32(const void *bytes, size_t count);
 
