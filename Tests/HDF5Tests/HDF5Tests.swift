@@ -160,3 +160,51 @@ struct HDF5StorageTests {
     #expect(offset == 8216)
   }
 }
+
+@Suite("Reading from the file's bytes against libhdf5, on every file at hand")
+struct StoredBytesTests {
+  /// Every HDF5 file among the fixtures, and the shared real-world files when they are there.
+  static let files: [String] = {
+    var roots = [fixtures.path]
+    let shared = fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    for folder in ["wild-models", "peer-dl4j"] { roots.append(shared.appendingPathComponent(folder).path) }
+    var paths: [String] = []
+    for root in roots {
+      guard let walk = FileManager.default.enumerator(atPath: root) else { continue }
+      for case let relative as String in walk where relative.hasSuffix(".h5") || relative.hasSuffix(".hdf5") {
+        paths.append(root + "/" + relative)
+      }
+    }
+    return paths.sorted()
+  }()
+
+  /// Every dataset under `group`, depth first; links that cannot be followed are left out.
+  func datasets(in group: Group, depth: Int = 0) -> [Dataset] {
+    guard depth < 32, let names = try? group.memberNames() else { return [] }
+    var found: [Dataset] = []
+    for name in names {
+      switch try? group.kind(of: name) {
+      case .dataset: if let d = try? group.dataset(name) { found.append(d) }
+      case .group: if let g = try? group.group(name) { found += datasets(in: g, depth: depth + 1) }
+      default: break
+      }
+    }
+    return found
+  }
+
+  @Test("every dataset read from the file's bytes has the bits libhdf5 reads, or both refuse it")
+  func sameBits() throws {
+    var stored = 0
+    for path in Self.files {
+      guard let file = try? File(path: path), let root = try? file.root() else { continue }
+      for dataset in datasets(in: root) where dataset.storedFloat32Offset() != nil {
+        stored += 1
+        let direct = try? dataset.readFloats(maxBytes: 1 << 30, fromStoredBytes: true)
+        let library = try? dataset.readFloats(maxBytes: 1 << 30, fromStoredBytes: false)
+        #expect(direct?.map(\.bitPattern) == library?.map(\.bitPattern), "\(path): \(dataset.path)")
+      }
+    }
+    // The fixtures alone hold hundreds of plain float32 weights: a walk that found none is broken.
+    #expect(stored > 200, "only \(stored) datasets were read from the file's bytes")
+  }
+}
