@@ -111,7 +111,7 @@ let package = Package(
     .executableTarget(name: "keras-inspect-fuzz", dependencies: ["KerasInspect", "CSandbox"], path: "Fuzz/KerasInspectFuzz"),
     // `make bench`: forward passes, weight loading and whole-process timings (not a test).
     .executableTarget(name: "keras-inspect-bench", dependencies: ["HDF5", "KerasInspect", "KerasRuntime", "NumPy"], path: "Benchmarks/KerasInspectBench"),
-    .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], path: "Tests/HDF5Tests"),
+    .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CKernels"], path: "Tests/HDF5Tests"),
     .testTarget(name: "KerasModelTests", dependencies: ["KerasModel", "PythonCode"], path: "Tests/KerasModelTests"),
     .testTarget(name: "KerasRuntimeTests", dependencies: ["KerasRuntime"], path: "Tests/KerasRuntimeTests"),
     .testTarget(name: "PythonCodeTests", dependencies: ["PythonCode"], path: "Tests/PythonCodeTests"),

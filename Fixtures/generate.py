@@ -1976,7 +1976,7 @@ def hdf5_variety():
 def hdf5_storage():
     """The storage layouts float32 data comes in, in a file with a user block (so the data's file
     offsets are not libhdf5's addresses): contiguous little- and big-endian, compact, chunked,
-    never written (fill value), and contiguous over several MiB (read in parts on every core)."""
+    never written (fill value), and a larger contiguous one."""
     import h5py
     out_dir = os.path.join(HERE, "hdf5")
     values = (np.arange(-6, 6, dtype="float32").reshape(3, 4) / 4)
@@ -1989,8 +1989,8 @@ def hdf5_storage():
         compact.write(h5py.h5s.ALL, h5py.h5s.ALL, values)
         f.create_dataset("chunked", data=values, chunks=(1, 4))
         f.create_dataset("unwritten", shape=(3, 4), dtype="float32", fillvalue=1.5)
-        # 3.5 MiB: i / 1024 is exact in float32 for every i here.
-        f.create_dataset("large", data=np.arange(917504, dtype="float32").reshape(896, 1024) / 1024)
+        # 256 KiB: i / 1024 is exact in float32 for every i here.
+        f.create_dataset("large", data=np.arange(65536, dtype="float32").reshape(64, 1024) / 1024)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 @testable import HDF5
 import Testing
 
@@ -147,9 +148,9 @@ struct HDF5StorageTests {
     #expect(unwritten.values == [Float](repeating: 1.5, count: 12) && !unwritten.stored)
   }
 
-  @Test("a dataset of several MiB is read in parts on every core, from a file and from an image")
+  @Test("a larger dataset reads from the file's bytes, on disk and from an image")
   func large() throws {
-    let want = (0..<917_504).map { Float($0) / 1024 }
+    let want = (0..<65_536).map { Float($0) / 1024 }
     let onDisk = try read("large", from: File(path: path))
     #expect(onDisk.stored && onDisk.values == want)
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -158,6 +159,28 @@ struct HDF5StorageTests {
     // The first element's offset is the user block plus libhdf5's address, as h5py reports it.
     let offset = try File(path: path).root().dataset("large").storedFloat32Offset()
     #expect(offset == 8216)
+  }
+
+  @Test("reads and copies of several MiB go in 1 MiB parts over the cores; a file that ends first is EIO")
+  func parts() throws {
+    // 5 MiB and a bit, from an odd offset: whole parts, a short last one, none aligned.
+    let count = 5 << 20 | 123, offset = 77
+    // Bytes that do not repeat at any power-of-two distance: a part read into another part's place shows.
+    let pattern = (0..<(count + offset)).map { UInt8(truncatingIfNeeded: (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 56) }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("keras-inspect-parts-\(getpid()).bin")
+    try Data(pattern).write(to: url)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let fd = open(url.path, O_RDONLY)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    var read = [UInt8](repeating: 0, count: count)
+    #expect(ckernels_parallel_pread(fd, &read, count, Int64(offset)) == 0)
+    #expect(read[...] == pattern[offset...])
+    var past = [UInt8](repeating: 0, count: count)
+    #expect(ckernels_parallel_pread(fd, &past, count, Int64(offset + 1)) == EIO)
+    var copied = [UInt8](repeating: 0, count: count)
+    pattern.withUnsafeBytes { ckernels_parallel_copy(&copied, $0.baseAddress! + offset, count) }
+    #expect(copied == read)
   }
 }
 
