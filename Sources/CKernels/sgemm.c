@@ -19,18 +19,26 @@ static void sgemm_generic(const float *a, const float *b, float *c, long m, long
   }
 }
 
-#ifdef CKERNELS_X86
-/// 6×16 register block: 12 accumulators, per step of k two loads of b and six broadcasts of a.
-/// The k×16 panel of b is reused by every block of six rows, so it stays in L1.
-/// Copies columns j..<j+cols (cols ≤ width) of b's k rows into a contiguous k×width panel, zero
-/// past `cols`, so the kernel reads it sequentially instead of one cache line (and page) per row.
-static void pack_panel(const float *b, long ldb, long k, long j, long cols, long width, float *panel) {
-  for (long p = 0; p < k; p++) {
-    memcpy(panel + width * p, b + p * ldb + j, (size_t)cols * sizeof(float));
-    if (cols < width) memset(panel + width * p + cols, 0, (size_t)(width - cols) * sizeof(float));
+/// Copies columns j..<j+cols (cols ≤ width) of b's rows [p0, p1) into rows [p0, p1) of a
+/// contiguous k×width panel, zero past `cols`, so the kernel reads it sequentially instead of one
+/// cache line (and page) per row. Whole panels copy rows of a constant width, which the compiler
+/// turns into vector moves.
+static void pack_panel_rows(const float *b, long ldb, long p0, long p1, long j, long cols, long width, float *panel) {
+  if (cols == 16 && width == 16) {
+    for (long p = p0; p < p1; p++) memcpy(panel + 16 * p, b + p * ldb + j, 16 * sizeof(float));
+  } else if (cols == 32 && width == 32) {
+    for (long p = p0; p < p1; p++) memcpy(panel + 32 * p, b + p * ldb + j, 32 * sizeof(float));
+  } else {
+    for (long p = p0; p < p1; p++) {
+      memcpy(panel + width * p, b + p * ldb + j, (size_t)cols * sizeof(float));
+      memset(panel + width * p + cols, 0, (size_t)(width - cols) * sizeof(float));
+    }
   }
 }
 
+#ifdef CKERNELS_X86
+/// 6×16 register block: 12 accumulators, per step of k two loads of b and six broadcasts of a.
+/// The k×16 panel of b is reused by every block of six rows, so it stays in L1.
 /// Loads and stores of 8 floats of c, the lanes past `n` (0...8) left alone when n < 8 (a
 /// narrow layer's last panel); whole vectors otherwise, as masked moves are slow on some cores.
 __attribute__((target("avx2,fma")))
@@ -157,7 +165,7 @@ static void sgemm_avx2(const float *a, const float *bFull, float *c, long m, lon
   float panel[16 * max_k] __attribute__((aligned(32)));
   for (long j = 0; j < n; j += 16) {
     const long cols = n - j < 16 ? n - j : 16;
-    pack_panel(bFull, ldbFull, k, j, cols, 16, panel);
+    pack_panel_rows(bFull, ldbFull, 0, k, j, cols, 16, panel);
     panel_avx2(a, lda, panel, c + j, ldc, m, k, cols);
   }
 }
@@ -239,7 +247,7 @@ static void sgemm_avx512(const float *a, const float *bFull, float *c, long m, l
   float panel[32 * max_k] __attribute__((aligned(64)));
   for (long j = 0; j < n; j += 32) {
     long cols = n - j < 32 ? n - j : 32;
-    pack_panel(bFull, ldbFull, k, j, cols, 32, panel);
+    pack_panel_rows(bFull, ldbFull, 0, k, j, cols, 32, panel);
     panel_avx512(a, lda, panel, c + j, ldc, m, k, cols);
   }
 }
@@ -319,23 +327,12 @@ long ckernels_packed_floats(long k, long n) {
   return width > 0 ? ((n + width - 1) / width) * width * k : 0;
 }
 
-/// Rows [p0, p1) of panels [first, last) of b's packing (panel width `width`; see pack_panel).
-/// Full panels copy whole rows of a constant width, which the compiler turns into vector moves.
+/// Rows [p0, p1) of panels [first, last) of b's packing (panel width `width`, k rows each).
 static void pack_rows(const float *b, long ldb, long n, long p0, long p1, long first, long last, long width, long k,
                       float *packed) {
   for (long jp = first; jp < last; jp++) {
     const long j = width * jp, cols = n - j < width ? n - j : width;
-    float *panel = packed + jp * width * k;
-    if (cols == 16 && width == 16) {
-      for (long p = p0; p < p1; p++) memcpy(panel + 16 * p, b + p * ldb + j, 16 * sizeof(float));
-    } else if (cols == 32 && width == 32) {
-      for (long p = p0; p < p1; p++) memcpy(panel + 32 * p, b + p * ldb + j, 32 * sizeof(float));
-    } else {
-      for (long p = p0; p < p1; p++) {
-        memcpy(panel + width * p, b + p * ldb + j, (size_t)cols * sizeof(float));
-        memset(panel + width * p + cols, 0, (size_t)(width - cols) * sizeof(float));
-      }
-    }
+    pack_panel_rows(b, ldb, p0, p1, j, cols, width, packed + jp * width * k);
   }
 }
 
@@ -346,7 +343,7 @@ typedef struct {
 } pack_job;
 
 /// One core's share of a packing: a contiguous run of panels (so each core first touches, and
-/// has the kernel zero, pages of its own), in blocks of rows that stay in L1 while they are
+/// has the kernel zero, pages of its own), in blocks of 64 rows, read once each while they are
 /// spread over the run's panels.
 static void pack_part(void *context, long part) {
   const pack_job *job = context;

@@ -34,8 +34,8 @@ public final class File {
     handle = Handle(id, .file)
     image = nil
     var status = stat()
-    if chdf5_is_sec2(id) != 0, let driver = chdf5_vfd_handle(id), fstat(driver.load(as: Int32.self), &status) == 0 {
-      storedBytes = StoredBytes(driver: driver, source: .descriptor(driver.load(as: Int32.self)), size: Int(status.st_size))
+    if chdf5_is_sec2(id) != 0, let driver = chdf5_vfd_handle(id), case let fd = driver.load(as: Int32.self), fstat(fd, &status) == 0 {
+      storedBytes = StoredBytes(driver: driver, source: .descriptor(fd), size: Int(status.st_size))
     } else {
       _ = H5.drainErrorStack()
       storedBytes = nil
