@@ -1,5 +1,6 @@
 #include <math.h>
 #include "ckernels.h"
+#include "lanes.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -23,46 +24,62 @@ static inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
-/// x = sigmoid(x), or x · sigmoid(x) (swish) when `times_x`, in one pass; NaN stays NaN (the
-/// clamp inside exp8 would hide it).
+/// sigmoid(v), or v · sigmoid(v) (swish) when `times_x`; NaN stays NaN (the clamp inside exp8
+/// would hide it). Below exp8's clamp (-88.38, where sigmoid is a denormal under 2^-127) sigmoid
+/// is taken as 0, so swish(-inf) is -inf · 0 = NaN, as `x * sigmoid(x)` computes it.
+__attribute__((target("avx2,fma")))
+static inline __m256 logistic8(__m256 v, int times_x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+  __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
+  s = _mm256_andnot_ps(_mm256_cmp_ps(v, _mm256_set1_ps(-88.3762626647949f), _CMP_LT_OQ), s);
+  __m256 r = times_x ? _mm256_mul_ps(v, s) : s;
+  return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+__attribute__((target("avx2,fma")))
+static inline __m256 tanh8(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+  const __m256 signmask = _mm256_set1_ps(-0.0f);
+  __m256 sign = _mm256_and_ps(v, signmask);
+  __m256 a = _mm256_andnot_ps(signmask, v);
+  // |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1), with the sign put back.
+  __m256 big = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp8(_mm256_mul_ps(two, a)), one)));
+  big = _mm256_or_ps(big, sign);
+  // |x| < 0.625: x + x^3 P(x^2).
+  __m256 z = _mm256_mul_ps(v, v);
+  __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954E-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531E-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036E-1f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422E-1f));
+  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), v, v);
+  __m256 useSmall = _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+  __m256 r = _mm256_blendv_ps(big, small, useSmall);
+  return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+/// x = sigmoid(x), or x · sigmoid(x) (swish) when `times_x`, in one pass.
 __attribute__((target("avx2,fma")))
 static void logistic_avx2(float *x, long n, int times_x) {
   long i = 0;
-  const __m256 one = _mm256_set1_ps(1.0f);
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-    __m256 r = _mm256_div_ps(times_x ? v : one, _mm256_add_ps(one, e));
-    _mm256_storeu_ps(x + i, _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, logistic8(_mm256_loadu_ps(x + i), times_x));
+  // The tail in one masked vector step, with the approximation of the rest of the row, not a
+  // libm call per float (a 10-unit LSTM's gates are 8 + 2 floats a step).
+  if (i < n) {
+    const __m256i mask = ckernels_lanes8(n - i);
+    _mm256_maskstore_ps(x + i, mask, logistic8(_mm256_maskload_ps(x + i, mask), times_x));
   }
-  for (; i < n; i++) x[i] = (times_x ? x[i] : 1.0f) / (1.0f + expf(-x[i]));
 }
 
 __attribute__((target("avx2,fma")))
 static void tanh_avx2(float *x, long n) {
   long i = 0;
-  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
-  const __m256 signmask = _mm256_set1_ps(-0.0f);
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    __m256 sign = _mm256_and_ps(v, signmask);
-    __m256 a = _mm256_andnot_ps(signmask, v);
-    // |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1), with the sign put back.
-    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp8(_mm256_mul_ps(two, a)), one)));
-    big = _mm256_or_ps(big, sign);
-    // |x| < 0.625: x + x^3 P(x^2).
-    __m256 z = _mm256_mul_ps(v, v);
-    __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954E-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531E-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036E-1f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422E-1f));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), v, v);
-    __m256 useSmall = _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
-    __m256 r = _mm256_blendv_ps(big, small, useSmall);
-    _mm256_storeu_ps(x + i, _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, tanh8(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i mask = ckernels_lanes8(n - i);
+    _mm256_maskstore_ps(x + i, mask, tanh8(_mm256_maskload_ps(x + i, mask)));
   }
-  for (; i < n; i++) x[i] = tanhf(x[i]);
 }
 #define CKERNELS_X86 1
 #endif

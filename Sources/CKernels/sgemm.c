@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ckernels.h"
+#include "lanes.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -42,18 +43,13 @@ static void pack_panel_rows(const float *b, long ldb, long p0, long p1, long j, 
 /// Loads and stores of 8 floats of c, the lanes past `n` (0...8) left alone when n < 8 (a
 /// narrow layer's last panel); whole vectors otherwise, as masked moves are slow on some cores.
 __attribute__((target("avx2,fma")))
-static inline __m256i lanes_avx2(long n) {
-  const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), index);
-}
-__attribute__((target("avx2,fma")))
 static inline __m256 load8_avx2(const float *c, long n) {
-  return n >= 8 ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, lanes_avx2(n));
+  return n >= 8 ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, ckernels_lanes8(n));
 }
 __attribute__((target("avx2,fma")))
 static inline void store8_avx2(float *c, long n, __m256 x) {
   if (n >= 8) _mm256_storeu_ps(c, x);
-  else _mm256_maskstore_ps(c, lanes_avx2(n), x);
+  else _mm256_maskstore_ps(c, ckernels_lanes8(n), x);
 }
 
 /// R rows (1...6) of c[·×cols] += a · panel over k steps, with 2·R accumulators in registers;

@@ -33,6 +33,21 @@ struct KernelTests {
     #expect(worst < 2e-6, "worst relative difference \(worst)")
   }
 
+  @Test("every row length, tails shorter than a vector included, gets the same values; NaN stays NaN", arguments: ["swish", "sigmoid", "tanh"])
+  func tails(_ name: String) throws {
+    let f = try #require(Activations.scalar(name, keras3: true))
+    let pool: [Float] = [-90, -20, -3, -0.7, -0.6, -0.1, 0, 1e-4, 0.5, 0.625, 2, 9, 100, .nan, .infinity, -.infinity, 0.3]
+    for length in 1...17 {
+      let values = Array(pool.prefix(length))
+      let y = try Activations.apply(Activation(name: name), to: Tensor(shape: [1, length], data: values), keras3: true)
+      for (got, x) in zip(y.data, values) {
+        let want = f(x)
+        if want.isNaN { #expect(got.isNaN, "\(name)(\(x)) in a row of \(length)"); continue }
+        #expect(abs(got - want) <= 2e-6 * max(1, abs(want)) || got == want, "\(name)(\(x)) = \(got), not \(want), in a row of \(length)")
+      }
+    }
+  }
+
   @Test("glu halves the last axis: a · sigmoid(b); an odd width is an error")
   func glu() throws {
     let x = Tensor(shape: [2, 4], data: [1, 2, 0, 3, -1, 0.5, 2, -4])
