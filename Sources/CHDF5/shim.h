@@ -158,7 +158,6 @@ static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 static inline int chdf5_layout_virtual(void) { return H5D_VIRTUAL; }
 static inline int chdf5_layout_contiguous(void) { return H5D_CONTIGUOUS; }
 static inline hid_t chdf5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
-static inline hid_t chdf5_driver_sec2(void) { return H5FD_SEC2; }
 
 /// The file driver's handle of an open file (for the sec2 driver, a pointer to its descriptor),
 /// or NULL: one per file libhdf5 has open, so it tells which file an object is in.

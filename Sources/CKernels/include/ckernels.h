@@ -86,11 +86,11 @@ void ckernels_barrier_wait(ckernels_barrier *barrier);
 void ckernels_keep_freed_buffers(int keep);
 
 /// Reads `bytes` bytes of file `fd` from `offset` into `destination`, in parts of 1 MiB spread
-/// over the cores (with pread, which moves no shared file position). Returns 0, or the errno of
-/// a part that failed (EIO when the file ends first).
+/// over the cores (with pread, which moves no shared file position); 2 MiB or less on the calling
+/// thread. Returns 0, or the errno of a part that failed (EIO when the file ends first).
 int ckernels_parallel_pread(int fd, void *destination, size_t bytes, long long offset);
 
-/// memcpy in parts of 1 MiB spread over the cores.
+/// memcpy in parts of 1 MiB spread over the cores, as ckernels_parallel_pread reads.
 void ckernels_parallel_copy(void *destination, const void *source, size_t bytes);
 
 /// The CRC-32 of a zip entry (IEEE polynomial, as zlib computes it; about 1.8 GB/s here).
